@@ -129,3 +129,26 @@ func (s *Segment) End() seqnum.Value { return s.Seq.Add(s.SeqLen()) }
 
 // Truncated reports whether the capture holds fewer payload bytes than the wire had.
 func (s *Segment) Truncated() bool { return len(s.Payload) < s.PayloadLen }
+
+// Dir is the direction of a segment within its connection.
+type Dir uint8
+
+// The two directions: Orig is originator → responder, Resp is responder → originator.
+const (
+	Orig Dir = 0
+	Resp Dir = 1
+)
+
+// Other returns the opposite direction.
+func (d Dir) Other() Dir { return d ^ 1 }
+
+// String returns "orig" or "resp".
+func (d Dir) String() string {
+	if d == Orig {
+		return "orig"
+	}
+	if d == Resp {
+		return "resp"
+	}
+	return "Dir(" + string(rune('0'+d%10)) + ")"
+}
