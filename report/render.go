@@ -1,0 +1,316 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// Format names an output format.
+type Format string
+
+// The output formats.
+const (
+	FormatTable Format = "table"
+	FormatJSON  Format = "json"
+	FormatCSV   Format = "csv"
+)
+
+// Formats lists the formats that Write accepts, for flag help and validation.
+var Formats = []Format{FormatTable, FormatJSON, FormatCSV}
+
+// ParseFormat checks a format name given by a user.
+func ParseFormat(s string) (Format, error) {
+	for _, f := range Formats {
+		if string(f) == s {
+			return f, nil
+		}
+	}
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
+	}
+	return "", fmt.Errorf("unknown output format %q (use one of %s)", s, strings.Join(names, ", "))
+}
+
+// Options tune the renderers.
+type Options struct {
+	// Limit caps the rows of the table (0 = no cap). JSON and CSV are never capped.
+	Limit int
+}
+
+// Write renders r in format f.
+func Write(w io.Writer, r *Report, f Format, opt Options) error {
+	switch f {
+	case FormatJSON:
+		return WriteJSON(w, r)
+	case FormatCSV:
+		return WriteCSV(w, r)
+	case FormatTable:
+		return WriteTable(w, r, opt)
+	}
+	return fmt.Errorf("unknown output format %q", f)
+}
+
+// WriteJSON writes r as one indented JSON document.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(normalized(r)); err != nil {
+		return fmt.Errorf("writing JSON: %w", err)
+	}
+	return nil
+}
+
+// normalized returns a copy of r whose nil lists and maps are empty, so JSON
+// readers always see [] and {} rather than null.
+func normalized(r *Report) *Report {
+	c := *r
+	if c.Flows == nil {
+		c.Flows = []Flow{}
+	}
+	if c.Anomalies == nil {
+		c.Anomalies = []Anomaly{}
+	}
+	s := &c.Summary
+	if s.Files == nil {
+		s.Files = []string{}
+	}
+	if s.FlowsByConnState == nil {
+		s.FlowsByConnState = map[string]int{}
+	}
+	if s.DecodeProblems == nil {
+		s.DecodeProblems = map[string]uint64{}
+	}
+	if s.NonTCP == nil {
+		s.NonTCP = map[string]uint64{}
+	}
+	if s.InputProblems == nil {
+		s.InputProblems = []string{}
+	}
+	if s.AnomalyCounts == nil {
+		s.AnomalyCounts = map[string]uint64{}
+	}
+	flows := make([]Flow, len(c.Flows))
+	for i, f := range c.Flows {
+		if f.Transitions == nil {
+			f.Transitions = []Transition{}
+		}
+		if f.Anomalies == nil {
+			f.Anomalies = []Anomaly{}
+		}
+		for j := range f.Anomalies {
+			if f.Anomalies[j].Packets == nil {
+				f.Anomalies[j].Packets = []uint64{}
+			}
+		}
+		flows[i] = f
+	}
+	c.Flows = flows
+	return &c
+}
+
+// tableColumns are the columns of the flow table and of the CSV output.
+var tableColumns = []string{
+	"id", "orig", "resp", "orig_state", "resp_state", "conn_state",
+	"orig_packets", "resp_packets", "orig_bytes", "resp_bytes",
+	"duration_s", "handshake_rtt_ms", "anomalies",
+}
+
+func anomalyTotal(f *Flow) uint64 {
+	var n uint64
+	for _, a := range f.Anomalies {
+		if a.Severity.Rank() > SeverityInfo.Rank() {
+			n += a.Count
+		}
+	}
+	return n
+}
+
+func csvRow(f *Flow) []string {
+	rtt := ""
+	if f.HandshakeRTTMs != nil {
+		rtt = strconv.FormatFloat(*f.HandshakeRTTMs, 'f', 3, 64)
+	}
+	return []string{
+		strconv.FormatUint(f.ID, 10), f.Orig, f.Resp, f.OrigState, f.RespState, f.ConnState,
+		strconv.FormatUint(f.OrigPackets, 10), strconv.FormatUint(f.RespPackets, 10),
+		strconv.FormatUint(f.OrigBytes, 10), strconv.FormatUint(f.RespBytes, 10),
+		strconv.FormatFloat(f.DurationSec, 'f', 6, 64), rtt,
+		strconv.FormatUint(anomalyTotal(f), 10),
+	}
+}
+
+// WriteCSV writes one row per flow with a header row; it is never capped.
+func WriteCSV(w io.Writer, r *Report) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(tableColumns); err != nil {
+		return fmt.Errorf("writing CSV: %w", err)
+	}
+	for i := range r.Flows {
+		if err := cw.Write(csvRow(&r.Flows[i])); err != nil {
+			return fmt.Errorf("writing CSV: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("writing CSV: %w", err)
+	}
+	return nil
+}
+
+// WriteTable writes the flow table, then the summary, for people at a terminal.
+func WriteTable(w io.Writer, r *Report, opt Options) error {
+	flows := r.Flows
+	left := 0
+	if opt.Limit > 0 && len(flows) > opt.Limit {
+		left = len(flows) - opt.Limit
+		flows = flows[:opt.Limit]
+	}
+	if len(flows) > 0 {
+		t := newTable(w)
+		t.Header("ID", "ORIGINATOR", "RESPONDER", "ORIG STATE", "RESP STATE", "CONN",
+			"PKTS →/←", "BYTES →/←", "DURATION", "RTT", "ANOM")
+		for i := range flows {
+			f := &flows[i]
+			id := strconv.FormatUint(f.ID, 10)
+			if f.Generation > 1 {
+				id += "#" + strconv.Itoa(f.Generation)
+			}
+			if f.Midstream {
+				id += "*"
+			}
+			rtt := "-"
+			if f.HandshakeRTTMs != nil {
+				rtt = fmtMillis(*f.HandshakeRTTMs)
+			}
+			anom := "-"
+			if n := anomalyTotal(f); n > 0 {
+				anom = strconv.FormatUint(n, 10)
+			}
+			if err := t.Append([]string{
+				id, f.Orig, f.Resp, f.OrigState, f.RespState, f.ConnState,
+				fmt.Sprintf("%d/%d", f.OrigPackets, f.RespPackets),
+				humanBytes(f.OrigBytes) + "/" + humanBytes(f.RespBytes),
+				fmtSeconds(f.DurationSec), rtt, anom,
+			}); err != nil {
+				return fmt.Errorf("writing table: %w", err)
+			}
+		}
+		if err := t.Render(); err != nil {
+			return fmt.Errorf("writing table: %w", err)
+		}
+		if left > 0 {
+			fmt.Fprintf(w, "… %d more flows not shown (--limit %d); JSON and CSV list them all\n", left, opt.Limit)
+		}
+		fmt.Fprintln(w, "# = generation on a reused 4-tuple, * = picked up mid-stream")
+	}
+	return writeSummary(w, r)
+}
+
+func newTable(w io.Writer) *tablewriter.Table {
+	return tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Symbols: tw.NewSymbols(tw.StyleLight),
+		})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+	)
+}
+
+func writeSummary(w io.Writer, r *Report) error {
+	s := &r.Summary
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nSummary\n")
+	fmt.Fprintf(&b, "  packets read   %d", s.PacketsRead)
+	if s.Filtered > 0 {
+		fmt.Fprintf(&b, " (%d did not match the filter)", s.Filtered)
+	}
+	b.WriteByte('\n')
+	fmt.Fprintf(&b, "  TCP segments   %d\n", s.TCPSegments)
+	fmt.Fprintf(&b, "  flows          %d", s.Flows)
+	if len(s.FlowsByConnState) > 0 {
+		fmt.Fprintf(&b, "  (%s)", joinCounts(s.FlowsByConnState))
+	}
+	b.WriteByte('\n')
+	if s.Start != nil && s.End != nil {
+		fmt.Fprintf(&b, "  time           %s … %s (%s)\n", s.Start, s.End, fmtSeconds(s.DurationSecs))
+	}
+	if len(s.NonTCP) > 0 {
+		fmt.Fprintf(&b, "  not TCP        %s\n", joinCounts(s.NonTCP))
+	}
+	if len(s.DecodeProblems) > 0 {
+		fmt.Fprintf(&b, "  not decoded    %s\n", joinCounts(s.DecodeProblems))
+	}
+	if s.Evicted > 0 {
+		fmt.Fprintf(&b, "  evicted        %d open connections (flow table full)\n", s.Evicted)
+	}
+	if len(s.AnomalyCounts) > 0 {
+		fmt.Fprintf(&b, "  anomalies      %s\n", joinCounts(s.AnomalyCounts))
+	}
+	for _, p := range s.InputProblems {
+		fmt.Fprintf(&b, "  input problem  %s\n", p)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// joinCounts renders a map as "k1 3, k2 1", largest first, then by name.
+func joinCounts[V int | uint64](m map[string]V) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatUint(n, 10)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f%c", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func fmtSeconds(s float64) string {
+	switch {
+	case s == 0:
+		return "0s"
+	case s < 1:
+		return fmtMillis(s * 1000)
+	case s < 120:
+		return strconv.FormatFloat(s, 'f', 3, 64) + "s"
+	}
+	return strconv.FormatFloat(s/60, 'f', 1, 64) + "m"
+}
+
+func fmtMillis(ms float64) string {
+	if ms < 1 {
+		return strconv.FormatFloat(ms*1000, 'f', 0, 64) + "µs"
+	}
+	return strconv.FormatFloat(ms, 'f', 1, 64) + "ms"
+}
