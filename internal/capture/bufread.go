@@ -1,0 +1,136 @@
+package capture
+
+import (
+	"errors"
+	"io"
+)
+
+// bufReader hands out contiguous byte slices from an io.Reader without copying
+// them again: next returns a view into its own buffer, valid until the next call.
+// It tracks the file offset of the next unread byte.
+type bufReader struct {
+	r          io.Reader
+	buf        []byte
+	start, end int   // unread bytes are buf[start:end]
+	off        int64 // file offset of buf[start]
+	err        error // sticky read error (io.EOF at the end)
+}
+
+const defaultBufSize = 256 << 10
+
+func newBufReader(r io.Reader) *bufReader {
+	return &bufReader{r: r, buf: make([]byte, defaultBufSize)}
+}
+
+// fill makes at least n unread bytes available, or as many as the input has.
+func (b *bufReader) fill(n int) {
+	if b.end-b.start >= n {
+		return
+	}
+	if n > len(b.buf) {
+		size := len(b.buf) * 2
+		for size < n {
+			size *= 2
+		}
+		nb := make([]byte, size)
+		b.end = copy(nb, b.buf[b.start:b.end])
+		b.start = 0
+		b.buf = nb
+	} else if b.start+n > len(b.buf) {
+		b.end = copy(b.buf, b.buf[b.start:b.end])
+		b.start = 0
+	}
+	for empty := 0; b.end-b.start < n && b.err == nil; {
+		m, err := b.r.Read(b.buf[b.end:])
+		b.end += m
+		switch {
+		case err != nil:
+			b.err = err
+		case m == 0:
+			if empty++; empty > 100 {
+				b.err = io.ErrNoProgress
+			}
+		}
+	}
+}
+
+// peek returns up to n unread bytes without consuming them.
+func (b *bufReader) peek(n int) []byte {
+	b.fill(n)
+	if b.end-b.start < n {
+		n = b.end - b.start
+	}
+	return b.buf[b.start : b.start+n]
+}
+
+// next consumes and returns the next n bytes. When the input ends first it
+// consumes what is left and returns it with io.EOF (nothing left) or
+// io.ErrUnexpectedEOF (some bytes). Other read errors are returned as they are.
+func (b *bufReader) next(n int) ([]byte, error) {
+	b.fill(n)
+	avail := b.end - b.start
+	if avail >= n {
+		p := b.buf[b.start : b.start+n]
+		b.start += n
+		b.off += int64(n)
+		return p, nil
+	}
+	p := b.buf[b.start:b.end]
+	b.start = b.end
+	b.off += int64(avail)
+	err := b.err
+	if err == nil || errors.Is(err, io.EOF) {
+		if avail == 0 {
+			err = io.EOF
+		} else {
+			err = io.ErrUnexpectedEOF
+		}
+	} else if errors.Is(err, io.ErrUnexpectedEOF) && avail == 0 {
+		// e.g. a gzip stream that ends early: the input is cut short.
+		err = io.ErrUnexpectedEOF
+	}
+	return p, err
+}
+
+// skip discards n bytes (used for blocks that are not needed).
+func (b *bufReader) skip(n int64) (int64, error) {
+	var done int64
+	for done < n {
+		chunk := n - done
+		if chunk > int64(len(b.buf)) {
+			chunk = int64(len(b.buf))
+		}
+		p, err := b.next(int(chunk))
+		done += int64(len(p))
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// Read implements io.Reader, so that a decompressor can sit on top of the
+// bytes already peeked.
+func (b *bufReader) Read(p []byte) (int, error) {
+	if b.start == b.end {
+		if b.err != nil {
+			return 0, b.err
+		}
+		if len(p) >= len(b.buf) {
+			n, err := b.r.Read(p)
+			b.off += int64(n)
+			if err != nil {
+				b.err = err
+			}
+			return n, err
+		}
+		b.fill(1)
+		if b.start == b.end {
+			return 0, b.err
+		}
+	}
+	n := copy(p, b.buf[b.start:b.end])
+	b.start += n
+	b.off += int64(n)
+	return n, nil
+}

@@ -1,0 +1,130 @@
+package capture
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// Magic numbers of the classic pcap format, as read big-endian from the file's
+// first four bytes.
+const (
+	pcapMagicMicro        = 0xa1b2c3d4
+	pcapMagicNano         = 0xa1b23c4d
+	pcapMagicMicroSwapped = 0xd4c3b2a1
+	pcapMagicNanoSwapped  = 0x4d3cb2a1
+	pcapMagicModified     = 0xa1b2cd34 // Alexey Kuznetzov's patched libpcap
+	pcapMagicModifiedSwap = 0x34cdb2a1
+)
+
+const (
+	pcapFileHeaderLen   = 24
+	pcapRecordHeaderLen = 16
+)
+
+// pcapReader reads the records of a classic pcap file.
+type pcapReader struct {
+	in       *bufReader
+	name     string
+	order    binary.ByteOrder
+	nano     bool
+	linkType uint16
+	snapLen  uint32
+	limit    int
+	record   uint64
+	warn     warnFunc
+}
+
+// warnFunc records a non-fatal problem.
+type warnFunc func(record uint64, offset int64, msg string)
+
+func newPcapReader(in *bufReader, name string, opt Options, warn warnFunc) (*pcapReader, error) {
+	h, err := in.next(pcapFileHeaderLen)
+	if err != nil {
+		return nil, &InputError{File: name, Offset: 0, Msg: fmt.Sprintf("pcap file header cut short: %d of %d bytes", len(h), pcapFileHeaderLen), Err: ErrCutShort}
+	}
+	r := &pcapReader{in: in, name: name, limit: opt.maxCapLen(), warn: warn}
+	switch binary.BigEndian.Uint32(h) {
+	case pcapMagicMicro:
+		r.order = binary.BigEndian
+	case pcapMagicNano:
+		r.order, r.nano = binary.BigEndian, true
+	case pcapMagicMicroSwapped:
+		r.order = binary.LittleEndian
+	case pcapMagicNanoSwapped:
+		r.order, r.nano = binary.LittleEndian, true
+	default:
+		return nil, &InputError{File: name, Offset: 0, Msg: "bad pcap magic", Err: ErrNotCapture}
+	}
+	major, minor := r.order.Uint16(h[4:]), r.order.Uint16(h[6:])
+	if major != 2 {
+		return nil, &InputError{File: name, Offset: 4, Msg: fmt.Sprintf("unsupported pcap version %d.%d", major, minor), Err: ErrUnsupported}
+	}
+	r.snapLen = r.order.Uint32(h[16:])
+	// The upper bits of the link-type field carry FCS information (and a
+	// reserved field); the link type proper is the low 16 bits.
+	r.linkType = uint16(r.order.Uint32(h[20:]))
+	return r, nil
+}
+
+// next reads the next record into f. It returns io.EOF at a clean end of file,
+// an *InputError wrapping ErrCutShort when the file ends inside a record, and an
+// *InputError wrapping ErrCorrupt for an impossible record header.
+func (r *pcapReader) next(f *Frame) error {
+	off := r.in.off
+	rec := r.record + 1
+	h, err := r.in.next(pcapRecordHeaderLen)
+	if err == io.EOF {
+		return io.EOF
+	}
+	if err != nil {
+		return cutShort(r.name, rec, off, len(h), pcapRecordHeaderLen, "record header", err)
+	}
+	r.record = rec
+	sec := r.order.Uint32(h[0:])
+	frac := r.order.Uint32(h[4:])
+	capLen := r.order.Uint32(h[8:])
+	origLen := r.order.Uint32(h[12:])
+	if capLen > uint32(r.limit) {
+		return &InputError{File: r.name, Record: rec, Offset: off,
+			Msg: fmt.Sprintf("captured length %d exceeds the limit %d", capLen, r.limit), Err: ErrCorrupt}
+	}
+	if capLen > origLen {
+		r.warn(rec, off, fmt.Sprintf("captured length %d exceeds original length %d", capLen, origLen))
+		origLen = capLen
+	}
+	unit := int64(1000)
+	max := uint32(1e6)
+	if r.nano {
+		unit, max = 1, 1e9
+	}
+	if frac >= max {
+		r.warn(rec, off, fmt.Sprintf("invalid sub-second timestamp field %d (must be below %d)", frac, max))
+	}
+	data, err := r.in.next(int(capLen))
+	if err != nil {
+		return cutShort(r.name, rec, off, pcapRecordHeaderLen+len(data), pcapRecordHeaderLen+int(capLen), "record", err)
+	}
+	*f = Frame{
+		Data:     data,
+		CapLen:   len(data),
+		OrigLen:  int(origLen),
+		Time:     int64(sec)*1e9 + int64(frac)*unit,
+		LinkType: r.linkType,
+		File:     r.name,
+		Record:   rec,
+		Offset:   off,
+	}
+	return nil
+}
+
+// cutShort builds the error for a file that ends (or fails to read) inside a
+// record: got of want bytes of it were present.
+func cutShort(name string, rec uint64, off int64, got, want int, what string, err error) error {
+	if err != io.EOF && err != io.ErrUnexpectedEOF {
+		return &InputError{File: name, Record: rec, Offset: off, Msg: "read error in " + what, Err: err}
+	}
+	return &InputError{File: name, Record: rec, Offset: off,
+		Msg: fmt.Sprintf("file cut short in the middle of the %s: %d of %d bytes", what, got, want),
+		Err: ErrCutShort}
+}

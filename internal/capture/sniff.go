@@ -1,0 +1,88 @@
+package capture
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// recordReader is a reader for one capture format.
+type recordReader interface {
+	// next fills f with the next frame. It returns io.EOF at a clean end, an
+	// *InputError wrapping ErrCutShort when the input ends inside a record, and
+	// another *InputError for anything that stops the file.
+	next(f *Frame) error
+}
+
+// maxGzipLayers bounds gzip-inside-gzip nesting.
+const maxGzipLayers = 2
+
+// sniff identifies the format of the input by its first bytes (never by its
+// name) and returns a reader for it. It unwraps gzip compression.
+func sniff(r io.Reader, name string, opt Options, warn warnFunc) (recordReader, io.Closer, error) {
+	var closer io.Closer
+	in := newBufReader(r)
+	for layer := 0; ; layer++ {
+		head := in.peek(8)
+		if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+			if layer >= maxGzipLayers {
+				return nil, closer, &InputError{File: name, Offset: 0, Msg: "gzip nested too deeply", Err: ErrUnsupported}
+			}
+			zr, err := gzip.NewReader(in)
+			if err != nil {
+				return nil, closer, &InputError{File: name, Offset: 0, Msg: "bad gzip header", Err: err}
+			}
+			closer = zr
+			in = newBufReader(zr)
+			continue
+		}
+		if len(head) < 4 {
+			if len(head) == 0 {
+				return nil, closer, &InputError{File: name, Offset: -1, Msg: "not a capture file (empty)", Err: ErrNotCapture}
+			}
+			return nil, closer, &InputError{File: name, Offset: -1, Msg: fmt.Sprintf("not a capture file (first bytes 0x%x)", head), Err: ErrNotCapture}
+		}
+		switch magic := binary.BigEndian.Uint32(head); magic {
+		case pcapMagicMicro, pcapMagicNano, pcapMagicMicroSwapped, pcapMagicNanoSwapped:
+			pr, err := newPcapReader(in, name, opt, warn)
+			return pr, closer, err
+		case ngBlockSHB:
+			nr, err := newPcapngReader(in, name, opt, warn)
+			return nr, closer, err
+		case pcapMagicModified, pcapMagicModifiedSwap:
+			return nil, closer, unsupported(name, "modified (Kuznetzov) pcap")
+		}
+		if f := otherFormat(head); f != "" {
+			return nil, closer, unsupported(name, f)
+		}
+		return nil, closer, &InputError{File: name, Offset: -1, Msg: fmt.Sprintf("not a capture file (first bytes 0x%x)", head), Err: ErrNotCapture}
+	}
+}
+
+func unsupported(name, format string) error {
+	return &InputError{File: name, Offset: -1, Msg: "unsupported capture format: " + format, Err: ErrUnsupported}
+}
+
+// otherFormat names capture and compression formats that are recognised but
+// not read.
+func otherFormat(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("snoop\x00\x00\x00")):
+		return "Solaris snoop"
+	case bytes.HasPrefix(head, []byte("GMBU")):
+		return "Microsoft Network Monitor"
+	case bytes.HasPrefix(head, []byte("XCP\x00")):
+		return "NetXRay / Sniffer"
+	case bytes.HasPrefix(head, []byte("BZh")):
+		return "bzip2-compressed file (decompress it first)"
+	case bytes.HasPrefix(head, []byte("\xfd7zXZ")):
+		return "xz-compressed file (decompress it first)"
+	case bytes.HasPrefix(head, []byte("\x28\xb5\x2f\xfd")):
+		return "zstd-compressed file (decompress it first)"
+	case bytes.HasPrefix(head, []byte("\x04\x22\x4d\x18")):
+		return "lz4-compressed file (decompress it first)"
+	}
+	return ""
+}
