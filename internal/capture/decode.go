@@ -1,0 +1,318 @@
+package capture
+
+import (
+	"encoding/binary"
+	"strconv"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+)
+
+// DecodeOptions controls the decoder.
+type DecodeOptions struct {
+	// VerifyChecksums verifies the TCP checksum of every segment captured whole.
+	VerifyChecksums bool
+}
+
+// Decoder parses frames down to the TCP header without allocating. A Decoder
+// is not safe for concurrent use; use one per goroutine.
+type Decoder struct {
+	opt DecodeOptions
+	// linkNames caches the reason text for unsupported link types so that
+	// each is built once.
+	linkNames map[uint16]string
+}
+
+// NewDecoder returns a decoder with the given options.
+func NewDecoder(opt DecodeOptions) *Decoder {
+	return &Decoder{opt: opt, linkNames: make(map[uint16]string)}
+}
+
+// unknownWire is the wire length passed down when the link layer does not
+// record it; IP lengths are then trusted as they are.
+const unknownWire = 1 << 30
+
+// maxEncap bounds the number of nested encapsulations (tags, labels, tunnels)
+// followed in one frame, so that crafted input cannot loop.
+const maxEncap = 16
+
+// packet is the decoding state of one frame.
+type packet struct {
+	d     *Decoder
+	seg   *segment.Segment
+	depth int
+}
+
+// Decode parses f and, for a TCP segment, fills seg. seg is reset first; its
+// Payload aliases f.Data. For other kinds seg holds whatever was decoded
+// (frame number, time, perhaps addresses) and should not be used.
+func (d *Decoder) Decode(f *Frame, seg *segment.Segment) Result {
+	*seg = segment.Segment{Frame: f.Number, Time: f.Time}
+	p := packet{d: d, seg: seg}
+	wire := f.OrigLen
+	if wire < len(f.Data) {
+		wire = len(f.Data)
+	}
+	return p.link(f.LinkType, f.Data, wire)
+}
+
+func malformed(reason string) Result { return Result{Kind: KindMalformed, Reason: reason} }
+
+// link decodes a link-layer header of type lt. wire is the length of data on
+// the wire (data may be a captured prefix of it).
+func (p *packet) link(lt uint16, data []byte, wire int) Result {
+	switch lt {
+	case LinkTypeEthernet:
+		return p.ethernet(data, wire)
+	case LinkTypeRaw, LinkTypeRaw12, LinkTypeRaw14:
+		return p.ipAny(data, wire)
+	case LinkTypeIPv4:
+		return p.ipv4(data, wire)
+	case LinkTypeIPv6:
+		return p.ipv6(data, wire)
+	case LinkTypeNull, LinkTypeLoop:
+		return p.null(data, wire)
+	case LinkTypeLinuxSLL:
+		if len(data) < 16 {
+			return malformed("truncated Linux cooked header")
+		}
+		return p.etherType(binary.BigEndian.Uint16(data[14:]), data[16:], wire-16)
+	case LinkTypeSLL2:
+		if len(data) < 20 {
+			return malformed("truncated Linux cooked v2 header")
+		}
+		return p.etherType(binary.BigEndian.Uint16(data), data[20:], wire-20)
+	case LinkTypeNFLog:
+		return p.nflog(data)
+	}
+	return Result{Kind: KindUnsupportedLink, Reason: p.d.linkName(lt)}
+}
+
+// linkName returns the reason text for an unsupported link type.
+func (d *Decoder) linkName(lt uint16) string {
+	if s, ok := d.linkNames[lt]; ok {
+		return s
+	}
+	name := ""
+	switch lt {
+	case 6:
+		name = "IEEE 802.5 Token Ring "
+	case 9:
+		name = "PPP "
+	case 10:
+		name = "FDDI "
+	case 105:
+		name = "IEEE 802.11 "
+	case 127:
+		name = "IEEE 802.11 radiotap "
+	case 192:
+		name = "PPI "
+	case 231:
+		name = "D-Bus "
+	case 220:
+		name = "USB Linux mmapped "
+	case 249, 250, 251:
+		name = "Netlink/USB "
+	}
+	s := "unsupported link type " + name + "(" + strconv.Itoa(int(lt)) + ")"
+	d.linkNames[lt] = s
+	return s
+}
+
+// ipAny decodes an IPv4 or IPv6 packet, chosen by the version nibble.
+func (p *packet) ipAny(data []byte, wire int) Result {
+	if len(data) == 0 {
+		return malformed("truncated IP header")
+	}
+	switch data[0] >> 4 {
+	case 4:
+		return p.ipv4(data, wire)
+	case 6:
+		return p.ipv6(data, wire)
+	}
+	return malformed("bad IP version")
+}
+
+// Ethertypes handled by the decoder.
+const (
+	etherIPv4      = 0x0800
+	etherARP       = 0x0806
+	etherRARP      = 0x8035
+	etherVLAN      = 0x8100
+	etherQinQ      = 0x88a8
+	etherQinQOld   = 0x9100
+	etherQinQOld2  = 0x9200
+	etherIPv6      = 0x86dd
+	etherMPLS      = 0x8847
+	etherMPLSMulti = 0x8848
+	etherPPPoE     = 0x8864
+	etherPPPoEDisc = 0x8863
+	etherTEB       = 0x6558 // transparent Ethernet bridging (GRE)
+	etherERSPAN2   = 0x88be
+	etherERSPAN3   = 0x22eb
+	etherPPP       = 0x880b
+)
+
+func (p *packet) ethernet(data []byte, wire int) Result {
+	if len(data) < 14 {
+		return malformed("truncated Ethernet header")
+	}
+	et := binary.BigEndian.Uint16(data[12:])
+	data, wire = data[14:], wire-14
+	if et <= 1500 {
+		// IEEE 802.3 length field: only LLC/SNAP can carry IP.
+		if len(data) >= 8 && data[0] == 0xaa && data[1] == 0xaa && data[2] == 0x03 {
+			return p.etherType(binary.BigEndian.Uint16(data[6:]), data[8:], wire-8)
+		}
+		return Result{Kind: KindOtherLink, Reason: "IEEE 802.3 LLC frame"}
+	}
+	return p.etherType(et, data, wire)
+}
+
+// etherType decodes the payload of an Ethernet-style protocol field, following
+// VLAN tags, MPLS labels and PPPoE.
+func (p *packet) etherType(et uint16, data []byte, wire int) Result {
+	for {
+		if p.depth++; p.depth > maxEncap {
+			return malformed("too many nested encapsulations")
+		}
+		switch et {
+		case etherIPv4:
+			return p.ipv4(data, wire)
+		case etherIPv6:
+			return p.ipv6(data, wire)
+		case etherARP, etherRARP:
+			return Result{Kind: KindARP}
+		case etherVLAN, etherQinQ, etherQinQOld, etherQinQOld2:
+			if len(data) < 4 {
+				return malformed("truncated VLAN tag")
+			}
+			et = binary.BigEndian.Uint16(data[2:])
+			data, wire = data[4:], wire-4
+		case etherMPLS, etherMPLSMulti:
+			for {
+				if len(data) < 4 {
+					return malformed("truncated MPLS label stack")
+				}
+				bottom := data[2]&1 != 0
+				data, wire = data[4:], wire-4
+				if bottom {
+					break
+				}
+				if p.depth++; p.depth > maxEncap {
+					return malformed("too many nested encapsulations")
+				}
+			}
+			if len(data) == 0 {
+				return malformed("truncated MPLS payload")
+			}
+			switch data[0] >> 4 {
+			case 4:
+				return p.ipv4(data, wire)
+			case 6:
+				return p.ipv6(data, wire)
+			}
+			return Result{Kind: KindOtherLink, Reason: "MPLS payload not IP"}
+		case etherPPPoE:
+			if len(data) < 8 {
+				return malformed("truncated PPPoE header")
+			}
+			if n := int(binary.BigEndian.Uint16(data[4:])); n >= 2 && n-6 < wire-8 {
+				wire = n - 2 + 8 // PPPoE length counts the PPP protocol field
+			}
+			return p.ppp(data[6:], wire-6)
+		case etherPPPoEDisc:
+			return Result{Kind: KindOtherLink, Reason: "PPPoE discovery"}
+		case etherTEB:
+			return p.ethernet(data, wire)
+		default:
+			return Result{Kind: KindOtherLink, Reason: "non-IP ethertype"}
+		}
+	}
+}
+
+// ppp decodes a PPP frame (as in PPPoE sessions and PPTP's enhanced GRE).
+func (p *packet) ppp(data []byte, wire int) Result {
+	if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
+		data, wire = data[2:], wire-2
+	}
+	if len(data) < 1 {
+		return malformed("truncated PPP header")
+	}
+	var proto uint16
+	if data[0]&1 != 0 { // compressed one-byte protocol field
+		proto, data, wire = uint16(data[0]), data[1:], wire-1
+	} else {
+		if len(data) < 2 {
+			return malformed("truncated PPP header")
+		}
+		proto, data, wire = binary.BigEndian.Uint16(data), data[2:], wire-2
+	}
+	switch proto {
+	case 0x0021:
+		return p.ipv4(data, wire)
+	case 0x0057:
+		return p.ipv6(data, wire)
+	}
+	return Result{Kind: KindOtherLink, Reason: "PPP payload not IP"}
+}
+
+// null decodes BSD loopback (NULL: host byte order; LOOP: network byte order;
+// either is accepted because captures move between machines).
+func (p *packet) null(data []byte, wire int) Result {
+	if len(data) < 4 {
+		return malformed("truncated loopback header")
+	}
+	af := binary.LittleEndian.Uint32(data)
+	if af > 0xffff {
+		af = binary.BigEndian.Uint32(data)
+	}
+	data, wire = data[4:], wire-4
+	switch af {
+	case 2:
+		return p.ipv4(data, wire)
+	case 10, 24, 28, 30:
+		return p.ipv6(data, wire)
+	}
+	return Result{Kind: KindOtherLink, Reason: "non-IP address family"}
+}
+
+// nflog finds the packet payload among the TLVs of a Linux NFLOG header.
+func (p *packet) nflog(data []byte) Result {
+	if len(data) < 4 {
+		return malformed("truncated NFLOG header")
+	}
+	family := data[0]
+	tlvs := data[4:]
+	for len(tlvs) >= 4 {
+		// TLV length and type are in host byte order; captures are almost
+		// always little-endian. Accept a big-endian length when the
+		// little-endian one cannot be right.
+		n := int(binary.LittleEndian.Uint16(tlvs))
+		typ := binary.LittleEndian.Uint16(tlvs[2:])
+		if n < 4 || n > len(tlvs) {
+			if bn := int(binary.BigEndian.Uint16(tlvs)); bn >= 4 && bn <= len(tlvs) {
+				n, typ = bn, binary.BigEndian.Uint16(tlvs[2:])
+			} else {
+				return malformed("bad NFLOG TLV length")
+			}
+		}
+		if typ&0x7fff == 9 { // NFULA_PAYLOAD
+			// The payload may be cut to the NFLOG copy range and the wire
+			// length is not recorded: trust the IP header's lengths.
+			payload := tlvs[4:n]
+			switch family {
+			case 2:
+				return p.ipv4(payload, unknownWire)
+			case 10:
+				return p.ipv6(payload, unknownWire)
+			}
+			return p.ipAny(payload, unknownWire)
+		}
+		n = (n + 3) &^ 3
+		if n > len(tlvs) {
+			break
+		}
+		tlvs = tlvs[n:]
+	}
+	return Result{Kind: KindOtherLink, Reason: "NFLOG without payload"}
+}

@@ -1,0 +1,162 @@
+package capture
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
+)
+
+// TCP option kinds the decoder reads.
+const (
+	optEOL       = 0
+	optNOP       = 1
+	optMSS       = 2
+	optWScale    = 3
+	optSACKPerm  = 4
+	optSACK      = 5
+	optTimestamp = 8
+	optMPTCP     = 30
+	optTFO       = 34
+	optExp       = 254
+	tfoExpMagic  = 0xF989
+)
+
+// tcp decodes a TCP header. data is the captured part of the IP payload, wire
+// its length from the IP header.
+func (p *packet) tcp(data []byte, wire int, v6 bool) Result {
+	if wire < 20 {
+		return malformed("IP payload too short for TCP header")
+	}
+	if len(data) < 20 {
+		return malformed("truncated TCP header")
+	}
+	hlen := int(data[12]>>4) * 4
+	if hlen < 20 {
+		return malformed("bad TCP data offset")
+	}
+	if hlen > wire {
+		return malformed("TCP data offset exceeds IP payload")
+	}
+	if hlen > len(data) {
+		return malformed("truncated TCP options")
+	}
+	s := p.seg
+	s.Src = netip.AddrPortFrom(s.Src.Addr(), binary.BigEndian.Uint16(data))
+	s.Dst = netip.AddrPortFrom(s.Dst.Addr(), binary.BigEndian.Uint16(data[2:]))
+	s.Seq = seqnum.Value(binary.BigEndian.Uint32(data[4:]))
+	s.Ack = seqnum.Value(binary.BigEndian.Uint32(data[8:]))
+	s.Flags = segment.Flags(data[13]) | segment.Flags(data[12]&1)<<8
+	s.Window = binary.BigEndian.Uint16(data[14:])
+	s.Urgent = binary.BigEndian.Uint16(data[18:])
+	parseOptions(data[20:hlen], &s.Opts)
+	s.PayloadLen = wire - hlen
+	s.Payload = data[hlen:]
+	if p.d.opt.VerifyChecksums && len(data) >= wire {
+		s.ChecksumChecked = true
+		s.BadChecksum = tcpChecksum(s.Src.Addr(), s.Dst.Addr(), data[:wire], v6) != 0
+	}
+	return Result{Kind: KindTCP}
+}
+
+// parseOptions reads the TCP options in b into o. It stops at EOL and at the
+// first option whose length is impossible, keeping what it read before.
+func parseOptions(b []byte, o *segment.Options) {
+	for len(b) > 0 {
+		kind := b[0]
+		if kind == optEOL {
+			return
+		}
+		if kind == optNOP {
+			b = b[1:]
+			continue
+		}
+		if len(b) < 2 {
+			return
+		}
+		n := int(b[1])
+		if n < 2 || n > len(b) {
+			return
+		}
+		v := b[2:n]
+		switch kind {
+		case optMSS:
+			if len(v) == 2 {
+				o.MSS, o.HasMSS = binary.BigEndian.Uint16(v), true
+			}
+		case optWScale:
+			if len(v) == 1 {
+				o.WScale, o.HasWScale = v[0], true
+			}
+		case optSACKPerm:
+			if len(v) == 0 {
+				o.SACKPermitted = true
+			}
+		case optSACK:
+			if len(v)%8 == 0 {
+				o.NumSACK = 0
+				for i := 0; i+8 <= len(v) && int(o.NumSACK) < len(o.SACK); i += 8 {
+					o.SACK[o.NumSACK] = segment.Block{
+						Left:  seqnum.Value(binary.BigEndian.Uint32(v[i:])),
+						Right: seqnum.Value(binary.BigEndian.Uint32(v[i+4:])),
+					}
+					o.NumSACK++
+				}
+			}
+		case optTimestamp:
+			if len(v) == 8 {
+				o.TSVal, o.TSEcr, o.HasTS = binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:]), true
+			}
+		case optMPTCP:
+			o.MPTCP = true
+		case optTFO:
+			o.TFO = true
+		case optExp:
+			if len(v) >= 2 && binary.BigEndian.Uint16(v) == tfoExpMagic {
+				o.TFO = true
+			}
+		}
+		b = b[n:]
+	}
+}
+
+// tcpChecksum returns the ones'-complement sum over the pseudo-header and the
+// segment, folded and complemented: zero when the checksum field is right.
+func tcpChecksum(src, dst netip.Addr, seg []byte, v6 bool) uint16 {
+	var sum uint64
+	if v6 {
+		a, b := src.As16(), dst.As16()
+		sum = sumBytes(sum, a[:])
+		sum = sumBytes(sum, b[:])
+	} else {
+		a, b := src.As4(), dst.As4()
+		sum = sumBytes(sum, a[:])
+		sum = sumBytes(sum, b[:])
+	}
+	sum += uint64(len(seg)) + protoTCP
+	sum = sumBytes(sum, seg)
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// sumBytes adds b to a ones'-complement sum as big-endian 16-bit words (an odd
+// last byte is padded with zero). It must be called with even-length pieces
+// except for the last.
+func sumBytes(sum uint64, b []byte) uint64 {
+	for len(b) >= 8 {
+		v := binary.BigEndian.Uint64(b)
+		sum += v>>48 + v>>32&0xffff + v>>16&0xffff + v&0xffff
+		b = b[8:]
+	}
+	for len(b) >= 2 {
+		sum += uint64(binary.BigEndian.Uint16(b))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		sum += uint64(b[0]) << 8
+	}
+	return sum
+}
