@@ -36,6 +36,7 @@ type pcapngReader struct {
 	ifaces []ngInterface
 	limit  int
 	record uint64
+	last   int64 // time of the previous packet, for SPBs (which have none)
 	warn   warnFunc
 }
 
@@ -232,11 +233,16 @@ func (r *pcapngReader) packet(typ uint32, body []byte, off int64, f *Frame) erro
 		origLen = capLen
 	}
 	ifc := &r.ifaces[ifID]
+	t := r.last
+	if typ != ngBlockSPB {
+		t = ifc.toNanos(uint64(tsHigh)<<32|uint64(tsLow)) + ifc.offsetNS
+		r.last = t
+	}
 	*f = Frame{
 		Data:     data,
 		CapLen:   len(data),
 		OrigLen:  int(origLen),
-		Time:     ifc.toNanos(uint64(tsHigh)<<32|uint64(tsLow)) + ifc.offsetNS,
+		Time:     t,
 		LinkType: ifc.linkType,
 		File:     r.name,
 		Record:   rec,
