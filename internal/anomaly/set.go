@@ -1,0 +1,92 @@
+package anomaly
+
+import "github.com/tcpflow-analyze/tcpflow-analyze/report"
+
+// MaxEvidence is how many packet numbers a flow keeps per kind; Count keeps the
+// full number.
+const MaxEvidence = 5
+
+type record struct {
+	kind    Kind
+	count   uint32
+	n       uint8
+	packets [MaxEvidence]uint64
+	times   [MaxEvidence]int64
+}
+
+// Set collects the anomalies of one flow. Its zero value is empty and costs one
+// nil slice: memory is spent only on kinds that occur.
+type Set struct {
+	recs []record
+}
+
+// Add records one occurrence of k at packet frame and time t.
+func (s *Set) Add(k Kind, frame uint64, t int64) {
+	for i := range s.recs {
+		r := &s.recs[i]
+		if r.kind == k {
+			r.count++
+			if int(r.n) < MaxEvidence {
+				r.packets[r.n], r.times[r.n] = frame, t
+				r.n++
+			}
+			return
+		}
+	}
+	r := record{kind: k, count: 1, n: 1}
+	r.packets[0], r.times[0] = frame, t
+	s.recs = append(s.recs, r)
+}
+
+// Has reports whether k was recorded.
+func (s *Set) Has(k Kind) bool {
+	for i := range s.recs {
+		if s.recs[i].kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Count returns how often k was recorded.
+func (s *Set) Count(k Kind) uint32 {
+	for i := range s.recs {
+		if s.recs[i].kind == k {
+			return s.recs[i].count
+		}
+	}
+	return 0
+}
+
+// Report converts the set into report entries in catalog order; message, when
+// not nil, may give a flow-specific message for a kind.
+func (s *Set) Report(message func(Kind) string) []report.Anomaly {
+	if len(s.recs) == 0 {
+		return nil
+	}
+	out := make([]report.Anomaly, 0, len(s.recs))
+	for k := Kind(0); k < NumKinds; k++ {
+		for i := range s.recs {
+			r := &s.recs[i]
+			if r.kind != k {
+				continue
+			}
+			in := k.Info()
+			a := report.Anomaly{
+				Kind: in.Name, Severity: in.Severity, Count: uint64(r.count),
+				Packets: append([]uint64(nil), r.packets[:r.n]...),
+				Message: in.Message,
+			}
+			for _, t := range r.times[:r.n] {
+				a.Times = append(a.Times, report.Time(t))
+			}
+			if message != nil {
+				if m := message(k); m != "" {
+					a.Message = m
+				}
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}
