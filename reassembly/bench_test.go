@@ -11,15 +11,15 @@ import (
 // for every second one, and (when lossy) a segment lost every lossEvery
 // segments, followed by three duplicate ACKs and a fast retransmission.
 type flow struct {
-	tr        *Tracker
-	seq, ack  seqnum.Value
-	now       int64
-	frame     uint64
-	n         int
-	lossEvery int
+	tr         *Tracker
+	seq, ack   seqnum.Value
+	now        int64
+	frame      uint64
+	n          int
+	lossEvery  int
 	data, ackS segment.Segment
-	payload   []byte
-	counts    [numClasses]int // segments per class
+	payload    []byte
+	counts     [numClasses]int // segments per class
 }
 
 const mss = 1448

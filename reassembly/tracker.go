@@ -174,18 +174,18 @@ type hole struct {
 
 // Direction state bits.
 const (
-	stSeen        uint16 = 1 << iota // a segment of this direction was seen
-	stNext                           // nextSeq is valid
-	stMaxAck                         // maxSeqToBeAcked is valid
-	stLastAck                        // lastAck came from a segment with ACK
-	stFirstAck                       // Wireshark's is_first_ack: last handshake segment was a SYN
-	stSyn                            // a SYN was seen (isn valid)
-	stFin                            // a FIN was seen (finEnd valid)
-	stCover                          // lo/hi valid
-	stPay                            // payLo/payHi valid
-	stEdge                           // rightEdge valid
-	stSackPerm                       // the SYN permitted SACK
-	stHighAck                        // highestAck valid
+	stSeen     uint16 = 1 << iota // a segment of this direction was seen
+	stNext                        // nextSeq is valid
+	stMaxAck                      // maxSeqToBeAcked is valid
+	stLastAck                     // lastAck came from a segment with ACK
+	stFirstAck                    // Wireshark's is_first_ack: last handshake segment was a SYN
+	stSyn                         // a SYN was seen (isn valid)
+	stFin                         // a FIN was seen (finEnd valid)
+	stCover                       // lo/hi valid
+	stPay                         // payLo/payHi valid
+	stEdge                        // rightEdge valid
+	stSackPerm                    // the SYN permitted SACK
+	stHighAck                     // highestAck valid
 )
 
 // Window-scale encoding in dirState.ws: zero value means unknown.

@@ -306,8 +306,8 @@ func TestClassify(t *testing.T) {
 			seg(R, A, 5001, 1101, 0, 65535),
 			seg(R, A, 5001, 1101, 0, 65535).W(DuplicateAck),
 			seg(R, A, 5001, 1101, 0, 65534).W(WindowUpdate), // window changed
-			seg(R, PA, 5001, 1101, 10, 65534).W(InOrder),     // has data
-			seg(R, FA, 5011, 1101, 0, 65534),                 // FIN
+			seg(R, PA, 5001, 1101, 10, 65534).W(InOrder),    // has data
+			seg(R, FA, 5011, 1101, 0, 65534),                // FIN
 		})},
 		{"ACKed unseen segment", nil, cat(handshake(), []step{
 			seg(O, PA, 1001, 5001, 100, 65535).W(InOrder),
