@@ -55,6 +55,19 @@ func (d *Decoder) Decode(f *Frame, seg *segment.Segment) Result {
 	return p.link(f.LinkType, f.Data, wire)
 }
 
+// clampWire makes a layer's wire length consistent with its captured bytes: a
+// length field smaller than the bytes present cuts them (the rest is padding),
+// and a negative length (from a bogus field) becomes zero.
+func clampWire(data []byte, wire int) ([]byte, int) {
+	if wire < 0 {
+		wire = 0
+	}
+	if len(data) > wire {
+		data = data[:wire]
+	}
+	return data, wire
+}
+
 func malformed(reason string) Result { return Result{Kind: KindMalformed, Reason: reason} }
 
 // link decodes a link-layer header of type lt. wire is the length of data on
@@ -216,10 +229,12 @@ func (p *packet) etherType(et uint16, data []byte, wire int) Result {
 			if len(data) < 8 {
 				return malformed("truncated PPPoE header")
 			}
-			if n := int(binary.BigEndian.Uint16(data[4:])); n >= 2 && n-6 < wire-8 {
-				wire = n - 2 + 8 // PPPoE length counts the PPP protocol field
+			// The PPPoE length covers the PPP frame; anything after it is padding.
+			pw := wire - 6
+			if n := int(binary.BigEndian.Uint16(data[4:])); n < pw {
+				pw = n
 			}
-			return p.ppp(data[6:], wire-6)
+			return p.ppp(data[6:], pw)
 		case etherPPPoEDisc:
 			return Result{Kind: KindOtherLink, Reason: "PPPoE discovery"}
 		case etherTEB:

@@ -30,6 +30,7 @@ const (
 )
 
 func (p *packet) ipv4(data []byte, wire int) Result {
+	data, wire = clampWire(data, wire)
 	if p.depth++; p.depth > maxEncap {
 		return malformed("too many nested encapsulations")
 	}
@@ -74,6 +75,7 @@ func (p *packet) ipv4(data []byte, wire int) Result {
 }
 
 func (p *packet) ipv6(data []byte, wire int) Result {
+	data, wire = clampWire(data, wire)
 	if p.depth++; p.depth > maxEncap {
 		return malformed("too many nested encapsulations")
 	}
@@ -168,6 +170,7 @@ func (p *packet) transport(proto byte, data []byte, wire int, v6 bool) Result {
 }
 
 func (p *packet) udp(data []byte, wire int) Result {
+	data, wire = clampWire(data, wire)
 	if wire < 8 {
 		return malformed("IP payload too short for UDP header")
 	}
@@ -224,6 +227,7 @@ func (p *packet) teredo(data []byte, wire int) (Result, bool) {
 
 // gre decodes a GRE header (RFC 2784/2890, and PPTP's enhanced GRE).
 func (p *packet) gre(data []byte, wire int) Result {
+	data, wire = clampWire(data, wire)
 	if len(data) < 4 {
 		return malformed("truncated GRE header")
 	}

@@ -26,6 +26,7 @@ const (
 // tcp decodes a TCP header. data is the captured part of the IP payload, wire
 // its length from the IP header.
 func (p *packet) tcp(data []byte, wire int, v6 bool) Result {
+	data, wire = clampWire(data, wire)
 	if wire < 20 {
 		return malformed("IP payload too short for TCP header")
 	}
