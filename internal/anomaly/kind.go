@@ -2,14 +2,25 @@
 // evidence per flow in a few bytes, and holds the catalog that explains each
 // kind. Kind names are a stable snake_case contract used in JSON, CSV, policies
 // and the explain command.
+//
+// Every kind has an entry in the catalog (Kind.Info) with a one-line message,
+// what the kind means on the wire, the exact rule that detects it, typical
+// causes and remedies. The per-packet rules are Wireshark's tcp.analysis.*
+// rules (see package reassembly); the per-flow rules run on a finished
+// connection; the capture-wide kinds come from package anomaly/wide.
 package anomaly
 
-import "github.com/tcpflow-analyze/tcpflow-analyze/report"
+import (
+	"slices"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+)
 
 // Kind is one kind of anomaly.
 type Kind uint8
 
-// The per-flow kinds. The order is only internal; the names are the contract.
+// The kinds. The order is only internal; the names are the contract. The
+// per-packet and per-flow kinds come first, the capture-wide kinds last.
 const (
 	HalfOpen Kind = iota
 	Rejected
@@ -39,17 +50,39 @@ const (
 	StuckTimeWait
 	LongIdle
 	InvalidSegment
+	// SynFlood and the kinds after it are capture-wide: they are reported in
+	// the report's top-level anomalies list, not on a flow.
+	SynFlood
+	TimeWaitStorm
+	PortScan
+	RSTStorm
+	ConnectionFlood
 	NumKinds
 )
 
-// Level says whether a kind is counted per packet or once per flow.
+// Level says whether a kind is counted per packet, once per flow, or across
+// the whole capture.
 type Level uint8
 
 // The levels.
 const (
 	PerPacket Level = iota
 	PerFlow
+	CaptureWide
 )
+
+// String returns the level as shown by the explain command.
+func (l Level) String() string {
+	switch l {
+	case PerPacket:
+		return "per-packet"
+	case PerFlow:
+		return "per-flow"
+	case CaptureWide:
+		return "capture-wide"
+	}
+	return "unknown"
+}
 
 // Info describes a kind.
 type Info struct {
@@ -58,43 +91,26 @@ type Info struct {
 	Level    Level
 	// Message is the one-line text shown with a finding.
 	Message string
+	// Wire says what the kind means on the wire: which packets show it and
+	// what the endpoints were doing.
+	Wire string
+	// Rule is the exact detection rule with its thresholds, as the code
+	// applies it.
+	Rule string
+	// Causes lists the usual reasons for the kind, most common first.
+	Causes []string
+	// Remedies lists what to check or change, most useful first.
+	Remedies []string
 }
 
-var catalog = [NumKinds]Info{
-	HalfOpen:               {"half_open", report.SeverityWarning, PerFlow, "the handshake never completed"},
-	Rejected:               {"rejected", report.SeverityWarning, PerFlow, "the connection attempt was refused with RST"},
-	Retransmission:         {"retransmission", report.SeverityNotice, PerPacket, "data was sent again"},
-	FastRetransmission:     {"fast_retransmission", report.SeverityNotice, PerPacket, "data was resent after duplicate ACKs (fast retransmit)"},
-	SpuriousRetransmission: {"spurious_retransmission", report.SeverityNotice, PerPacket, "data was resent although the peer had already acknowledged it"},
-	OutOfOrder:             {"out_of_order", report.SeverityWarning, PerPacket, "a segment arrived after a later one"},
-	LostSegment:            {"lost_segment", report.SeverityWarning, PerPacket, "a segment before this one was never seen"},
-	AckUnseenSegment:       {"ack_unseen_segment", report.SeverityWarning, PerPacket, "the peer acknowledged data that the capture never saw"},
-	DuplicateAck:           {"duplicate_ack", report.SeverityNotice, PerPacket, "the receiver repeated the same ACK"},
-	TripleDuplicateAck:     {"triple_duplicate_ack", report.SeverityWarning, PerPacket, "three or more duplicate ACKs: the receiver signals a loss"},
-	ZeroWindow:             {"zero_window", report.SeverityWarning, PerPacket, "the receiver advertised a zero window: its buffer is full"},
-	ZeroWindowProbe:        {"zero_window_probe", report.SeverityNotice, PerPacket, "the sender probed a zero window"},
-	ZeroWindowProbeAck:     {"zero_window_probe_ack", report.SeverityInfo, PerPacket, "the receiver answered a zero-window probe"},
-	WindowFull:             {"window_full", report.SeverityWarning, PerPacket, "the sender filled the receiver's advertised window"},
-	WindowUpdate:           {"window_update", report.SeverityInfo, PerPacket, "the receiver opened its window"},
-	KeepAlive:              {"keep_alive", report.SeverityInfo, PerPacket, "a keep-alive probe on an idle connection"},
-	KeepAliveAck:           {"keep_alive_ack", report.SeverityInfo, PerPacket, "the answer to a keep-alive probe"},
-	OverlapMismatch:        {"overlap_mismatch", report.SeverityError, PerPacket, "retransmitted bytes differ from the first copy"},
-	InvalidFlags:           {"invalid_flags", report.SeverityError, PerPacket, "a flag combination that no correct stack sends"},
-	DataAfterClose:         {"data_after_close", report.SeverityError, PerPacket, "data sent after the sender's own FIN"},
-	DataAfterReset:         {"data_after_reset", report.SeverityWarning, PerPacket, "data sent after the connection was reset"},
-	OutOfWindow:            {"out_of_window", report.SeverityWarning, PerPacket, "a segment outside the receiver's window, or an ACK for data not yet sent"},
-	Reset:                  {"reset", report.SeverityWarning, PerFlow, "an established connection was aborted by RST"},
-	CloseWaitLeak:          {"close_wait_leak", report.SeverityError, PerFlow, "an endpoint acknowledged its peer's FIN but never closed its side"},
-	PortReuse:              {"port_reuse", report.SeverityNotice, PerFlow, "a new connection reused the 4-tuple of an earlier one"},
-	StuckTimeWait:          {"stuck_time_wait", report.SeverityNotice, PerFlow, "traffic on a connection that should be in TIME_WAIT"},
-	LongIdle:               {"long_idle", report.SeverityInfo, PerFlow, "the connection sat idle for a long time"},
-	InvalidSegment:         {"invalid_segment", report.SeverityNotice, PerPacket, "a segment that does not fit the endpoints' states"},
-}
-
-// Info returns the catalog entry of k.
+// Info returns the catalog entry of k. The slices are copies the caller may
+// keep or change.
 func (k Kind) Info() Info {
 	if k < NumKinds {
-		return catalog[k]
+		in := catalog[k]
+		in.Causes = slices.Clone(in.Causes)
+		in.Remedies = slices.Clone(in.Remedies)
+		return in
 	}
 	return Info{Name: k.String(), Severity: report.SeverityInfo}
 }
@@ -107,7 +123,8 @@ func (k Kind) String() string {
 	return "kind_" + string(rune('0'+k/100%10)) + string(rune('0'+k/10%10)) + string(rune('0'+k%10))
 }
 
-// Kinds returns every per-flow kind in catalog order.
+// Kinds returns every kind in catalog order: per-packet and per-flow kinds
+// first, then the capture-wide ones.
 func Kinds() []Kind {
 	out := make([]Kind, NumKinds)
 	for i := range out {
@@ -118,8 +135,8 @@ func Kinds() []Kind {
 
 // ByName finds a kind by its name.
 func ByName(name string) (Kind, bool) {
-	for i, in := range catalog {
-		if in.Name == name {
+	for i := range catalog {
+		if catalog[i].Name == name {
 			return Kind(i), true
 		}
 	}

@@ -71,7 +71,7 @@ func (s *Set) Report(message func(Kind) string) []report.Anomaly {
 			if r.kind != k {
 				continue
 			}
-			in := k.Info()
+			in := &catalog[k]
 			a := report.Anomaly{
 				Kind: in.Name, Severity: in.Severity, Count: uint64(r.count),
 				Packets: append([]uint64(nil), r.packets[:r.n]...),

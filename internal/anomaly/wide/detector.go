@@ -1,0 +1,189 @@
+package wide
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+)
+
+// Stats counts what the detectors could not track.
+type Stats struct {
+	// Untracked counts events for keys that found a full table (MaxKeys, or
+	// MaxSources idle connections) even after idle keys were swept out.
+	Untracked uint64
+	// Late counts events older than their key's window, which arrive when
+	// the input is not in capture order.
+	Late uint64
+	// BadFlows counts flows whose addresses could not be parsed.
+	BadFlows uint64
+	// FindingsDropped counts flagged keys beyond MaxKeys.
+	FindingsDropped uint64
+}
+
+// Detector runs the capture-wide detectors over a stream of events. It is not
+// safe for concurrent use; shard and Merge instead.
+type Detector struct {
+	cfg   Config
+	now   int64 // the latest capture time seen
+	stats Stats
+
+	syn  synFlood
+	tw   twStorm
+	scan portScan
+	rst  rstStorm
+	idle connFlood
+}
+
+// New returns a Detector with cfg; settings that Validate rejects are replaced
+// by their defaults.
+func New(cfg Config) *Detector {
+	cfg = cfg.normalized()
+	d := &Detector{cfg: cfg}
+	d.syn.init(&cfg)
+	d.tw.init(&cfg)
+	d.scan.init(&cfg)
+	d.rst.init(&cfg)
+	d.idle.init(&cfg)
+	return d
+}
+
+// Config returns the settings in use.
+func (d *Detector) Config() Config { return d.cfg }
+
+// Stats returns what could not be tracked.
+func (d *Detector) Stats() Stats { return d.stats }
+
+func (d *Detector) clock(t int64) {
+	if t > d.now {
+		d.now = t
+	}
+}
+
+// SYN records a new connection attempt: a pure SYN from src to dst at capture
+// time t (nanoseconds) in packet frame. Call it once per attempt, not for
+// retransmitted SYNs.
+func (d *Detector) SYN(t int64, src, dst netip.AddrPort, frame uint64) {
+	d.clock(t)
+	d.syn.add(d, t, src, dst, frame)
+}
+
+// Handshake records that the handshake from orig to resp completed at t.
+func (d *Detector) Handshake(t int64, orig, resp netip.AddrPort) {
+	d.clock(t)
+	d.syn.handshake(d, t, resp)
+}
+
+// TimeWait records that the connection flowID from orig to resp entered
+// TIME_WAIT at t, in packet frame: origCloses says whether the originator
+// sent the first FIN and so holds TIME_WAIT. Call it once per connection.
+func (d *Detector) TimeWait(t int64, orig, resp netip.AddrPort, origCloses bool, flowID, frame uint64) {
+	d.clock(t)
+	d.tw.add(d, t, orig, resp, origCloses, flowID, frame)
+}
+
+// RST records a segment with RST from src to dst at t in packet frame.
+func (d *Detector) RST(t int64, src, dst netip.AddrPort, frame uint64) {
+	d.clock(t)
+	d.rst.add(d, t, src, dst, frame)
+}
+
+// FlowEnd records a finished flow, for port scans and connection floods. The
+// flow must have its ConnState, Midstream, Start, End, byte counts and
+// anomalies filled in; it is not kept.
+func (d *Detector) FlowEnd(f *report.Flow) {
+	orig, err1 := netip.ParseAddrPort(f.Orig)
+	resp, err2 := netip.ParseAddrPort(f.Resp)
+	if err1 != nil || err2 != nil {
+		d.stats.BadFlows++
+		return
+	}
+	if f.Midstream {
+		return
+	}
+	d.clock(int64(f.Start))
+	d.scan.add(d, f, orig, resp)
+	d.idle.add(d, f, orig, resp)
+}
+
+// Merge folds o into d; o must not be used afterwards. Call it once both have
+// seen all their events. See the package doc for when it is exact.
+func (d *Detector) Merge(o *Detector) {
+	if o == nil || o == d {
+		return
+	}
+	d.clock(o.now)
+	d.stats.Untracked += o.stats.Untracked
+	d.stats.Late += o.stats.Late
+	d.stats.BadFlows += o.stats.BadFlows
+	d.stats.FindingsDropped += o.stats.FindingsDropped
+	d.syn.merge(d, &o.syn)
+	d.tw.merge(d, &o.tw)
+	d.scan.merge(d, &o.scan)
+	d.rst.merge(d, &o.rst)
+	d.idle.merge(d, &o.idle)
+}
+
+// Findings returns the capture-wide anomalies found so far, ordered by kind,
+// then start time, then key. It does not change the detector: ongoing
+// episodes are reported as they stand.
+func (d *Detector) Findings() []report.Anomaly {
+	var fs []finding
+	fs = d.syn.findings(d, fs)
+	fs = d.tw.findings(d, fs)
+	fs = d.scan.findings(d, fs)
+	fs = d.rst.findings(d, fs)
+	fs = d.idle.findings(d, fs)
+	slices.SortFunc(fs, func(a, b finding) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.start, b.start), cmp.Compare(a.key, b.key))
+	})
+	out := make([]report.Anomaly, len(fs))
+	for i := range fs {
+		out[i] = fs[i].a
+	}
+	return out
+}
+
+// finding is a report entry with its sort keys.
+type finding struct {
+	kind  anomaly.Kind
+	start int64
+	key   string
+	a     report.Anomaly
+}
+
+// newAnomaly starts a report entry of kind k with the catalog's severity.
+func newAnomaly(k anomaly.Kind, count uint64, msg string, ev *evidence, details map[string]any) report.Anomaly {
+	a := report.Anomaly{Kind: k.String(), Severity: k.Info().Severity, Count: count, Message: msg, Details: details}
+	ev.into(&a)
+	return a
+}
+
+// flagged adds to found[k] the episode e, within the MaxKeys cap.
+func flagged[K comparable, E any, P interface {
+	*E
+	fold(*E, int)
+}](d *Detector, found map[K]*E, k K, e *E) {
+	if old := found[k]; old != nil {
+		P(old).fold(e, d.cfg.MaxSources)
+		return
+	}
+	if len(found) >= d.cfg.MaxKeys {
+		d.stats.FindingsDropped++
+		return
+	}
+	found[k] = e
+}
+
+// sweepDue reports whether a full table may be swept now: at most once per
+// second of capture time, so a table full of live keys costs no more.
+func sweepDue(last *int64, now int64) bool {
+	if *last != 0 && now-*last < int64(time.Second) {
+		return false
+	}
+	*last = now
+	return true
+}

@@ -1,0 +1,212 @@
+package wide
+
+import (
+	"math"
+	"net/netip"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+)
+
+// sec returns the second of capture time t (nanoseconds), rounded down.
+func sec(t int64) int64 {
+	s := t / 1e9
+	if t < 0 && t%1e9 != 0 {
+		s--
+	}
+	return s
+}
+
+// ring counts events in one-second buckets over the last len(b) seconds of
+// capture time and keeps their sum.
+type ring struct {
+	b    []uint32
+	head int64 // the newest second; meaningful once set is true
+	sum  uint64
+	set  bool
+}
+
+func newRing(n int) ring { return ring{b: make([]uint32, n)} }
+
+func (r *ring) slot(s int64) int {
+	n := int64(len(r.b))
+	return int(((s % n) + n) % n)
+}
+
+// advance moves the ring's newest second to s, emptying the buckets that fall
+// out of the window.
+func (r *ring) advance(s int64) {
+	if !r.set {
+		r.head, r.set = s, true
+		return
+	}
+	if s <= r.head {
+		return
+	}
+	if s-r.head >= int64(len(r.b)) {
+		clear(r.b)
+		r.sum = 0
+	} else {
+		for x := r.head + 1; x <= s; x++ {
+			i := r.slot(x)
+			r.sum -= uint64(r.b[i])
+			r.b[i] = 0
+		}
+	}
+	r.head = s
+}
+
+// add counts one event at second s and returns the count of its bucket; an
+// event older than the window is not counted and returns 0.
+func (r *ring) add(s int64) uint32 {
+	r.advance(s)
+	if s <= r.head-int64(len(r.b)) {
+		return 0
+	}
+	i := r.slot(s)
+	if r.b[i] < math.MaxUint32 {
+		r.b[i]++
+		r.sum++
+	}
+	return r.b[i]
+}
+
+// sumAt returns the window's sum as it would be at second s, without moving
+// the ring.
+func (r *ring) sumAt(s int64) uint64 {
+	if !r.set || s <= r.head {
+		return r.sum
+	}
+	if s-r.head >= int64(len(r.b)) {
+		return 0
+	}
+	sum := r.sum
+	for x := r.head + 1; x <= s; x++ {
+		sum -= uint64(r.b[r.slot(x)])
+	}
+	return sum
+}
+
+// evidence keeps the first few packets, times and flows of a finding.
+type evidence struct {
+	n, nf   int
+	packets [anomaly.MaxEvidence]uint64
+	times   [anomaly.MaxEvidence]int64
+	flows   [anomaly.MaxEvidence]uint64
+}
+
+func (e *evidence) packet(frame uint64, t int64) {
+	if e.n < len(e.packets) {
+		e.packets[e.n], e.times[e.n] = frame, t
+		e.n++
+	}
+}
+
+func (e *evidence) flow(id uint64) {
+	if e.nf < len(e.flows) {
+		e.flows[e.nf] = id
+		e.nf++
+	}
+}
+
+// fold appends o's evidence after e's, up to the cap.
+func (e *evidence) fold(o *evidence) {
+	for i := 0; i < o.n; i++ {
+		e.packet(o.packets[i], o.times[i])
+	}
+	for i := 0; i < o.nf; i++ {
+		e.flow(o.flows[i])
+	}
+}
+
+// into fills a's evidence fields.
+func (e *evidence) into(a *report.Anomaly) {
+	if e.n > 0 {
+		a.Packets = append([]uint64(nil), e.packets[:e.n]...)
+		a.Times = make([]report.Time, e.n)
+		for i, t := range e.times[:e.n] {
+			a.Times[i] = report.Time(t)
+		}
+	} else {
+		a.Packets = []uint64{}
+	}
+	if e.nf > 0 {
+		a.Flows = append([]uint64(nil), e.flows[:e.nf]...)
+	}
+}
+
+// addrSet is a capped set of addresses; once full it stops growing and the
+// size it reports is a lower bound.
+type addrSet struct {
+	m      map[netip.Addr]struct{}
+	capped bool
+}
+
+func (s *addrSet) add(a netip.Addr, limit int) {
+	if _, ok := s.m[a]; ok {
+		return
+	}
+	if len(s.m) >= limit {
+		s.capped = true
+		return
+	}
+	if s.m == nil {
+		s.m = make(map[netip.Addr]struct{})
+	}
+	s.m[a] = struct{}{}
+}
+
+func (s *addrSet) clone() addrSet {
+	c := addrSet{capped: s.capped}
+	if s.m != nil {
+		c.m = make(map[netip.Addr]struct{}, len(s.m))
+		for a := range s.m {
+			c.m[a] = struct{}{}
+		}
+	}
+	return c
+}
+
+func (s *addrSet) fold(o *addrSet, limit int) {
+	s.capped = s.capped || o.capped
+	for a := range o.m {
+		s.add(a, limit)
+	}
+}
+
+// span is a time range of capture time.
+type span struct{ start, end int64 }
+
+func (s *span) widen(o span) {
+	if o.start < s.start {
+		s.start = o.start
+	}
+	if o.end > s.end {
+		s.end = o.end
+	}
+}
+
+func (s span) seconds() float64 { return float64(s.end-s.start) / 1e9 }
+
+// round rounds x to n decimals for the report.
+func round(x float64, n int) float64 {
+	p := math.Pow(10, float64(n))
+	return math.Round(x*p) / p
+}
+
+// oldest returns the start, in nanoseconds, of the oldest non-empty bucket in
+// the window, or def when the ring is empty.
+func (r *ring) oldest(def int64) int64 {
+	if !r.set || r.sum == 0 {
+		return def
+	}
+	for x := r.head - int64(len(r.b)) + 1; x <= r.head; x++ {
+		if r.b[r.slot(x)] != 0 {
+			if t := x * 1e9; t < def {
+				return t
+			}
+			return def
+		}
+	}
+	return def
+}

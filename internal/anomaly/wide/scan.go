@@ -1,0 +1,221 @@
+package wide
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+)
+
+// scanWin is one source's attempts in one scan window, or several flagged
+// windows folded together.
+type scanWin struct {
+	span
+	attempts, failed     uint64
+	rejected, unanswered uint64 // REJ and S0 among the failed
+	targets              map[netip.AddrPort]struct{}
+	capped               bool
+	windows              int
+	ev                   evidence
+}
+
+func (a *scanWin) addTarget(t netip.AddrPort, limit int) {
+	if _, ok := a.targets[t]; ok {
+		return
+	}
+	if len(a.targets) >= limit {
+		a.capped = true
+		return
+	}
+	if a.targets == nil {
+		a.targets = make(map[netip.AddrPort]struct{})
+	}
+	a.targets[t] = struct{}{}
+}
+
+func (a *scanWin) fold(o *scanWin, limit int) {
+	a.widen(o.span)
+	a.attempts += o.attempts
+	a.failed += o.failed
+	a.rejected += o.rejected
+	a.unanswered += o.unanswered
+	a.capped = a.capped || o.capped
+	for t := range o.targets {
+		a.addTarget(t, limit)
+	}
+	a.windows += o.windows
+	a.ev.fold(&o.ev)
+}
+
+func (a *scanWin) clone() *scanWin {
+	c := *a
+	c.targets = make(map[netip.AddrPort]struct{}, len(a.targets))
+	for t := range a.targets {
+		c.targets[t] = struct{}{}
+	}
+	return &c
+}
+
+type portScan struct {
+	cfg       *Config
+	live      map[netip.Addr]*scanWin
+	found     map[netip.Addr]*scanWin
+	lastSweep int64
+}
+
+func (s *portScan) init(cfg *Config) {
+	s.cfg = cfg
+	s.live = make(map[netip.Addr]*scanWin)
+	s.found = make(map[netip.Addr]*scanWin)
+}
+
+// failedAttempt reports whether a non-midstream flow's handshake never
+// completed.
+func failedAttempt(f *report.Flow) bool {
+	switch f.ConnState {
+	case "REJ", "S0", "SH", "RSTOS0":
+		return true
+	}
+	for i := range f.Anomalies {
+		switch f.Anomalies[i].Kind {
+		case anomaly.HalfOpen.String(), anomaly.Rejected.String():
+			return true
+		}
+	}
+	return false
+}
+
+func (s *portScan) add(d *Detector, f *report.Flow, orig, resp netip.AddrPort) {
+	src := orig.Addr()
+	t := int64(f.Start)
+	w := s.live[src]
+	if w != nil && t-w.start > int64(s.cfg.ScanWindow) {
+		s.close(d, src, w)
+		w = nil
+	}
+	if w == nil {
+		if len(s.live) >= d.cfg.MaxKeys {
+			s.sweep(d)
+			if len(s.live) >= d.cfg.MaxKeys {
+				d.stats.Untracked++
+				return
+			}
+		}
+		w = &scanWin{span: span{t, t}, windows: 1}
+		s.live[src] = w
+	}
+	w.widen(span{t, t})
+	w.attempts++
+	if !failedAttempt(f) {
+		return
+	}
+	w.failed++
+	switch f.ConnState {
+	case "REJ":
+		w.rejected++
+	case "S0":
+		w.unanswered++
+	}
+	w.addTarget(resp, d.cfg.MaxSources)
+	w.ev.packet(f.FirstPacket, t)
+	w.ev.flow(f.ID)
+}
+
+// scan reports whether a window shows a scan.
+func (s *portScan) scan(w *scanWin) bool {
+	return len(w.targets) >= s.cfg.ScanMinTargets &&
+		float64(w.failed) >= s.cfg.ScanMinFailedShare*float64(w.attempts)
+}
+
+func (s *portScan) close(d *Detector, k netip.Addr, w *scanWin) {
+	delete(s.live, k)
+	if s.scan(w) {
+		flagged(d, s.found, k, w)
+	}
+}
+
+func (s *portScan) sweep(d *Detector) {
+	if !sweepDue(&s.lastSweep, d.now) {
+		return
+	}
+	for k, w := range s.live {
+		if d.now-w.start > int64(s.cfg.ScanWindow) {
+			s.close(d, k, w)
+		}
+	}
+}
+
+func (s *portScan) merge(d *Detector, o *portScan) {
+	for k, w := range o.live {
+		o.close(d, k, w)
+	}
+	for k, w := range o.found {
+		flagged(d, s.found, k, w)
+	}
+}
+
+func (s *portScan) findings(d *Detector, out []finding) []finding {
+	all := make(map[netip.Addr]*scanWin, len(s.found))
+	for k, w := range s.found {
+		all[k] = w.clone()
+	}
+	for k, w := range s.live {
+		if !s.scan(w) {
+			continue
+		}
+		if a := all[k]; a != nil {
+			a.fold(w, d.cfg.MaxSources)
+		} else {
+			all[k] = w.clone()
+		}
+	}
+	for k, w := range all {
+		out = append(out, finding{kind: anomaly.PortScan, start: w.start, key: k.String(), a: s.report(k, w)})
+	}
+	return out
+}
+
+func (s *portScan) report(k netip.Addr, w *scanWin) report.Anomaly {
+	hosts := make(map[netip.Addr]struct{})
+	ports := make(map[uint16]struct{})
+	for t := range w.targets {
+		hosts[t.Addr()] = struct{}{}
+		ports[t.Port()] = struct{}{}
+	}
+	pattern := "mixed: many hosts and ports"
+	switch {
+	case len(hosts) == 1:
+		pattern = "vertical: many ports on one host"
+	case len(ports) == 1:
+		pattern = "horizontal: one port on many hosts"
+	}
+	share := float64(w.failed) / float64(max(w.attempts, 1))
+	det := map[string]any{
+		"source":           k.String(),
+		"distinct_targets": len(w.targets),
+		"distinct_hosts":   len(hosts),
+		"distinct_ports":   len(ports),
+		"failed_attempts":  w.failed,
+		"attempts":         w.attempts,
+		"failed_share":     round(share, 4),
+		"rejected":         w.rejected,
+		"unanswered":       w.unanswered,
+		"pattern":          pattern,
+		"span_s":           round(w.seconds(), 3),
+		"start":            report.Time(w.start),
+		"end":              report.Time(w.end),
+		"windows":          w.windows,
+		"window_s":         s.cfg.ScanWindow.Seconds(),
+	}
+	targets := fmt.Sprint(len(w.targets))
+	if w.capped {
+		det["distinct_targets_capped"] = true
+		targets = "at least " + targets
+	}
+	msg := fmt.Sprintf("%s probed %s targets (%d hosts, %d ports; %s): %d of %d attempts failed (%d refused, %d unanswered) within %v",
+		k, targets, len(hosts), len(ports), pattern, w.failed, w.attempts, w.rejected, w.unanswered,
+		time.Duration(w.end-w.start).Round(time.Millisecond))
+	return newAnomaly(anomaly.PortScan, w.failed, msg, &w.ev, det)
+}

@@ -1,0 +1,227 @@
+package wide
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+)
+
+// twKey names the tuples that share one client's ephemeral ports: the client
+// (originator) address and the server address and port.
+type twKey struct {
+	client netip.Addr
+	server netip.AddrPort
+}
+
+func (k twKey) String() string { return k.client.String() + " -> " + k.server.String() }
+
+// twEp is one TIME_WAIT storm episode, or several folded together.
+type twEp struct {
+	span
+	conns              uint64 // connections that entered TIME_WAIT during the episode
+	byClient, byServer uint64 // ... by which side closed first
+	peak               uint64 // the most tuples held at once
+	peakRate           float64
+	episodes           int
+	ev                 evidence
+}
+
+func (a *twEp) fold(o *twEp, _ int) {
+	a.widen(o.span)
+	a.conns += o.conns
+	a.byClient += o.byClient
+	a.byServer += o.byServer
+	a.peak = max(a.peak, o.peak)
+	a.peakRate = max(a.peakRate, o.peakRate)
+	a.episodes += o.episodes
+	a.ev.fold(&o.ev)
+}
+
+type twEntry struct {
+	client, server ring // TIME_WAIT entries by closer, over TimeWaitLen
+	rate           ring // all entries, over TimeWaitRateWindow
+	open           *twEp
+	last           int64
+}
+
+type twStorm struct {
+	cfg        *Config
+	win, rwin  int
+	warn, fail uint64 // tuples held for a warning, an error
+	live       map[twKey]*twEntry
+	found      map[twKey]*twEp
+	lastSweep  int64
+}
+
+func (s *twStorm) init(cfg *Config) {
+	s.cfg = cfg
+	s.win = seconds(cfg.TimeWaitLen)
+	s.rwin = seconds(cfg.TimeWaitRateWindow)
+	s.warn = uint64(math.Max(1, math.Ceil(cfg.TimeWaitWarnShare*float64(cfg.EphemeralPorts))))
+	s.fail = uint64(math.Max(1, math.Ceil(cfg.TimeWaitErrorShare*float64(cfg.EphemeralPorts))))
+	s.live = make(map[twKey]*twEntry)
+	s.found = make(map[twKey]*twEp)
+}
+
+// exhausting reports whether rate (connections per second) fills the range
+// within one TIME_WAIT length.
+func (s *twStorm) exhausting(rate float64) bool {
+	return rate*float64(s.win) >= float64(s.cfg.EphemeralPorts)
+}
+
+func (s *twStorm) add(d *Detector, t int64, orig, resp netip.AddrPort, origCloses bool, flowID, frame uint64) {
+	k := twKey{orig.Addr(), resp}
+	e := s.live[k]
+	if e == nil {
+		if len(s.live) >= d.cfg.MaxKeys {
+			s.sweep(d)
+			if len(s.live) >= d.cfg.MaxKeys {
+				d.stats.Untracked++
+				return
+			}
+		}
+		e = &twEntry{client: newRing(s.win), server: newRing(s.win), rate: newRing(s.rwin)}
+		s.live[k] = e
+	}
+	e.last = max(e.last, t)
+	sc := sec(t)
+	e.client.advance(sc)
+	e.server.advance(sc)
+	var n uint32
+	if origCloses {
+		n = e.client.add(sc)
+	} else {
+		n = e.server.add(sc)
+	}
+	if n == 0 {
+		d.stats.Late++
+		return
+	}
+	e.rate.add(sc)
+	held := e.client.sum + e.server.sum
+	rate := float64(e.rate.sum) / float64(s.rwin)
+	if held < s.warn && !s.exhausting(rate) {
+		if e.open != nil {
+			s.close(d, k, e)
+		}
+		return
+	}
+	ep := e.open
+	if ep == nil {
+		start := min(e.client.oldest(t), e.server.oldest(t))
+		ep = &twEp{span: span{start, t}, conns: held, byClient: e.client.sum, byServer: e.server.sum, episodes: 1}
+		e.open = ep
+	} else {
+		ep.conns++
+		if origCloses {
+			ep.byClient++
+		} else {
+			ep.byServer++
+		}
+	}
+	ep.end = max(ep.end, t)
+	ep.peak = max(ep.peak, held)
+	ep.peakRate = max(ep.peakRate, rate)
+	ep.ev.packet(frame, t)
+	ep.ev.flow(flowID)
+}
+
+func (s *twStorm) close(d *Detector, k twKey, e *twEntry) {
+	ep := e.open
+	e.open = nil
+	flagged(d, s.found, k, ep)
+}
+
+func (s *twStorm) sweep(d *Detector) {
+	if !sweepDue(&s.lastSweep, d.now) {
+		return
+	}
+	w := int64(s.win) * 1e9
+	for k, e := range s.live {
+		if d.now-e.last > w {
+			if e.open != nil {
+				s.close(d, k, e)
+			}
+			delete(s.live, k)
+		}
+	}
+}
+
+func (s *twStorm) merge(d *Detector, o *twStorm) {
+	for k, e := range o.live {
+		if e.open != nil {
+			o.close(d, k, e)
+		}
+	}
+	for k, ep := range o.found {
+		flagged(d, s.found, k, ep)
+	}
+}
+
+func (s *twStorm) findings(d *Detector, out []finding) []finding {
+	all := make(map[twKey]*twEp, len(s.found))
+	for k, ep := range s.found {
+		c := *ep
+		all[k] = &c
+	}
+	for k, e := range s.live {
+		if e.open == nil {
+			continue
+		}
+		if a := all[k]; a != nil {
+			a.fold(e.open, 0)
+		} else {
+			c := *e.open
+			all[k] = &c
+		}
+	}
+	for k, ep := range all {
+		out = append(out, finding{kind: anomaly.TimeWaitStorm, start: ep.start, key: k.String(), a: s.report(k, ep)})
+	}
+	return out
+}
+
+func (s *twStorm) report(k twKey, ep *twEp) report.Anomaly {
+	ports := float64(s.cfg.EphemeralPorts)
+	closer, holder := "client", "the client "+k.client.String()+" closes first and holds TIME_WAIT, using up its ephemeral ports"
+	switch {
+	case ep.byClient == 0:
+		closer, holder = "server", "the server "+k.server.String()+" closes first and holds TIME_WAIT, so new SYNs from the client meet TIME_WAIT sockets"
+	case ep.byServer > 0:
+		closer, holder = "both", fmt.Sprintf("both sides close first (client %d times, server %d times)", ep.byClient, ep.byServer)
+	}
+	det := map[string]any{
+		"client":           k.client.String(),
+		"server":           k.server.String(),
+		"peak_count":       ep.peak,
+		"peak_share":       round(float64(ep.peak)/ports, 4),
+		"rate_per_s":       round(ep.peakRate, 1),
+		"closer":           closer,
+		"closed_by_client": ep.byClient,
+		"closed_by_server": ep.byServer,
+		"connections":      ep.conns,
+		"ephemeral_ports":  s.cfg.EphemeralPorts,
+		"time_wait_s":      s.win,
+		"span_s":           round(ep.seconds(), 3),
+		"start":            report.Time(ep.start),
+		"end":              report.Time(ep.end),
+		"episodes":         ep.episodes,
+	}
+	exhaust := ""
+	if ep.peakRate > 0 {
+		in := ports / ep.peakRate
+		det["ports_exhausted_in_s"] = round(in, 1)
+		exhaust = fmt.Sprintf("; at %.0f connections/s the %d ports last %.0f s", ep.peakRate, s.cfg.EphemeralPorts, in)
+	}
+	msg := fmt.Sprintf("TIME_WAIT storm from %s to %s: up to %d connections in TIME_WAIT within %v (%.0f%% of %d ephemeral ports)%s; %s",
+		k.client, k.server, ep.peak, time.Duration(s.win)*time.Second, 100*float64(ep.peak)/ports, s.cfg.EphemeralPorts, exhaust, holder)
+	a := newAnomaly(anomaly.TimeWaitStorm, ep.conns, msg, &ep.ev, det)
+	if ep.peak >= s.fail {
+		a.Severity = report.SeverityError
+	}
+	return a
+}
