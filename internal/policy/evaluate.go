@@ -1,0 +1,241 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+)
+
+// The rule types.
+const (
+	RuleFailOn   = "fail_on"
+	RuleMax      = "max"
+	RuleMin      = "min"
+	RuleBaseline = "baseline"
+)
+
+// Rule is the outcome of one rule of a policy.
+type Rule struct {
+	// Name is the rule type and its subject: "max retransmission_rate".
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// Subject is the anomaly kind (fail_on) or the metric.
+	Subject string `json:"subject"`
+	Unit    string `json:"unit"`
+	Pass    bool   `json:"pass"`
+	// NoData is true when the metric could not be measured; such rules pass.
+	NoData   bool    `json:"no_data,omitempty"`
+	Measured float64 `json:"measured"`
+	// Limit is the highest (lowest for min) value that passes.
+	Limit float64 `json:"limit"`
+	// Baseline is the baseline report's value, for baseline rules.
+	Baseline *float64 `json:"baseline,omitempty"`
+	// Detail explains the comparison in words.
+	Detail string `json:"detail"`
+	// Blame names the flows and findings most responsible, for failed rules.
+	Blame []Blame `json:"blame,omitempty"`
+}
+
+// Result is the outcome of a whole policy.
+type Result struct {
+	Pass   bool   `json:"pass"`
+	Passed int    `json:"passed"`
+	Failed int    `json:"failed"`
+	Rules  []Rule `json:"rules"`
+}
+
+// Evaluate applies p to rep. With a baseline report, the baseline tolerances
+// add one rule per metric. Rules come in a fixed order: fail_on kinds by name,
+// then max, min and baseline rules in metric registry order.
+func Evaluate(p *Policy, rep, baseline *report.Report) Result {
+	res := Result{Rules: []Rule{}}
+	for _, k := range p.sortedKinds() {
+		res.Rules = append(res.Rules, failOnRule(k, rep, p.Scope))
+	}
+	metrics := Metrics()
+	cache := map[string]Measure{}
+	measure := func(m Metric) Measure {
+		if v, ok := cache[m.Name]; ok {
+			return v
+		}
+		v := m.Compute(rep, p.Scope)
+		cache[m.Name] = v
+		return v
+	}
+	for _, m := range metrics {
+		if lim, ok := p.Max[m.Name]; ok {
+			res.Rules = append(res.Rules, limitRule(RuleMax, m, measure(m), lim))
+		}
+	}
+	for _, m := range metrics {
+		if lim, ok := p.Min[m.Name]; ok {
+			res.Rules = append(res.Rules, limitRule(RuleMin, m, measure(m), lim))
+		}
+	}
+	if baseline != nil {
+		for _, m := range metrics {
+			factor, ok := p.Baseline.Tolerance[m.Name]
+			if !ok || !m.Regresses {
+				continue
+			}
+			slack, ok := p.Baseline.Slack[m.Name]
+			if !ok {
+				slack = m.Slack
+			}
+			old := m.Compute(baseline, p.Scope)
+			res.Rules = append(res.Rules, baselineRule(m, measure(m), old, factor, slack))
+		}
+	}
+	res.Pass = true
+	for _, r := range res.Rules {
+		if r.Pass {
+			res.Passed++
+		} else {
+			res.Failed++
+			res.Pass = false
+		}
+	}
+	return res
+}
+
+func failOnRule(kind string, rep *report.Report, s Scope) Rule {
+	r := Rule{Name: RuleFailOn + " " + kind, Type: RuleFailOn, Subject: kind, Unit: UnitCount}
+	var total uint64
+	var wide []Blame
+	for _, a := range captureFindings(rep, s) {
+		if a.Kind == kind {
+			total += a.Count
+			wide = append(wide, captureBlame(a))
+		}
+	}
+	count := countOf(kind)(rep, s)
+	total += uint64(count.Value)
+	r.Measured = float64(total)
+	r.Pass = total == 0
+	switch {
+	case r.Pass:
+		r.Detail = "not found"
+	case len(wide) > 0 && count.Value == 0:
+		r.Detail = fmt.Sprintf("found %d times across the capture", total)
+	default:
+		r.Detail = fmt.Sprintf("found %d times", total)
+		if count.Value > 0 {
+			r.Detail += fmt.Sprintf(" on %s", plural(countFlows(rep, s, kind), "flow"))
+		}
+	}
+	if !r.Pass {
+		r.Blame = mergeBlame(wide, count.Blame)
+	}
+	return r
+}
+
+// countFlows counts the flows in scope with a finding of kind.
+func countFlows(rep *report.Report, s Scope, kind string) int {
+	n := 0
+	for i := range rep.Flows {
+		f := &rep.Flows[i]
+		if !s.Match(f) {
+			continue
+		}
+		if c, _ := findings(f, kind); c > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func limitRule(typ string, m Metric, v Measure, limit float64) Rule {
+	r := Rule{
+		Name: typ + " " + m.Name, Type: typ, Subject: m.Name, Unit: m.Unit,
+		Measured: v.Value, Limit: limit, NoData: v.NoData,
+	}
+	val, lim := FormatValue(m.Unit, v.Value), FormatValue(m.Unit, limit)
+	switch {
+	case v.NoData:
+		r.Pass = true
+		r.Detail = "no data: " + noDataReason(m)
+	case typ == RuleMax:
+		r.Pass = !(v.Value > limit)
+		r.Detail = val + " <= " + lim
+		if !r.Pass {
+			r.Detail = val + " > " + lim
+		}
+	default:
+		r.Pass = !(v.Value < limit)
+		r.Detail = val + " >= " + lim
+		if !r.Pass {
+			r.Detail = val + " < " + lim
+		}
+	}
+	if !r.Pass {
+		r.Blame = v.Blame
+	}
+	return r
+}
+
+func baselineRule(m Metric, now, old Measure, factor, slack float64) Rule {
+	r := Rule{
+		Name: RuleBaseline + " " + m.Name, Type: RuleBaseline, Subject: m.Name, Unit: m.Unit,
+		Measured: now.Value, NoData: now.NoData,
+	}
+	if !old.NoData {
+		ov := old.Value
+		r.Baseline = &ov
+		r.Limit = math.Max(ov*factor, ov+slack)
+	}
+	f := func(v float64) string { return FormatValue(m.Unit, v) }
+	switch {
+	case now.NoData:
+		r.Pass = true
+		r.Detail = "no data: " + noDataReason(m)
+	case old.NoData:
+		r.Pass = true
+		r.Detail = "no data in the baseline to compare with"
+	default:
+		r.Pass = !(now.Value > r.Limit)
+		op := "<="
+		if !r.Pass {
+			op = ">"
+		}
+		r.Detail = fmt.Sprintf("%s %s %s = max(baseline %s x %s, baseline + %s)",
+			f(now.Value), op, f(r.Limit), f(old.Value), strconv.FormatFloat(factor, 'g', -1, 64), f(slack))
+	}
+	if !r.Pass {
+		r.Blame = now.Blame
+	}
+	return r
+}
+
+func noDataReason(m Metric) string {
+	switch m.Unit {
+	case UnitMs:
+		return "no completed handshakes in scope"
+	case UnitRatio:
+		if m.Name == "half_open_share" || m.Name == "rejected_share" {
+			return "no flows in scope whose SYN was seen"
+		}
+		return "no segments in scope"
+	}
+	return "nothing to measure"
+}
+
+// FormatValue prints a measured value or limit in its unit: counts as integers,
+// milliseconds to the microsecond, ratios to four significant digits.
+func FormatValue(unit string, v float64) string {
+	switch unit {
+	case UnitCount:
+		return strconv.FormatFloat(math.Round(v), 'f', -1, 64)
+	case UnitMs:
+		return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
