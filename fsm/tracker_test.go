@@ -163,10 +163,10 @@ func TestRstOutOfWindow(t *testing.T) {
 // both sides.
 func TestRstInEveryState(t *testing.T) {
 	prefixes := map[string][]pkt{
-		"SYN_SENT/SYN_RECEIVED": handshake[:1],
+		"SYN_SENT/SYN_RECEIVED":      handshake[:1],
 		"SYN_RECEIVED after SYN-ACK": handshake[:2],
-		"ESTABLISHED":       handshake,
-		"FIN_WAIT_1/CLOSE_WAIT": cat(handshake, []pkt{{O, fFA, 1001, 5001, 0, EventFin, Accepted, FinWait1, CloseWait}}),
+		"ESTABLISHED":                handshake,
+		"FIN_WAIT_1/CLOSE_WAIT":      cat(handshake, []pkt{{O, fFA, 1001, 5001, 0, EventFin, Accepted, FinWait1, CloseWait}}),
 		"FIN_WAIT_2": cat(handshake, []pkt{
 			{O, fFA, 1001, 5001, 0, EventFin, Accepted, FinWait1, CloseWait},
 			{R, fA, 5001, 1002, 0, EventAckCtl, Accepted, FinWait2, CloseWait}}),
