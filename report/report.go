@@ -111,8 +111,6 @@ type Transition struct {
 	OrigTo   string `json:"orig_to"`
 	RespFrom string `json:"resp_from"`
 	RespTo   string `json:"resp_to"`
-	Verdict  string `json:"verdict"`
-	Reason   string `json:"reason,omitempty"`
 }
 
 // Severity orders anomalies from informational to critical.

@@ -96,6 +96,8 @@ func (p *packet) link(lt uint16, data []byte, wire int) Result {
 		return p.etherType(binary.BigEndian.Uint16(data), data[20:], wire-20)
 	case LinkTypeNFLog:
 		return p.nflog(data)
+	case LinkTypeFDDI:
+		return p.fddi(data, wire)
 	}
 	return Result{Kind: KindUnsupportedLink, Reason: p.d.linkName(lt)}
 }
@@ -179,6 +181,21 @@ func (p *packet) ethernet(data []byte, wire int) Result {
 		return Result{Kind: KindOtherLink, Reason: "IEEE 802.3 LLC frame"}
 	}
 	return p.etherType(et, data, wire)
+}
+
+// fddi decodes an FDDI frame: frame control, destination and source addresses
+// (13 bytes; bit-swapped or not, the addresses do not matter here), then an
+// 802.2 LLC/SNAP header that carries the EtherType.
+func (p *packet) fddi(data []byte, wire int) Result {
+	const hdr = 13
+	if len(data) < hdr+8 {
+		return malformed("truncated FDDI header")
+	}
+	llc := data[hdr:]
+	if llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03 {
+		return Result{Kind: KindOtherLink, Reason: "FDDI frame without LLC/SNAP"}
+	}
+	return p.etherType(binary.BigEndian.Uint16(llc[6:]), data[hdr+8:], wire-hdr-8)
 }
 
 // etherType decodes the payload of an Ethernet-style protocol field, following

@@ -82,6 +82,9 @@ type Problem struct {
 	Offset int64
 	Msg    string
 	Fatal  bool
+	// Err classifies the problem (ErrCutShort, ErrCorrupt, …) when it stopped a
+	// file; it is nil for warnings that did not.
+	Err error
 }
 
 // Error formats the problem like an InputError.

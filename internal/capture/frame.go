@@ -21,6 +21,7 @@ type Frame struct {
 const (
 	LinkTypeNull     uint16 = 0
 	LinkTypeEthernet uint16 = 1
+	LinkTypeFDDI     uint16 = 10
 	LinkTypeRaw12    uint16 = 12 // DLT_RAW on most BSDs and Linux
 	LinkTypeRaw14    uint16 = 14 // DLT_RAW on OpenBSD
 	LinkTypeRaw      uint16 = 101

@@ -138,7 +138,7 @@ func (s *Source) fill(in *input) {
 		ie = &InputError{File: in.name, Offset: -1, Msg: "read error", Err: err}
 	}
 	fatal := !errors.Is(ie, ErrCutShort)
-	s.problems = append(s.problems, Problem{File: ie.File, Record: ie.Record, Offset: ie.Offset, Msg: ie.Msg, Fatal: fatal})
+	s.problems = append(s.problems, Problem{File: ie.File, Record: ie.Record, Offset: ie.Offset, Msg: ie.Msg, Fatal: fatal, Err: ie.Err})
 	if fatal && s.err == nil {
 		s.err = ie
 	}

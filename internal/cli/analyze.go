@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/engine"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+)
+
+// AnalyzeOptions are the settings of the analyze command.
+type AnalyzeOptions struct {
+	Files  []string
+	Output string
+	Filter string
+	Limit  int
+	Engine engine.Config
+}
+
+func newAnalyzeCmd(s *IO) *cobra.Command {
+	o := &AnalyzeOptions{Engine: engine.DefaultConfig()}
+	cmd := &cobra.Command{
+		Use:   "analyze [flags] FILE...",
+		Short: "Analyze saved captures (pcap, pcapng, gzip; \"-\" reads standard input)",
+		Long: `analyze reads one or more captures, merged in timestamp order as one capture,
+follows every TCP connection and prints one row per flow and a summary.
+
+Formats are recognised by their magic number: pcap (microsecond or nanosecond,
+either byte order), pcapng, and gzip-compressed files of either.`,
+		Example: `  tcpflow-analyze analyze testdata/pcaps/normal_exchange.pcap
+  tcpflow-analyze analyze -o json -f 'port 443' a.pcap b.pcapng
+  tcpdump -w - -i eth0 | tcpflow-analyze analyze -`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Files = args
+			if !cmd.Flags().Changed("output") {
+				o.Output = defaultFormat(s)
+			}
+			return RunAnalyze(o, s)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Output, "output", "o", "table", "output format: table, json or csv (default: table on a terminal, json when piped)")
+	f.StringVarP(&o.Filter, "filter", "f", "", "BPF filter expression (libpcap syntax), applied to file input too")
+	f.IntVar(&o.Limit, "limit", 1000, "rows in the table (JSON and CSV are never capped)")
+	addEngineFlags(cmd, &o.Engine)
+	return cmd
+}
+
+// addEngineFlags binds the analysis settings shared by the commands that analyze.
+func addEngineFlags(cmd *cobra.Command, c *engine.Config) {
+	f := cmd.Flags()
+	f.DurationVar(&c.TimeWait, "time-wait", c.TimeWait, "TIME_WAIT length (2×MSL), in capture time")
+	f.DurationVar(&c.HandshakeTimeout, "handshake-timeout", c.HandshakeTimeout, "idle time that ends a connection whose handshake did not complete")
+	f.DurationVar(&c.EstablishedTimeout, "idle-timeout", c.EstablishedTimeout, "idle time that ends an established connection")
+	f.DurationVar(&c.ClosingTimeout, "closing-timeout", c.ClosingTimeout, "idle time that ends a connection in FIN_WAIT_1, CLOSING or LAST_ACK")
+	f.DurationVar(&c.ClosedLinger, "closed-linger", c.ClosedLinger, "how long a closed or reset connection still collects stragglers")
+	f.IntVar(&c.MaxFlows, "max-flows", c.MaxFlows, "most connections held open at once (0 = no cap); the oldest half-open ones are evicted first")
+	f.BoolVar(&c.VerifyChecksums, "verify-checksums", c.VerifyChecksums, "verify TCP checksums (off by default: offloading makes them wrong in most host captures)")
+	f.DurationVar(&c.CloseWaitLeak, "close-wait-leak", c.CloseWaitLeak, "time in CLOSE_WAIT, with the connection alive, that counts as a leak")
+}
+
+func defaultFormat(s *IO) string {
+	if s.OutIsTerminal {
+		return string(report.FormatTable)
+	}
+	return string(report.FormatJSON)
+}
+
+// RunAnalyze runs the analyze command.
+func RunAnalyze(o *AnalyzeOptions, s *IO) error {
+	format, err := report.ParseFormat(o.Output)
+	if err != nil {
+		return &ExitError{ExitInput, err}
+	}
+	if o.Engine.TimeWait <= 0 || o.Engine.HandshakeTimeout <= 0 || o.Engine.EstablishedTimeout <= 0 {
+		return &ExitError{ExitInput, errors.New("timeouts must be positive")}
+	}
+	rep, readErr := Analyze(o.Files, o.Filter, o.Engine, s)
+	if rep == nil {
+		return &ExitError{ExitInput, readErr}
+	}
+	if err := report.Write(s.Out, rep, format, report.Options{Limit: o.Limit}); err != nil {
+		return err
+	}
+	if readErr != nil {
+		return &ExitError{ExitInput, readErr}
+	}
+	return nil
+}
+
+// Analyze reads the files through the engine and returns the report. A report
+// comes back with an error when a file broke part-way: what was read before is
+// analyzed. Non-fatal input problems are printed on the error stream once each.
+func Analyze(files []string, filter string, cfg engine.Config, s *IO) (*report.Report, error) {
+	var flt *capture.Filter
+	if filter != "" {
+		var err error
+		if flt, err = capture.CompileFilter(filter); err != nil {
+			return nil, err
+		}
+	}
+	src, err := capture.Open(files, capture.Options{Stdin: s.In})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	eng := engine.New(cfg)
+	for src.Next() {
+		fr := src.Frame()
+		if flt != nil && !flt.Match(fr) {
+			eng.Filtered()
+			continue
+		}
+		eng.Frame(fr)
+	}
+	readErr := src.Err()
+	problems := src.Problems()
+	for _, p := range problems {
+		if !p.Fatal { // the fatal one comes back as the error and is printed once by Main
+			fmt.Fprintln(s.Err, "tcpflow-analyze: warning:", p.Error())
+		}
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f
+		if f == "-" {
+			names[i] = "stdin"
+		}
+	}
+	return eng.Finish(names, problems), readErr
+}

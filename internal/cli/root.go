@@ -1,0 +1,84 @@
+// Package cli wires the commands to cobra. Each command has an options struct,
+// a constructor that binds flags into it, and a plain run function that tests
+// call directly with their own streams.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every command.
+const (
+	ExitOK       = 0
+	ExitViolated = 1 // check: a policy rule was violated
+	ExitInput    = 2 // the input or the configuration is unusable
+)
+
+// ExitError carries an exit code with the error that caused it.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// IO holds the streams a command reads and writes.
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+	// OutIsTerminal says whether Out is a terminal, which picks the default format.
+	OutIsTerminal bool
+}
+
+// NewRoot builds the root command.
+func NewRoot(s *IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tcpflow-analyze",
+		Short: "Explain what happened to every TCP connection in a capture",
+		Long: `tcpflow-analyze follows every TCP connection in a packet capture, tracks both
+endpoints' RFC 9293 states from the wire, and reports per flow what happened
+and what went wrong.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	root.AddCommand(newAnalyzeCmd(s))
+	root.AddCommand(newExplainCmd(s))
+	root.AddCommand(newCheckCmd(s))
+	return root
+}
+
+// Main runs the command line args and returns the exit code. It prints an error
+// once, on the error stream.
+func Main(args []string, in io.Reader, out, errw io.Writer) int {
+	s := &IO{In: in, Out: out, Err: errw, OutIsTerminal: isTerminal(out)}
+	root := NewRoot(s)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(errw, "tcpflow-analyze:", err)
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return ExitInput
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,63 @@
+// Package engine is the one place that wires the analysis together: decoded
+// frames go to the flow table, each segment through its connection's sequence
+// tracker (reassembly) and state tracker (fsm), detectors watch the results, and
+// finished connections become report flows.
+package engine
+
+import (
+	"time"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
+)
+
+// Config holds every tunable of the analysis. DefaultConfig gives the values
+// documented in README.md.
+type Config struct {
+	// TimeWait is how long an endpoint stays in TIME_WAIT (2×MSL); Linux uses 60 s.
+	TimeWait time.Duration
+	// HandshakeTimeout is the idle time after which a connection whose handshake
+	// did not complete is closed (conntrack: SYN_SENT 120 s).
+	HandshakeTimeout time.Duration
+	// EstablishedTimeout is the idle time after which a connection that can carry
+	// data is closed (conntrack: 5 days).
+	EstablishedTimeout time.Duration
+	// ClosingTimeout is the idle time for connections in the middle of their
+	// close: FIN_WAIT_1, CLOSING, LAST_ACK (conntrack: 120 s for FIN_WAIT).
+	ClosingTimeout time.Duration
+	// ClosedLinger keeps a reset or fully closed connection this long so that
+	// stragglers still join it (conntrack: CLOSE 10 s).
+	ClosedLinger time.Duration
+	// MaxFlows caps the open connections held at once; the oldest handshake-only
+	// connection is evicted first. 0 means no cap.
+	MaxFlows int
+	// VerifyChecksums checks TCP checksums where the whole segment was captured.
+	VerifyChecksums bool
+	// CloseWaitLeak is how long an endpoint may sit in CLOSE_WAIT, with the
+	// connection still alive, before close_wait_leak is reported.
+	CloseWaitLeak time.Duration
+}
+
+// DefaultConfig returns the defaults, which follow Linux.
+func DefaultConfig() Config {
+	return Config{
+		TimeWait:           60 * time.Second,
+		HandshakeTimeout:   120 * time.Second,
+		EstablishedTimeout: 5 * 24 * time.Hour,
+		ClosingTimeout:     120 * time.Second,
+		ClosedLinger:       10 * time.Second,
+		MaxFlows:           1 << 20,
+		CloseWaitLeak:      5 * time.Second,
+	}
+}
+
+func (c *Config) timeouts() [flow.NumClasses]int64 {
+	var t [flow.NumClasses]int64
+	t[flow.ClassHandshake] = int64(c.HandshakeTimeout)
+	t[flow.ClassClosed] = int64(c.ClosedLinger)
+	// A TIME_WAIT connection is finished by the fsm's own expiry; the table
+	// timeout is a backstop a little longer than TIME_WAIT itself.
+	t[flow.ClassTimeWait] = int64(c.TimeWait) + int64(c.ClosedLinger)
+	t[flow.ClassClosing] = int64(c.ClosingTimeout)
+	t[flow.ClassEstablished] = int64(c.EstablishedTimeout)
+	return t
+}

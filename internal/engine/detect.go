@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"github.com/tcpflow-analyze/tcpflow-analyze/fsm"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/reassembly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+)
+
+// classKinds maps the sequence tracker's classes to anomaly kinds. A fast or
+// spurious retransmission is reported under its own kind only; the summary's
+// retransmission total includes them (see flowRecord), as tshark counts.
+var classKinds = []struct {
+	class reassembly.Class
+	kind  anomaly.Kind
+}{
+	{reassembly.ZeroWindowProbe, anomaly.ZeroWindowProbe},
+	{reassembly.ZeroWindow, anomaly.ZeroWindow},
+	{reassembly.LostSegment, anomaly.LostSegment},
+	{reassembly.KeepAlive, anomaly.KeepAlive},
+	{reassembly.WindowUpdate, anomaly.WindowUpdate},
+	{reassembly.WindowFull, anomaly.WindowFull},
+	{reassembly.KeepAliveAck, anomaly.KeepAliveAck},
+	{reassembly.ZeroWindowProbeAck, anomaly.ZeroWindowProbeAck},
+	{reassembly.DuplicateAck, anomaly.DuplicateAck},
+	{reassembly.AckUnseen, anomaly.AckUnseenSegment},
+	{reassembly.SpuriousRetransmission, anomaly.SpuriousRetransmission},
+	{reassembly.FastRetransmission, anomaly.FastRetransmission},
+	{reassembly.OutOfOrder, anomaly.OutOfOrder},
+	{reassembly.OverlapMismatch, anomaly.OverlapMismatch},
+	{reassembly.OutOfWindow, anomaly.OutOfWindow},
+}
+
+// detect records the per-packet anomalies that s shows.
+func (e *Engine) detect(c *conn, d segment.Dir, s *segment.Segment, res *reassembly.Result, step *fsm.Step) {
+	cls := res.Class
+	for _, ck := range classKinds {
+		if cls.Has(ck.class) {
+			e.flag(c, ck.kind, s.Frame, s.Time)
+		}
+	}
+	if cls.Has(reassembly.Retransmission) && !cls.Any(reassembly.FastRetransmission|reassembly.SpuriousRetransmission) {
+		e.flag(c, anomaly.Retransmission, s.Frame, s.Time)
+	}
+	if cls.Has(reassembly.DuplicateAck) && res.DupAckNum == 3 {
+		e.flag(c, anomaly.TripleDuplicateAck, s.Frame, s.Time)
+	}
+	if invalidFlags(s) {
+		e.flag(c, anomaly.InvalidFlags, s.Frame, s.Time)
+	}
+	if s.PayloadLen > 0 {
+		if c.finSeen[d] && s.Seq.GreaterThan(c.finSeq[d]) {
+			e.flag(c, anomaly.DataAfterClose, s.Frame, s.Time)
+		}
+		if c.rstSeen && !s.Flags.Has(segment.RST) {
+			e.flag(c, anomaly.DataAfterReset, s.Frame, s.Time)
+		}
+	}
+	if step.Verdict == fsm.Invalid {
+		e.flag(c, anomaly.InvalidSegment, s.Frame, s.Time)
+	}
+}
+
+// invalidFlags reports flag combinations that no correct TCP stack sends:
+// SYN+FIN, SYN+RST, FIN without ACK, no flags at all, and the "XMAS" probe
+// FIN+PSH+URG. A SYN that carries data is fine only with TCP Fast Open.
+func invalidFlags(s *segment.Segment) bool {
+	f := s.Flags & (segment.FIN | segment.SYN | segment.RST | segment.PSH | segment.ACK | segment.URG)
+	switch {
+	case f == 0:
+		return true
+	case f.Has(segment.SYN | segment.FIN), f.Has(segment.SYN | segment.RST):
+		return true
+	case f.Has(segment.FIN|segment.PSH|segment.URG) && !f.Has(segment.ACK):
+		return true
+	case f.Has(segment.FIN) && !f.Has(segment.ACK):
+		return true
+	case f.Has(segment.SYN) && s.PayloadLen > 0 && !s.Opts.TFO:
+		return true
+	}
+	return false
+}
+
+// AnomalyEvent tells a live consumer that a flow showed an anomaly kind for the
+// first time.
+type AnomalyEvent struct {
+	FlowID     uint64
+	Kind       string
+	Severity   report.Severity
+	Packet     uint64
+	Time       int64
+	Orig, Resp string
+}
+
+// flag records one occurrence of k on c, and tells OnAnomaly the first time a
+// flow shows that kind.
+func (e *Engine) flag(c *conn, k anomaly.Kind, frame uint64, t int64) {
+	first := e.OnAnomaly != nil && !c.an.Has(k)
+	c.an.Add(k, frame, t)
+	if first {
+		in := k.Info()
+		e.OnAnomaly(AnomalyEvent{FlowID: c.id, Kind: in.Name, Severity: in.Severity,
+			Packet: frame, Time: t, Orig: c.orig.String(), Resp: c.resp.String()})
+	}
+}

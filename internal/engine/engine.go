@@ -1,0 +1,366 @@
+package engine
+
+import (
+	"errors"
+	"net/netip"
+	"sort"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/fsm"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
+	"github.com/tcpflow-analyze/tcpflow-analyze/reassembly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
+)
+
+// sweepInterval is how often, in capture time, idle connections are expired.
+const sweepInterval = int64(1e9)
+
+// conn is the state of one open connection.
+type conn struct {
+	id         uint64
+	orig, resp netip.AddrPort
+	gen        int
+	midstream  bool
+	reused     bool // this generation reused the 4-tuple of an earlier one
+	premature  bool // ... while the earlier one was still in TIME_WAIT
+
+	firstFrame, lastFrame uint64
+	start, end            int64
+	pkts, bytes, ipBytes  [2]uint64
+
+	// baseSeq is the first sequence number seen from each direction (the ISN
+	// when the SYN was seen); a pure SYN with another number starts a new
+	// generation, as Wireshark splits streams.
+	baseSeq  [2]seqnum.Value
+	baseSet  [2]bool
+	finSeq   [2]seqnum.Value
+	finSeen  [2]bool
+	rstSeen  bool
+	rstFrame uint64
+
+	seq  reassembly.Tracker
+	st   fsm.Tracker
+	zeek fsm.Zeek
+	an   anomaly.Set
+}
+
+// Engine runs the analysis. It is not safe for concurrent use.
+type Engine struct {
+	cfg    Config
+	dec    *capture.Decoder
+	table  *flow.Table[*conn]
+	rcfg   reassembly.Config
+	fcfg   fsm.Config
+	nextID uint64
+
+	flows []report.Flow
+	// Sink, when set, receives each flow as it finishes instead of the flows
+	// being kept for the report.
+	Sink func(*report.Flow)
+	// OnAnomaly, when set, is told the first time each flow shows each kind.
+	OnAnomaly func(AnomalyEvent)
+
+	now, lastSweep int64
+	seg            segment.Segment
+
+	packets, tcp, filtered uint64
+	start, end             int64
+	seenTime               bool
+	nonTCP                 map[string]uint64
+	decodeProblems         map[string]uint64
+	evicted                uint64
+	connStates             map[string]int
+	anomalyCounts          map[string]uint64
+	nflows                 int
+}
+
+// New returns an engine with configuration cfg.
+func New(cfg Config) *Engine {
+	e := &Engine{
+		cfg:            cfg,
+		dec:            capture.NewDecoder(capture.DecodeOptions{VerifyChecksums: cfg.VerifyChecksums}),
+		table:          flow.NewTable[*conn](cfg.timeouts(), cfg.MaxFlows),
+		nonTCP:         map[string]uint64{},
+		decodeProblems: map[string]uint64{},
+		connStates:     map[string]int{},
+		anomalyCounts:  map[string]uint64{},
+	}
+	e.rcfg = reassembly.Config{} // zero values select the package defaults
+	e.fcfg = fsm.Config{TimeWait: int64(cfg.TimeWait)}
+	return e
+}
+
+// Filtered counts a frame that the user's filter excluded.
+func (e *Engine) Filtered() {
+	e.packets++
+	e.filtered++
+}
+
+// Frame decodes one captured frame and analyzes it when it is TCP.
+func (e *Engine) Frame(fr *capture.Frame) {
+	e.packets++
+	if !e.seenTime || fr.Time < e.start {
+		e.start = fr.Time
+	}
+	if !e.seenTime || fr.Time > e.end {
+		e.end = fr.Time
+	}
+	e.seenTime = true
+	res := e.dec.Decode(fr, &e.seg)
+	switch res.Kind {
+	case capture.KindTCP:
+		e.tcp++
+		e.Segment(&e.seg)
+	case capture.KindMalformed, capture.KindUnsupportedLink:
+		e.decodeProblems[res.Reason]++
+	default:
+		e.nonTCP[res.Kind.String()]++
+	}
+}
+
+// Segment analyzes one decoded TCP segment.
+func (e *Engine) Segment(s *segment.Segment) {
+	if s.Time > e.now {
+		e.now = s.Time
+	}
+	if e.now-e.lastSweep >= sweepInterval {
+		e.sweep(e.now)
+		e.lastSweep = e.now
+	}
+	key := flow.KeyOf(s.Src, s.Dst)
+	ent := e.table.Get(key)
+	var prev *conn
+	if ent != nil {
+		c := ent.Value
+		if step, ok := c.st.Expire(s.Time); ok {
+			_ = step
+		}
+		if e.startsNewGeneration(c, s) {
+			prev = c
+			e.finish(ent, "reused")
+			ent = nil
+		}
+	}
+	if ent == nil {
+		if e.table.Full() {
+			if old := e.table.Oldest(); old != nil {
+				e.evicted++
+				e.finish(old, "evicted")
+			}
+		}
+		ent = e.table.Insert(key, s.Time, flow.ClassHandshake)
+		ent.Value = e.newConn(s, prev)
+	}
+	c := ent.Value
+	e.update(c, s)
+	e.table.Touch(ent, s.Time, classOf(c))
+}
+
+// startsNewGeneration reports whether s, arriving on c's 4-tuple, opens a new
+// connection: a pure SYN whose sequence number differs from the first one seen
+// in its direction (Wireshark's rule for port reuse), or any pure SYN after the
+// connection has finished.
+func (e *Engine) startsNewGeneration(c *conn, s *segment.Segment) bool {
+	if !s.Flags.Has(segment.SYN) || s.Flags.Any(segment.ACK|segment.RST|segment.FIN) {
+		return false
+	}
+	d := c.dirOf(s)
+	if c.baseSet[d] && c.baseSeq[d] != s.Seq {
+		return true
+	}
+	return false
+}
+
+func (e *Engine) newConn(s *segment.Segment, prev *conn) *conn {
+	e.nextID++
+	c := &conn{id: e.nextID, gen: 1, firstFrame: s.Frame, start: s.Time}
+	c.orig, c.resp, c.midstream = flow.Roles(s)
+	if prev != nil {
+		c.gen = prev.gen + 1
+		c.reused = true
+		st := prev.st.States()
+		c.premature = st[0] == fsm.TimeWait || st[1] == fsm.TimeWait
+		if c.premature || prev.st.Finished() {
+			e.flag(c, anomaly.PortReuse, s.Frame, s.Time)
+		}
+	}
+	c.seq.Init(&e.rcfg)
+	c.st.Init(&e.fcfg, c.midstream)
+	if c.midstream && s.Flags.Has(segment.SYN|segment.ACK) {
+		c.zeek.Flip()
+	}
+	return c
+}
+
+func (c *conn) dirOf(s *segment.Segment) segment.Dir {
+	if s.Src == c.orig {
+		return segment.Orig
+	}
+	return segment.Resp
+}
+
+// noteBaseSeq remembers the first sequence number of each direction the way
+// Wireshark does for its port-reuse rule: a SYN gives its ISN; a SYN-ACK also
+// gives the peer's ISN (its ACK minus one) when the peer's SYN was not seen;
+// any other first segment gives its sequence number minus one, as if its SYN
+// had come just before.
+func (c *conn) noteBaseSeq(d segment.Dir, s *segment.Segment) {
+	if !c.baseSet[d] {
+		c.baseSeq[d], c.baseSet[d] = s.Seq, true
+		if !s.Flags.Has(segment.SYN) {
+			c.baseSeq[d] = s.Seq - 1
+		}
+	}
+	if s.Flags.Has(segment.SYN|segment.ACK) && !c.baseSet[d.Other()] {
+		c.baseSeq[d.Other()], c.baseSet[d.Other()] = s.Ack-1, true
+	}
+}
+
+// update runs s through c's trackers and detectors.
+func (e *Engine) update(c *conn, s *segment.Segment) {
+	d := c.dirOf(s)
+	c.lastFrame, c.end = s.Frame, s.Time
+	c.pkts[d]++
+	c.bytes[d] += uint64(s.PayloadLen)
+	c.ipBytes[d] += uint64(s.IPLen)
+	c.noteBaseSeq(d, s)
+
+	res := c.seq.Add(d, s)
+	step := c.st.Step(d, s)
+	c.zeek.Update(d, s, fsm.ZeekHints{
+		Retransmit:  res.Class.Has(reassembly.Retransmission) && s.PayloadLen > 0,
+		Gap:         res.GapBytes > 0,
+		BadChecksum: s.ChecksumChecked && s.BadChecksum,
+	})
+	e.detect(c, d, s, &res, &step)
+
+	if s.Flags.Has(segment.FIN) && !c.finSeen[d] {
+		c.finSeen[d], c.finSeq[d] = true, s.Seq.Add(seqnum.Size(s.PayloadLen))
+	}
+	if s.Flags.Has(segment.RST) && !c.rstSeen {
+		c.rstSeen, c.rstFrame = true, s.Frame
+	}
+}
+
+// classOf files a connection under the timeout class of its endpoints' states.
+func classOf(c *conn) flow.Class {
+	st := c.st.States()
+	a, b := st[0], st[1]
+	switch {
+	case c.st.Reset() || (a == fsm.Closed && b == fsm.Closed && (c.finSeen[0] || c.finSeen[1])):
+		return flow.ClassClosed
+	case a == fsm.TimeWait || b == fsm.TimeWait:
+		return flow.ClassTimeWait
+	case !a.Synchronized() || !b.Synchronized():
+		if c.midstream {
+			return flow.ClassEstablished
+		}
+		return flow.ClassHandshake
+	case a == fsm.FinWait1 || b == fsm.FinWait1 || a == fsm.Closing || b == fsm.Closing || a == fsm.LastAck || b == fsm.LastAck:
+		return flow.ClassClosing
+	}
+	return flow.ClassEstablished
+}
+
+// sweep finishes every connection idle past its class timeout at now, and
+// expires TIME_WAIT.
+func (e *Engine) sweep(now int64) {
+	for {
+		ent := e.table.NextExpired(now)
+		if ent == nil {
+			return
+		}
+		e.finish(ent, "timeout")
+	}
+}
+
+// finish turns an open connection into a report flow and frees it.
+func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
+	c := ent.Value
+	e.table.Remove(ent)
+	if reason == "timeout" || reason == "end_of_capture" {
+		if _, ok := c.st.Expire(e.now); ok && reason == "end_of_capture" {
+			reason = "closed"
+		}
+	}
+	if c.st.Finished() && reason == "timeout" {
+		reason = "closed"
+	}
+	f := e.flowRecord(c, reason, true)
+	e.nflows++
+	e.connStates[f.ConnState]++
+	for _, a := range f.Anomalies {
+		e.anomalyCounts[a.Kind] += a.Count
+	}
+	if e.Sink != nil {
+		e.Sink(&f)
+		return
+	}
+	e.flows = append(e.flows, f)
+}
+
+// Finish ends the input: every open connection is reported with the states it
+// has now, and the report is returned with flows ordered by first packet.
+func (e *Engine) Finish(files []string, problems []capture.Problem) *report.Report {
+	var open []*flow.Entry[*conn]
+	e.table.All(func(ent *flow.Entry[*conn]) { open = append(open, ent) })
+	sort.Slice(open, func(i, j int) bool { return open[i].Value.id < open[j].Value.id })
+	for _, ent := range open {
+		e.finish(ent, "end_of_capture")
+	}
+	sort.Slice(e.flows, func(i, j int) bool { return e.flows[i].ID < e.flows[j].ID })
+	r := &report.Report{Flows: e.flows, Summary: e.Summary()}
+	s := &r.Summary
+	s.Files = files
+	for _, p := range problems {
+		s.InputProblems = append(s.InputProblems, p.Error())
+		if errors.Is(p.Err, capture.ErrCutShort) {
+			s.Truncated = true
+		}
+	}
+	return r
+}
+
+// Summary returns the running summary: counts so far, flows finished so far.
+func (e *Engine) Summary() report.Summary {
+	s := report.Summary{
+		PacketsRead: e.packets, TCPSegments: e.tcp, Filtered: e.filtered,
+		Flows:            e.nflows,
+		FlowsByConnState: copyMap(e.connStates),
+		DecodeProblems:   copyMap(e.decodeProblems),
+		NonTCP:           copyMap(e.nonTCP),
+		Evicted:          e.evicted,
+		AnomalyCounts:    copyMap(e.anomalyCounts),
+	}
+	if e.seenTime {
+		st, en := report.Time(e.start), report.Time(e.end)
+		s.Start, s.End = &st, &en
+		s.DurationSecs = float64(e.end-e.start) / 1e9
+	}
+	return s
+}
+
+// Snapshot returns the open connections with their current states, oldest
+// first, for a live view. It does not change them.
+func (e *Engine) Snapshot() []report.Flow {
+	out := make([]report.Flow, 0, e.table.Len())
+	e.table.All(func(ent *flow.Entry[*conn]) {
+		out = append(out, e.flowRecord(ent.Value, "open", false))
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// OpenFlows returns how many connections are open now.
+func (e *Engine) OpenFlows() int { return e.table.Len() }
+
+func copyMap[V int | uint64](m map[string]V) map[string]V {
+	c := make(map[string]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}

@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/fsm"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+)
+
+// flowRecord builds the report entry of a connection. Only a final record adds
+// the flow-level findings, which need the whole connection.
+func (e *Engine) flowRecord(c *conn, reason string, final bool) report.Flow {
+	st := c.st.States()
+	f := report.Flow{
+		ID: c.id, Orig: c.orig.String(), Resp: c.resp.String(),
+		Generation: c.gen, Midstream: c.midstream,
+		ConnState: c.zeek.ConnState(), History: c.zeek.History(),
+		OrigState: st[segment.Orig].String(), RespState: st[segment.Resp].String(),
+		EndReason:   reason,
+		FirstPacket: c.firstFrame, LastPacket: c.lastFrame,
+		Start: report.Time(c.start), End: report.Time(c.end),
+		DurationSec: float64(c.end-c.start) / 1e9,
+		OrigPackets: c.pkts[0], RespPackets: c.pkts[1],
+		OrigBytes: c.bytes[0], RespBytes: c.bytes[1],
+		OrigIPBytes: c.ipBytes[0], RespIPBytes: c.ipBytes[1],
+	}
+	for d := segment.Orig; d <= segment.Resp; d++ {
+		ds := c.seq.Dir(d)
+		f.MissedBytes += ds.MissedBytes
+		f.MSS[d] = int(ds.MSS)
+		f.WindowScale[d] = int(ds.WScale)
+	}
+	if rtt, ok := c.seq.HandshakeRTT(); ok {
+		ms := float64(rtt) / 1e6
+		f.HandshakeRTTMs = &ms
+	}
+	tl := c.st.Timeline()
+	f.Transitions = make([]report.Transition, 0, len(tl))
+	for _, t := range tl {
+		f.Transitions = append(f.Transitions, report.Transition{
+			Packet: t.Frame, Time: report.Time(t.Time), Event: t.Event.String(), Dir: t.Dir.String(),
+			OrigFrom: t.From[0].String(), OrigTo: t.To[0].String(),
+			RespFrom: t.From[1].String(), RespTo: t.To[1].String(),
+		})
+	}
+	f.TransitionsDropped = int(c.st.Dropped())
+	if final {
+		e.flowAnomalies(c, &f)
+	}
+	f.Anomalies = c.an.Report(func(k anomaly.Kind) string { return flowMessage(c, &f, k) })
+	return f
+}
+
+// flowAnomalies adds the flow-level findings that need the whole connection.
+func (e *Engine) flowAnomalies(c *conn, f *report.Flow) {
+	at := func(k anomaly.Kind) { e.flag(c, k, c.firstFrame, c.start) }
+	switch f.ConnState {
+	case "REJ":
+		at(anomaly.Rejected)
+	case "S0", "SH", "RSTOS0":
+		at(anomaly.HalfOpen)
+	case "RSTO", "RSTR":
+		if c.handshakeDone() {
+			e.flag(c, anomaly.Reset, c.rstFrame, c.end)
+		} else if !c.midstream {
+			at(anomaly.HalfOpen)
+		}
+	case "S1", "S2", "S3", "SF", "OTH":
+		if !c.midstream && !c.handshakeDone() {
+			at(anomaly.HalfOpen)
+		}
+	}
+	// An endpoint that acknowledged its peer's FIN and sat in CLOSE_WAIT while
+	// the connection lived on is an application that never closes its socket.
+	for d := 0; d < 2; d++ {
+		since, ok := c.closeWaitSince(d)
+		if ok && c.end-since >= int64(e.cfg.CloseWaitLeak) {
+			e.flag(c, anomaly.CloseWaitLeak, c.lastFrame, c.end)
+		}
+	}
+}
+
+// handshakeDone reports whether both endpoints reached a synchronized state.
+func (c *conn) handshakeDone() bool {
+	for _, t := range c.st.Timeline() {
+		if t.To[0].Synchronized() && t.To[1].Synchronized() {
+			return true
+		}
+	}
+	st := c.st.States()
+	return st[0].Synchronized() && st[1].Synchronized()
+}
+
+// closeWaitSince returns when endpoint d entered CLOSE_WAIT, if it ends there.
+func (c *conn) closeWaitSince(d int) (int64, bool) {
+	if c.st.States()[d] != fsm.CloseWait {
+		return 0, false
+	}
+	tl := c.st.Timeline()
+	for i := len(tl) - 1; i >= 0; i-- {
+		if tl[i].To[d] == fsm.CloseWait && tl[i].From[d] != fsm.CloseWait {
+			return tl[i].Time, true
+		}
+	}
+	return 0, false
+}
+
+// flowMessage gives a flow-specific message for the flow-level kinds.
+func flowMessage(c *conn, f *report.Flow, k anomaly.Kind) string {
+	switch k {
+	case anomaly.Reset:
+		who := "the responder " + f.Resp
+		if len(f.History) > 0 && containsRune(f.History, 'R') && !containsRune(f.History, 'r') {
+			who = "the originator " + f.Orig
+		}
+		return fmt.Sprintf("the established connection was aborted by RST from %s (packet %d)", who, c.rstFrame)
+	case anomaly.PortReuse:
+		if c.premature {
+			return fmt.Sprintf("generation %d reused the 4-tuple while the previous connection was still in TIME_WAIT", c.gen)
+		}
+		return fmt.Sprintf("generation %d of this 4-tuple", c.gen)
+	case anomaly.HalfOpen:
+		switch f.ConnState {
+		case "S0":
+			return "the SYN was never answered"
+		case "SH":
+			return "the originator sent SYN then FIN without a reply"
+		case "RSTOS0":
+			return "the originator sent SYN then RST without a reply"
+		}
+		return "the SYN-ACK was never acknowledged"
+	}
+	return ""
+}
+
+func containsRune(s string, r rune) bool {
+	for _, c := range s {
+		if c == r {
+			return true
+		}
+	}
+	return false
+}
