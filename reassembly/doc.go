@@ -10,10 +10,11 @@
 //
 // # Rules
 //
-// The tshark-compatible classes follow packet-tcp.c (tcp_analyze_sequence_number,
-// Wireshark 4.x) rule by rule, in its order. "fwd" is the segment's direction,
-// "rev" the other; nextseq is the highest seq+len seen in fwd (SYN and FIN count
-// one); len is the payload length; "no S/F/R" means none of SYN, FIN, RST.
+// The tshark-compatible classes follow packet-tcp.c (tcp_analyze_sequence_number)
+// as tshark 4.0 runs it, rule by rule and in its order; that is the tshark that
+// produced the corpus oracles. "fwd" is the segment's direction, "rev" the
+// other; nextseq is the highest seq+len seen in fwd (SYN and FIN count one);
+// len is the payload length; "no S/F/R" means none of SYN, FIN, RST.
 //
 //	#   class                  rule                                                           then
 //	1   ZeroWindowProbe        len==1 && seq==fwd.nextseq && rev.window==0                      skip 2–9; nextseq does not move
@@ -30,20 +31,30 @@
 //	9   DuplicateAck           len==0 && window!=0 && window==fwd.window && seq==nextseq &&
 //	                           ack==fwd.lastack, no S/F/R                                        DupAckNum++
 //	-   (always)               ack != fwd.lastack resets the dup-ACK count
-//	10  AckUnseen              ACK && ack > rev's highest contiguous seq; but after a probe an
-//	                           ACK of lastack+1 at nextseq is a WindowUpdate instead             edge jumps past known segments
+//	10  AckUnseen              ACK && ack > rev's highest contiguous seq (maxseqtobeacked):
+//	                           below rev.nextseq (a hole): report, the edge moves to nextseq;
+//	                           beyond all rev data: report once until rev's own ACK changes.
+//	                           After a probe, an ACK of lastack+1 at nextseq is a
+//	                           WindowUpdate instead (the probe byte was taken).
 //	11  (len>0 or SYN/FIN, not KeepAlive), first match wins:
 //	    SpuriousRetransmission len>0 && seq+len <= rev.lastack
 //	    (below only when seq < fwd.nextseq, except len>1 && seq==nextseq-1)
-//	    FastRetransmission     within 20 ms of rev's last segment and: rev sent >=2 dup ACKs
-//	                           for seq; or rev's SACK blocks cover > 2*MSS and not this
-//	                           segment, rev.lastack==seq; or >=2 dup ACKs and no SACK block
-//	                           holds the segment
-//	    OutOfOrder             within the iRTT (3 ms if unknown) of rev's last segment, not
-//	                           a copy of a remembered unacked segment, and it does not end
-//	                           right at nextseq (unless nextseq was set by a pure ACK)
+//	    FastRetransmission     rev sent >=2 dup ACKs for seq (rev.lastack==seq), within
+//	                           20 ms of rev's latest segment
+//	    OutOfOrder             within the iRTT (3 ms if unknown) of the segment that last
+//	                           advanced nextseq, and seq+len(+1 SYN/FIN) != nextseq
 //	    Retransmission         otherwise                                                         RTO from the oldest unacked
 //	                                                                                             copy at or above seq
+//
+// A time delta that is negative (a capture that needs reordering) counts as
+// huge, as in tshark 4.0: no fast retransmission, no out-of-order.
+//
+// The anchors' quote of packet-tcp.c is a newer Wireshark, whose rule 11 also
+// has SACK-based fast retransmissions, times out-of-order segments from rev's
+// latest segment, skips copies of unacknowledged segments and whose rule 10
+// moves the edge past known segments. On the corpus those rules agree worse
+// with tshark 4.0.17 (e.g. fast retransmissions 42 vs 33, out-of-order 24 vs
+// 33, ACKed-unseen 72 vs 40 frames), so this package follows 4.0.
 //
 // Wireshark reports a fast or spurious retransmission also as a retransmission
 // (the filter tcp.analysis.retransmission matches all three); so does this
@@ -81,23 +92,29 @@
 // its bytes stay counted as missed. All sequence comparisons use serial
 // arithmetic (package seqnum) and are correct across the 2^32 wrap.
 //
-// # Deliberate differences from Wireshark
+// # Deliberate differences from tshark 4.0
 //
 //   - "Not set" is a flag, not the value 0: a sequence or ACK number that is 0
-//     across the wrap is an ordinary value here.
+//     (across the wrap) is an ordinary value here, and a direction's first
+//     segment is never compared with zeroed state (tshark calls a first pure
+//     ACK with seq 0 and ack 0 a window update).
+//   - The unseen-ACK marker (Wireshark stores -1 in the peer's dup-ACK count)
+//     does not count as two duplicate ACKs; tshark's count is unsigned, so it
+//     calls the retransmission that follows an ACKed-unseen segment "fast".
 //   - ACK numbers of segments without the ACK flag are not used to drop
 //     remembered segments, and do not count as the peer's last ACK for the
 //     spurious-retransmission rule.
 //   - A SYN or FIN always advances nextseq by one, also when the record of
 //     unacknowledged segments is full (Wireshark then forgets the one).
-//   - SACK block containment uses serial comparisons.
-//   - The unacknowledged-segment record is bounded by Config.MaxUnacked
-//     (default 256, Wireshark 10000): beyond it a retransmitted copy is not
-//     recognised and may count as out-of-order.
+//   - The probe-byte ACK (ack == lastack+1 after a zero-window probe) is a
+//     ZeroWindowProbeAck, and in rule 10 a WindowUpdate, as in newer Wireshark.
+//   - RTO counts from the oldest remembered transmission at or above the
+//     segment's seq (newer Wireshark), not from the oldest overall; the
+//     record is bounded by Config.MaxUnacked (default 256, Wireshark 10000).
 //
 // # Memory and speed
 //
-// A Tracker is 560 bytes (unsafe.Sizeof on 64-bit) with no maps; the hole
+// A Tracker is 496 bytes (unsafe.Sizeof on 64-bit) with no maps; the hole
 // list (8 bytes a hole), the unacknowledged-segment list (24 bytes a segment)
 // and the optional payload copy are allocated lazily, grow to their bounds at
 // most, and are reused, so Add does not allocate on the steady path.

@@ -12,10 +12,9 @@ const (
 	DefaultMaxRanges = 16
 	// DefaultMaxUnacked bounds the unacknowledged segments remembered per
 	// direction (24 bytes each, so at most 6 KiB per direction, allocated only as
-	// segments stay unacknowledged). Wireshark keeps up to 10000; 256 segments
-	// cover about 370 KB in flight at a 1448-byte MSS, enough to tell an
-	// ordinary retransmission from an out-of-order segment in all but
-	// long-fat-pipe captures.
+	// segments stay unacknowledged). They give RTO and the ACK round-trip
+	// times. Wireshark keeps up to 10000; 256 segments cover about 370 KB in
+	// flight at a 1448-byte MSS.
 	DefaultMaxUnacked = 256
 	// DefaultMaxPayloadBytes is the per-direction payload copy kept when
 	// Config.KeepPayload is set (rounded down to a power of two).
@@ -203,8 +202,7 @@ type dirState struct {
 	maxSeqToBeAck seqnum.Value // highest contiguous seq, for AckUnseen
 	lastAck       seqnum.Value // ack field of the latest segment
 	highestAck    seqnum.Value
-	lastAckLen    uint32 // payload length of the segment that last advanced nextSeq
-	dupAcks       uint32
+	dupAcks       int32 // -1: an unseen ACK was reported since the last ACK change
 	lastAckTime   int64 // time of the latest segment
 	nextSeqTime   int64 // time of the segment that last advanced nextSeq
 	nextSeqFrame  uint64
@@ -214,8 +212,6 @@ type dirState struct {
 	mss           uint16
 	st            uint16
 	ws            uint8
-	nsack         uint8
-	sack          [4]segment.Block // SACK blocks of the latest segment
 
 	isn       seqnum.Value
 	finEnd    seqnum.Value // FIN sequence number + 1
@@ -443,15 +439,25 @@ func (t *Tracker) Add(dir segment.Dir, seg *segment.Segment) Result {
 
 	// Rule 10: ACKed unseen segment.
 	if flags&segment.ACK != 0 && rev.st&stMaxAck != 0 && ack.GreaterThan(rev.maxSeqToBeAck) {
-		if ack == fwd.lastAck+1 && hadNext && seq == fwd.nextSeq && rev.lastFlags&ZeroWindowProbe != 0 {
+		switch {
+		case ack == fwd.lastAck+1 && hadNext && seq == fwd.nextSeq && rev.lastFlags&ZeroWindowProbe != 0:
 			// The ACK takes the probe byte: the window re-opened.
 			rev.nextSeq = ack
 			rev.maxSeqToBeAck = ack
 			c |= WindowUpdate
-		} else {
+		case rev.maxSeqToBeAck.LessThan(rev.nextSeq):
+			// A hole below the highest byte seen was acknowledged.
 			r.UnseenAckBytes = uint32(rev.maxSeqToBeAck.Size(ack))
-			rev.maxSeqToBeAck = pushTail(rev.unacked, ack)
+			rev.maxSeqToBeAck = rev.nextSeq
 			c |= AckUnseen
+		default:
+			// The ACK is beyond everything seen: report it once until the
+			// peer's own ACK changes (the peer's dup-ACK count is the marker).
+			if rev.dupAcks == 0 {
+				r.UnseenAckBytes = uint32(rev.maxSeqToBeAck.Size(ack))
+				c |= AckUnseen
+			}
+			rev.dupAcks = -1
 		}
 	}
 
@@ -467,9 +473,6 @@ func (t *Tracker) Add(dir segment.Dir, seg *segment.Segment) Result {
 	}
 
 	// Advance nextSeq (not for a zero-window probe) and the contiguous edge.
-	if !hadNext || end.GreaterThan(oldNext.Add(seqnum.Size(synfin))) {
-		fwd.lastAckLen = seglen
-	}
 	if !hadNext || end.GreaterThan(fwd.nextSeq) {
 		if c&ZeroWindowProbe == 0 {
 			fwd.nextSeq = end
@@ -514,8 +517,6 @@ func (t *Tracker) Add(dir segment.Dir, seg *segment.Segment) Result {
 	if c&ZeroWindow != 0 {
 		fwd.zeroWindows++
 	}
-	fwd.nsack = min(seg.Opts.NumSACK, 4)
-	fwd.sack = seg.Opts.SACK
 
 	// Drop the peer's segments this ACK covers.
 	if flags&segment.ACK != 0 {
@@ -589,35 +590,23 @@ func (t *Tracker) forwardChecks(fwd, rev *dirState, seg *segment.Segment, seglen
 	// 9. Duplicate ACK.
 	if seglen == 0 && win != 0 && win == fwd.window && atNext && sameAck && noSFR {
 		fwd.dupAcks++
-		r.DupAckNum = fwd.dupAcks
+		if fwd.dupAcks <= 0 { // -1 was the unseen-ACK marker
+			fwd.dupAcks = 1
+		}
+		r.DupAckNum = uint32(fwd.dupAcks)
 		r.DupAckFrame = fwd.lastNonDupAck
 		return c | DuplicateAck, gap
 	}
 	return c, gap
 }
 
-// pushTail returns the new contiguous edge after an ACK beyond it: past the
-// run of remembered segments that starts right at ack, so that one missing
-// segment is reported once (Wireshark walks its list newest first).
-func pushTail(list []unackedSeg, ack seqnum.Value) seqnum.Value {
-	var tailLE, tailRE seqnum.Value
-	for i := len(list) - 1; i >= 0; i-- {
-		u := &list[i]
-		if tailLE == tailRE {
-			tailLE, tailRE = u.seq, u.end
-		}
-		if u.seq.GreaterThanEq(ack) {
-			if u.end == tailLE {
-				tailLE = u.seq
-			} else {
-				tailLE, tailRE = u.seq, u.end
-			}
-		}
+// since returns now-then; ok is false when then is later than now (a capture
+// that needs reordering), which Wireshark 4.0 treats as a huge delay.
+func since(now, then int64) (int64, bool) {
+	if now < then {
+		return 0, false
 	}
-	if ack == tailLE && tailRE.GreaterThan(ack) {
-		return tailRE
-	}
-	return ack
+	return now - then, true
 }
 
 // retransmissionCheck runs Wireshark's rule 11 on a segment with payload, SYN
@@ -640,65 +629,26 @@ func (t *Tracker) retransmissionCheck(fwd, rev *dirState, seg *segment.Segment, 
 	if !notAdvanced {
 		return 0
 	}
-	var dt int64
-	if seg.Time > rev.lastAckTime {
-		dt = seg.Time - rev.lastAckTime
-	}
 	end := seq.Add(seqnum.Size(seglen))
 
-	// Fast retransmission (tried before out-of-order, Wireshark's default).
-	if dt < fastRetransWindow {
-		if rev.dupAcks >= 2 && rev.lastAck == seq {
-			t.rto(fwd, seg, r)
-			return FastRetransmission | Retransmission
-		}
-		if rev.nsack > 0 && rev.lastAck == seq {
-			var sacked uint32
-			inAll := true
-			for i := range rev.nsack {
-				b := rev.sack[i]
-				sacked += uint32(b.Left.Size(b.Right))
-				inAll = inAll && seq.GreaterThanEq(b.Left) && end.LessThanEq(b.Right)
-			}
-			if !inAll && sacked > 2*uint32(rev.mss) {
-				t.rto(fwd, seg, r)
-				return FastRetransmission | Retransmission
-			}
-		}
-		if rev.dupAcks >= 2 && rev.nsack > 0 {
-			inOne := false
-			for i := range rev.nsack {
-				b := rev.sack[i]
-				if seq.GreaterThanEq(b.Left) && end.LessThanEq(b.Right) {
-					inOne = true
-					break
-				}
-			}
-			if !inOne {
-				t.rto(fwd, seg, r)
-				return FastRetransmission | Retransmission
-			}
-		}
+	// Fast retransmission (tried before out-of-order, Wireshark's default):
+	// the peer asked for this segment with two or more duplicate ACKs within
+	// the last 20 ms.
+	if dt, ok := since(seg.Time, rev.lastAckTime); ok && dt < fastRetransWindow &&
+		rev.dupAcks >= 2 && rev.lastAck == seq {
+		t.rto(fwd, seg, r)
+		return FastRetransmission | Retransmission
 	}
 
-	// Out-of-order: sooner than the handshake RTT after the peer's latest
-	// segment, and not a copy of a segment still waiting for its ACK.
+	// Out-of-order: sooner than the handshake RTT after the segment that last
+	// advanced nextSeq, and not ending exactly at nextSeq.
 	thresh := int64(defaultOOOThresh)
-	if t.hs&hsFirstRTT != 0 && t.firstRTT != 0 {
+	if t.hs&hsFirstRTT != 0 {
 		thresh = t.firstRTT
 	}
-	seen := false
-	for i := range fwd.unacked {
-		u := &fwd.unacked[i]
-		if seq.GreaterThanEq(u.seq) && end.LessThanEq(u.end) {
-			seen = true
-			break
-		}
-	}
-	if dt < thresh && !seen {
-		if fwd.nextSeq != end.Add(seqnum.Size(synfin)) || fwd.lastAckLen == 0 {
-			return OutOfOrder
-		}
+	if dt, ok := since(seg.Time, fwd.nextSeqTime); ok && dt < thresh &&
+		fwd.nextSeq != end.Add(seqnum.Size(synfin)) {
+		return OutOfOrder
 	}
 
 	t.rto(fwd, seg, r)

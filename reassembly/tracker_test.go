@@ -185,18 +185,12 @@ func TestClassify(t *testing.T) {
 			seg(R, A, 5001, 1101, 0, 65535).T(43 * ms).W(DuplicateAck),
 			seg(O, PA, 1101, 5001, 100, 65535).T(70 * ms).W(Retransmission),
 		})},
-		{"fast retransmission from SACK evidence", nil, cat([]step{
-			seg(O, S, 1000, 0, 0, 65535).MSS(100).T(ms),
-			seg(R, SA, 5000, 1001, 0, 65535).MSS(100).T(11 * ms),
-			seg(O, A, 1001, 5001, 0, 65535).T(21 * ms),
-		}, []step{
+		{"SACK blocks alone make no fast retransmission (as in Wireshark 4.0)", nil, cat(handshake(), []step{
 			seg(O, PA, 1001, 5001, 100, 65535).T(30 * ms).W(InOrder),
 			seg(O, PA, 1101, 5001, 100, 65535).T(31 * ms).W(InOrder),
 			seg(O, PA, 1201, 5001, 100, 65535).T(32 * ms).W(InOrder),
-			seg(O, PA, 1301, 5001, 100, 65535).T(33 * ms).W(InOrder),
-			seg(O, PA, 1401, 5001, 100, 65535).T(34 * ms).W(InOrder),
-			seg(R, A, 5001, 1101, 0, 65535).SACK(1201, 1501).T(40 * ms),
-			seg(O, PA, 1101, 5001, 100, 65535).T(41 * ms).W(FastRetransmission | Retransmission),
+			seg(R, A, 5001, 1101, 0, 65535).SACK(1201, 1301).T(40 * ms),
+			seg(O, PA, 1101, 5001, 100, 65535).T(80 * ms).W(Retransmission),
 		})},
 		{"out-of-order within the iRTT, retransmission after it", nil, cat(handshake(), []step{
 			seg(O, PA, 1001, 5001, 100, 65535).T(30 * ms).W(InOrder),
@@ -205,15 +199,13 @@ func TestClassify(t *testing.T) {
 					t.Errorf("gap %d, want 100", r.GapBytes)
 				}
 			}),
-			// The time counts from the peer's latest segment.
-			seg(R, A, 5001, 1101, 0, 65535).T(31500 * time.Microsecond),
 			seg(O, PA, 1101, 5001, 100, 65535).T(32 * ms).W(OutOfOrder | GapFill).C(func(t *testing.T, r Result) {
 				if r.NewBytes != 100 || r.RetransBytes != 0 {
 					t.Errorf("new %d retrans %d", r.NewBytes, r.RetransBytes)
 				}
 			}),
 			seg(O, PA, 1401, 5001, 100, 65535).T(33 * ms).W(LostSegment),
-			// 28.5 ms after the peer's latest segment, beyond the 20 ms iRTT.
+			// 27 ms after the segment that last advanced nextseq: beyond the 20 ms iRTT.
 			seg(O, PA, 1301, 5001, 100, 65535).T(60 * ms).W(Retransmission | GapFill),
 		})},
 		{"out-of-order threshold is 3 ms without a handshake", nil, []step{
@@ -222,16 +214,52 @@ func TestClassify(t *testing.T) {
 			seg(O, PA, 1201, 5001, 100, 65535).T(31 * ms).W(LostSegment),
 			seg(O, PA, 1101, 5001, 100, 65535).T(31900 * time.Microsecond).W(OutOfOrder | GapFill),
 			seg(O, PA, 1401, 5001, 100, 65535).T(34 * ms).W(LostSegment),
-			seg(O, PA, 1301, 5001, 100, 65535).T(35 * ms).W(Retransmission | GapFill),
+			seg(O, PA, 1301, 5001, 100, 65535).T(38 * ms).W(Retransmission | GapFill),
 		}},
-		{"one-sided capture: no out-of-order without the peer's segments", nil, []step{
+		{"a capture that needs reordering: a negative delay is no out-of-order", nil, cat(handshake(), []step{
 			seg(O, PA, 1001, 5001, 100, 65535).T(30 * ms).W(InOrder),
-			seg(O, PA, 1201, 5001, 100, 65535).T(31 * ms).W(LostSegment),
-			seg(O, PA, 1101, 5001, 100, 65535).T(31100 * time.Microsecond).W(Retransmission | GapFill),
-		}},
+			seg(O, PA, 1201, 5001, 100, 65535).T(40 * ms).W(LostSegment),
+			seg(O, PA, 1101, 5001, 100, 65535).T(35 * ms).W(Retransmission | GapFill),
+		})},
+		{"out-of-order ending exactly at nextseq is a retransmission", nil, cat(handshake(), []step{
+			seg(O, PA, 1001, 5001, 100, 65535).T(30 * ms).W(InOrder),
+			seg(O, PA, 1101, 5001, 100, 65535).T(31 * ms).W(InOrder),
+			seg(O, PA, 1101, 5001, 100, 65535).T(32 * ms).W(Retransmission),
+			seg(O, PA, 1001, 5001, 100, 65535).T(33 * ms).W(OutOfOrder),
+		})},
 		{"a copy of an unacknowledged segment is a retransmission, not out-of-order", nil, cat(handshake(), []step{
 			seg(O, PA, 1001, 5001, 100, 65535).T(30 * ms).W(InOrder),
 			seg(O, PA, 1001, 5001, 100, 65535).T(31 * ms).W(Retransmission),
+		})},
+		{"ACKed unseen: a hole below the highest byte, reported once", nil, cat(handshake(), []step{
+			seg(O, PA, 1001, 5001, 100, 65535).W(InOrder),
+			seg(O, PA, 1201, 5001, 100, 65535).W(LostSegment),
+			seg(R, A, 5001, 1301, 0, 65535).W(AckUnseen).C(func(t *testing.T, r Result) {
+				if r.UnseenAckBytes != 200 {
+					t.Errorf("unseen ack bytes %d, want 200", r.UnseenAckBytes)
+				}
+			}),
+			seg(R, A, 5001, 1301, 0, 65535).W(DuplicateAck),
+		})},
+		{"ACKed unseen beyond all data: once until the peer's ACK changes", nil, cat(handshake(), []step{
+			seg(R, A, 5001, 1101, 0, 65535).W(AckUnseen),
+			seg(R, A, 5001, 1201, 0, 65535).W(0),
+			seg(O, A, 1001, 5001, 0, 65535).W(DuplicateAck).C(func(t *testing.T, r Result) {
+				if r.DupAckNum != 1 {
+					t.Errorf("dup ack #%d after the unseen-ACK marker, want #1", r.DupAckNum)
+				}
+			}),
+			seg(R, A, 5001, 1301, 0, 65535).W(0),
+			seg(O, A, 1001, 5002, 0, 65535).W(AckUnseen), // the originator's ACK changed
+			seg(R, A, 5001, 1401, 0, 65535).W(AckUnseen),
+		})},
+		{"the unseen-ACK marker is no pair of duplicate ACKs (tshark 4.0 counts it)", nil, cat(handshake(), []step{
+			seg(O, PA, 1001, 5001, 100, 65535).T(30 * ms).W(InOrder),
+			seg(R, FA, 5001, 1101, 0, 65535).T(31 * ms),
+			seg(O, PA, 1101, 5001, 100, 65535).T(40 * ms).W(InOrder), // the FIN is not acknowledged
+			// Acks 100 unseen bytes, then the FIN again 1 ms after the peer's
+			// segment, whose ACK asks for it: tshark 4.0 calls it fast.
+			seg(R, FA, 5001, 1301, 0, 65535).T(41 * ms).W(Retransmission | AckUnseen),
 		})},
 		{"overlap: partly old, partly new", nil, cat(handshake(), []step{
 			seg(O, PA, 1001, 5001, 100, 65535).T(30 * ms).W(InOrder),
@@ -496,7 +524,8 @@ func TestOverlapMismatch(t *testing.T) {
 		seg(O, PA, 1001, 5001, 0, 65535).P("hello world").W(InOrder),
 		seg(O, PA, 1001, 5001, 0, 65535).P("hello world").T(time.Second).W(Retransmission),
 		seg(O, PA, 1007, 5001, 0, 65535).P("WORLD and more").T(2 * time.Second).W(Retransmission | Overlap | OverlapMismatch),
-		seg(O, PA, 1012, 5001, 0, 65535).P(" and more!").W(Overlap | Retransmission),
+		// 1 ms after the segment that advanced nextseq: out-of-order by Wireshark's rule.
+		seg(O, PA, 1012, 5001, 0, 65535).P(" and more!").W(Overlap | OutOfOrder),
 		// The copy holds only the last 16 bytes: the first ones are no longer compared.
 		seg(O, PA, 1001, 5001, 0, 65535).P("HELLO").T(3 * time.Second).W(Retransmission),
 	}))
