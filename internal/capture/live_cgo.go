@@ -1,0 +1,482 @@
+//go:build cgo
+
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcap"
+)
+
+// LiveSupported reports whether this binary can capture live traffic: it needs
+// libpcap, so it is true only in builds with cgo.
+const LiveSupported = true
+
+// Sentinel errors that classify the failures of OpenLive; test them with errors.Is.
+var (
+	// ErrNoLiveSupport means the binary was built without cgo, hence without libpcap.
+	ErrNoLiveSupport = errors.New("live capture needs libpcap: this binary was built without cgo")
+	// ErrPermission means the process may not capture (neither root nor CAP_NET_RAW).
+	ErrPermission = errors.New("permission denied")
+	// ErrNoSuchInterface means libpcap does not know the interface.
+	ErrNoSuchInterface = errors.New("no such interface")
+	// ErrBadFilter means libpcap could not compile the filter expression.
+	ErrBadFilter = errors.New("bad filter")
+)
+
+// DefaultLiveTimeout is the read timeout used when LiveOptions.Timeout is zero:
+// the longest Next, Await or Stop wait for an idle interface.
+const DefaultLiveTimeout = 100 * time.Millisecond
+
+// DefaultLiveBuffer is the kernel ring size used when LiveOptions.BufferSize is
+// zero. In immediate mode libpcap's Linux ring has one fixed-size slot per
+// packet, as large as the snapshot length (or the MTU) allows: libpcap's own
+// 2 MiB default holds only 8 packets of the "any" device at snaplen 262144.
+const DefaultLiveBuffer = 32 << 20
+
+// LiveOptions says what to capture and how.
+type LiveOptions struct {
+	// Iface is the interface name as libpcap knows it; "any" captures on all
+	// interfaces (as LINKTYPE_LINUX_SLL2 where libpcap offers it).
+	Iface string
+	// Filter is a BPF expression compiled by libpcap and set on the handle, so
+	// the kernel drops what does not match. Empty captures everything.
+	Filter string
+	// Snaplen is the most bytes kept per packet; zero means DefaultMaxCapLen.
+	Snaplen int
+	// Promisc puts the interface in promiscuous mode.
+	Promisc bool
+	// BufferSize is the kernel capture buffer in bytes; zero means
+	// DefaultLiveBuffer. Packets that arrive while it is full are dropped and
+	// counted in Stats.
+	BufferSize int
+	// Timeout bounds each wait for packets, hence how soon Stop takes effect
+	// and how late Await may return after its deadline; zero means
+	// DefaultLiveTimeout.
+	Timeout time.Duration
+}
+
+// Interface is a capture device as libpcap lists it.
+type Interface struct {
+	Name        string
+	Description string
+	// Addresses are "IP/prefix" (or a bare IP when libpcap gives no netmask).
+	Addresses []string
+	Loopback  bool
+	Up        bool
+	Running   bool
+}
+
+// ReadStatus is what Await found.
+type ReadStatus uint8
+
+// The outcomes of Await.
+const (
+	ReadFrame ReadStatus = iota // a frame is ready: call Frame
+	ReadIdle                    // the deadline passed without a frame
+	ReadDone                    // the capture was stopped or failed (see Err)
+)
+
+// Live delivers the frames captured on one interface, like Source does for
+// files: Frame.File is "iface:NAME", Record and Number count the frames from 1,
+// Offset is -1 and LinkType is the handle's (a LINKTYPE_* value).
+//
+// One goroutine reads (Next or Await, Frame) and finally calls Close; any
+// goroutine may call Stop. Stats may be called by the reading goroutine at any
+// time, and after Close it returns the counters as they were at Close.
+type Live struct {
+	h        *pcap.Handle
+	iface    string
+	file     string
+	linkType uint16
+	snapLen  int
+	nano     bool
+
+	cur    Frame
+	number uint64
+	stop   atomic.Bool
+	done   bool
+	err    error
+
+	closeOnce sync.Once
+	final     *pcap.Stats
+	finalErr  error
+}
+
+// OpenLive opens a live capture in immediate mode, with the filter set on the
+// handle. Errors wrap ErrPermission, ErrNoSuchInterface (the message lists the
+// interfaces libpcap sees) or ErrBadFilter (the message points at the part of
+// the expression libpcap could not parse).
+func OpenLive(o LiveOptions) (*Live, error) {
+	if o.Iface == "" {
+		return nil, fmt.Errorf("no interface given: %w", ErrNoSuchInterface)
+	}
+	if o.Snaplen <= 0 {
+		o.Snaplen = DefaultMaxCapLen
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultLiveTimeout
+	}
+	if o.BufferSize <= 0 {
+		o.BufferSize = DefaultLiveBuffer
+	}
+	in, err := pcap.NewInactiveHandle(o.Iface)
+	if err != nil {
+		return nil, openError(o.Iface, err)
+	}
+	defer in.CleanUp() // a no-op once Activate has taken the handle over
+	for _, set := range []func() error{
+		func() error { return in.SetSnapLen(o.Snaplen) },
+		func() error { return in.SetPromisc(o.Promisc) },
+		func() error { return in.SetTimeout(o.Timeout) },
+		func() error { return in.SetImmediateMode(true) },
+		func() error { return in.SetBufferSize(o.BufferSize) },
+	} {
+		if err := set(); err != nil {
+			return nil, fmt.Errorf("cannot set up capture on %s: %w", o.Iface, err)
+		}
+	}
+	h, err := in.Activate()
+	if err != nil {
+		return nil, openError(o.Iface, err)
+	}
+	// Cooked capture (the "any" device): prefer SLL2, which names the interface.
+	if h.LinkType() == layers.LinkTypeLinuxSLL {
+		_ = h.SetLinkType(layers.LinkType(LinkTypeSLL2)) // keep SLL when libpcap offers no SLL2
+	}
+	if o.Filter != "" {
+		if err := h.SetBPFFilter(o.Filter); err != nil {
+			lt := h.LinkType()
+			h.Close()
+			return nil, filterError(o.Filter, lt, err)
+		}
+	}
+	l := &Live{
+		h:        h,
+		iface:    o.Iface,
+		file:     "iface:" + o.Iface,
+		linkType: linkTypeOfDLT(int(h.LinkType())),
+		snapLen:  h.SnapLen(),
+		nano:     h.Resolution().Exponent == -9,
+	}
+	return l, nil
+}
+
+// openError classifies an error from creating or activating a handle.
+func openError(iface string, err error) error {
+	msg := err.Error()
+	low := strings.ToLower(msg)
+	switch {
+	case strings.Contains(low, "permission denied") || strings.Contains(low, "operation not permitted"):
+		return fmt.Errorf("cannot capture on %s: %w (%s)", iface, ErrPermission, msg)
+	case strings.Contains(low, "no such device"):
+		var n []string
+		if ifs, lerr := ListInterfaces(); lerr == nil {
+			for _, f := range ifs {
+				n = append(n, f.Name)
+			}
+		} else {
+			n = interfaceNames()
+		}
+		names := "none"
+		if len(n) > 0 {
+			names = strings.Join(n, ", ")
+		}
+		return fmt.Errorf("cannot capture on %q: %w (available: %s)", iface, ErrNoSuchInterface, names)
+	case strings.Contains(low, "not up"):
+		return fmt.Errorf("cannot capture on %s: the interface is down: %w", iface, err)
+	}
+	return fmt.Errorf("cannot capture on %s: %w", iface, err)
+}
+
+// linkTypeOfDLT maps a libpcap DLT_* value to the LINKTYPE_* value written in
+// files; they differ for raw IP.
+func linkTypeOfDLT(dlt int) uint16 {
+	switch dlt {
+	case int(LinkTypeRaw12), int(LinkTypeRaw14):
+		return LinkTypeRaw
+	}
+	return uint16(dlt)
+}
+
+// Next waits for the next frame and reports whether there is one. It returns
+// false once the capture is stopped (Stop) or has failed (Err). The previous
+// frame's Data becomes invalid.
+func (l *Live) Next() bool {
+	for {
+		switch l.Await(time.Time{}) {
+		case ReadFrame:
+			return true
+		case ReadDone:
+			return false
+		}
+	}
+}
+
+// Await waits for the next frame until deadline (the zero time: no deadline).
+// It returns ReadIdle no later than one read timeout after the deadline when no
+// frame came, and ReadDone once the capture is stopped or failed. The previous
+// frame's Data becomes invalid.
+func (l *Live) Await(deadline time.Time) ReadStatus {
+	for {
+		if l.done {
+			return ReadDone
+		}
+		if l.stop.Load() {
+			l.done = true
+			return ReadDone
+		}
+		data, ci, err := l.h.ZeroCopyReadPacketData()
+		switch {
+		case err == nil:
+			l.number++
+			l.cur = Frame{
+				Data:     data,
+				CapLen:   len(data),
+				OrigLen:  ci.Length,
+				Time:     ci.Timestamp.UnixNano(),
+				LinkType: l.linkType,
+				File:     l.file,
+				Record:   l.number,
+				Offset:   -1,
+				Number:   l.number,
+			}
+			if l.cur.OrigLen < l.cur.CapLen {
+				l.cur.OrigLen = l.cur.CapLen
+			}
+			return ReadFrame
+		case errors.Is(err, pcap.NextErrorTimeoutExpired):
+		case errors.Is(err, io.EOF):
+			l.done = true
+			return ReadDone
+		default:
+			l.done = true
+			detail := err.Error()
+			if e := l.h.Error(); e != nil && e.Error() != "" {
+				detail = e.Error()
+			}
+			l.err = fmt.Errorf("capture on %s: frame %d: %s: %w", l.iface, l.number+1, detail, err)
+			return ReadDone
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			return ReadIdle
+		}
+	}
+}
+
+// Frame returns the current frame; its Data points into libpcap's buffer and
+// is overwritten by the next call to Next or Await.
+func (l *Live) Frame() *Frame { return &l.cur }
+
+// Err returns the error that ended the capture, or nil if it was stopped.
+func (l *Live) Err() error { return l.err }
+
+// Stop makes Next and Await return ReadDone within one read timeout. It may be
+// called from any goroutine, any number of times.
+func (l *Live) Stop() { l.stop.Store(true) }
+
+// Stats returns libpcap's counters (pcap_stats): packets received by the
+// filter, dropped for lack of buffer space, and dropped by the interface or
+// its driver.
+func (l *Live) Stats() (received, dropped, ifDropped uint64, err error) {
+	st, err := l.final, l.finalErr
+	if st == nil && err == nil {
+		st, err = l.h.Stats()
+	}
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("capture statistics for %s: %w", l.iface, err)
+	}
+	return uint64(st.PacketsReceived), uint64(st.PacketsDropped), uint64(st.PacketsIfDropped), nil
+}
+
+// Close records the final counters and closes the handle. It must not run
+// while another goroutine is in Next or Await (call Stop there instead).
+func (l *Live) Close() error {
+	l.closeOnce.Do(func() {
+		l.final, l.finalErr = l.h.Stats()
+		l.done = true
+		l.h.Close()
+	})
+	return nil
+}
+
+// Iface returns the interface name.
+func (l *Live) Iface() string { return l.iface }
+
+// LinkType returns the LINKTYPE_* value of every frame.
+func (l *Live) LinkType() uint16 { return l.linkType }
+
+// SnapLen returns the handle's snapshot length.
+func (l *Live) SnapLen() int { return l.snapLen }
+
+// Nanosecond reports whether timestamps have nanosecond precision (else
+// microsecond).
+func (l *Live) Nanosecond() bool { return l.nano }
+
+// pcap_if_t flags.
+const (
+	pcapIfLoopback = 0x1
+	pcapIfUp       = 0x2
+	pcapIfRunning  = 0x4
+)
+
+// ListInterfaces returns the devices libpcap can capture on, in its order.
+func ListInterfaces() ([]Interface, error) {
+	devs, err := pcap.FindAllDevs()
+	if err != nil {
+		return nil, fmt.Errorf("listing interfaces: %w", err)
+	}
+	out := make([]Interface, 0, len(devs))
+	for _, d := range devs {
+		f := Interface{
+			Name: d.Name, Description: d.Description,
+			Loopback: d.Flags&pcapIfLoopback != 0,
+			Up:       d.Flags&pcapIfUp != 0,
+			Running:  d.Flags&pcapIfRunning != 0,
+		}
+		for _, a := range d.Addresses {
+			if a.IP == nil {
+				continue
+			}
+			if a.Netmask != nil {
+				if ones, bits := a.Netmask.Size(); bits != 0 {
+					f.Addresses = append(f.Addresses, fmt.Sprintf("%s/%d", a.IP, ones))
+					continue
+				}
+			}
+			f.Addresses = append(f.Addresses, a.IP.String())
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// filterError builds the error for an expression libpcap rejected on a handle
+// of link type lt. For a syntax error it finds the first word at which no
+// valid expression can continue, and shows it under the expression.
+func filterError(expr string, lt layers.LinkType, err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "syntax error") {
+		return fmt.Errorf("%w %q: %s", ErrBadFilter, expr, msg)
+	}
+	compiles := func(s string) bool {
+		_, e := pcap.CompileBPFFilter(lt, DefaultMaxCapLen, s)
+		return e == nil || !strings.Contains(e.Error(), "syntax error")
+	}
+	start, end, ok := syntaxErrorAt(expr, compiles)
+	if !ok {
+		return fmt.Errorf("%w %q: %s", ErrBadFilter, expr, msg)
+	}
+	if start >= len(expr) {
+		return fmt.Errorf("%w %q: %s: the expression ends too early\n  %s\n  %s^", ErrBadFilter, expr, msg, expr, strings.Repeat(" ", len(expr)))
+	}
+	return fmt.Errorf("%w %q: %s at %q\n  %s\n  %s%s", ErrBadFilter, expr, msg, expr[start:end],
+		expr, strings.Repeat(" ", start), strings.Repeat("^", end-start))
+}
+
+// syntaxErrorAt locates a syntax error in expr: the byte range of the first
+// word whose prefix of expr cannot be completed into a valid expression, or
+// (len, len) when every prefix can (the expression stops too early). ok is
+// false when even the whole expression parses. parses reports whether a string
+// is syntactically valid; semantic errors (unknown host, bad port) count as valid.
+func syntaxErrorAt(expr string, parses func(string) bool) (start, end int, ok bool) {
+	if parses(expr) {
+		return 0, 0, false
+	}
+	words := filterWords(expr)
+	for _, w := range words {
+		prefix := expr[:w[1]]
+		if !completable(prefix, parses) {
+			return w[0], w[1], true
+		}
+	}
+	return len(expr), len(expr), true
+}
+
+// completable reports whether some short continuation makes prefix parse.
+func completable(prefix string, parses func(string) bool) bool {
+	closers := unclosed(prefix)
+	for _, a := range []string{"", " 1", " tcp"} {
+		for _, b := range []string{"", " = 1"} {
+			if parses(prefix + a + closers + b) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unclosed returns the brackets that close what prefix left open, innermost first.
+func unclosed(prefix string) string {
+	var stack []byte
+	for i := 0; i < len(prefix); i++ {
+		switch prefix[i] {
+		case '(':
+			stack = append(stack, ')')
+		case '[':
+			stack = append(stack, ']')
+		case ')', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		}
+	}
+	var b strings.Builder
+	for i := len(stack) - 1; i >= 0; i-- {
+		b.WriteByte(stack[i])
+	}
+	return b.String()
+}
+
+// filterWords splits a filter expression into words: runs of characters other
+// than blanks and parentheses, and each parenthesis alone. It returns their
+// byte ranges.
+func filterWords(expr string) [][2]int {
+	var out [][2]int
+	start := -1
+	flush := func(i int) {
+		if start >= 0 {
+			out = append(out, [2]int{start, i})
+			start = -1
+		}
+	}
+	for i := 0; i < len(expr); i++ {
+		switch c := expr[i]; {
+		case c == ' ' || c == '\t' || c == '\n':
+			flush(i)
+		case c == '(' || c == ')':
+			flush(i)
+			out = append(out, [2]int{i, i + 1})
+		default:
+			if start < 0 {
+				start = i
+			}
+		}
+	}
+	flush(len(expr))
+	return out
+}
+
+// interfaceNames returns the sorted names of the interfaces the OS knows, for
+// messages when libpcap cannot list them.
+func interfaceNames() []string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	names := make([]string, len(ifs))
+	for i, f := range ifs {
+		names[i] = f.Name
+	}
+	sort.Strings(names)
+	return names
+}
