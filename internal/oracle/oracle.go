@@ -117,6 +117,9 @@ type ZeekConn struct {
 	OrigH, OrigP, RespH, RespP string
 	Proto                      string
 	ConnState, History         string
+	// HasTuple, HasConnState and HasHistory say which columns the log has: a
+	// zeek-cut baseline may leave any of them out.
+	HasTuple, HasConnState, HasHistory bool
 }
 
 // LoadZeekConn reads a Zeek conn.log (TSV with a #fields header, possibly a
@@ -160,10 +163,21 @@ func LoadZeekConn(path string) ([]ZeekConn, error) {
 			}
 			return ""
 		}
+		has := func(name string) bool {
+			for _, f := range fields {
+				if f == name {
+					return true
+				}
+			}
+			return false
+		}
 		r := ZeekConn{
 			OrigH: get("id.orig_h"), OrigP: get("id.orig_p"),
 			RespH: get("id.resp_h"), RespP: get("id.resp_p"),
 			Proto: get("proto"), ConnState: get("conn_state"), History: get("history"),
+			HasTuple:     has("id.orig_h") && has("id.resp_p"),
+			HasConnState: has("conn_state"),
+			HasHistory:   has("history"),
 		}
 		if r.Proto != "" && r.Proto != "tcp" {
 			continue
