@@ -108,7 +108,9 @@ var table = [NumEvents][2]row{
 			ok(FinWait1, "active close: sends FIN"),
 			ign("FIN retransmission from FIN_WAIT_1"),
 			ign("FIN retransmission after its ACK was seen"),
-			ok(LastAck, "passive close: sends FIN after the peer's"),
+			// Its FIN does not acknowledge the peer's: it was sent before the
+			// peer's FIN arrived, so this is a simultaneous close, not a passive one.
+			ok(Closing, "simultaneous close: its FIN crossed the peer's (it does not acknowledge it)"),
 			ign("FIN retransmission from CLOSING"),
 			ign("FIN retransmission from LAST_ACK"),
 			ign("FIN retransmission from TIME_WAIT"),

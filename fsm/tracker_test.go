@@ -80,11 +80,11 @@ func TestFinAckFromFinWait1ToTimeWait(t *testing.T) {
 func TestSimultaneousClose(t *testing.T) {
 	run(t, newTracker(false), cat(handshake, []pkt{
 		{O, fFA, 1001, 5001, 0, EventFin, Accepted, FinWait1, CloseWait},
-		// The responder's FIN crossed ours: it does not ACK our FIN. From the
-		// wire we see CLOSE_WAIT→LAST_ACK for it and FIN_WAIT_1→CLOSING for us.
-		{R, fFA, 5001, 1001, 0, EventFin, Accepted, Closing, LastAck},
-		{R, fA, 5002, 1002, 0, EventAckCtl, Accepted, TimeWait, LastAck},
-		{O, fA, 1002, 5002, 0, EventAckCtl, Accepted, TimeWait, Closed},
+		// The responder's FIN crossed ours: it does not ACK our FIN, so it was
+		// sent from ESTABLISHED, and both ends go through CLOSING to TIME_WAIT.
+		{R, fFA, 5001, 1001, 0, EventFin, Accepted, Closing, Closing},
+		{R, fA, 5002, 1002, 0, EventAckCtl, Accepted, TimeWait, Closing},
+		{O, fA, 1002, 5002, 0, EventAckCtl, Accepted, TimeWait, TimeWait},
 	}))
 }
 
@@ -176,7 +176,7 @@ func TestRstInEveryState(t *testing.T) {
 			{R, fFA, 5001, 1002, 0, EventFinAckCtl, Accepted, TimeWait, LastAck}}),
 		"CLOSING": cat(handshake, []pkt{
 			{O, fFA, 1001, 5001, 0, EventFin, Accepted, FinWait1, CloseWait},
-			{R, fFA, 5001, 1001, 0, EventFin, Accepted, Closing, LastAck}}),
+			{R, fFA, 5001, 1001, 0, EventFin, Accepted, Closing, Closing}}),
 	}
 	for name, prefix := range prefixes {
 		for _, dir := range []segment.Dir{O, R} {

@@ -549,3 +549,34 @@ func ZeekStartFlip(f segment.Flags, srcPort, dstPort uint16, likelyServer func(u
 	}
 	return true
 }
+
+// DidClose reports, per endpoint, whether its close (FIN or RST) has been
+// processed; Zeek stops moving the connection's last-activity time once both have.
+func (z *Zeek) DidClose() [2]bool { return [2]bool{z.ep[0].didClose, z.ep[1].didClose} }
+
+// Reuse reports whether Zeek would end this connection and start a new one on
+// this segment: a SYN (or, while the originator is silent, a SYN-ACK) whose ISN
+// differs from the one the connection started with. closed says whether the
+// connection is already scheduled for removal; then any such segment starts anew.
+func (z *Zeek) Reuse(seg *segment.Segment, closed bool) bool {
+	f := seg.Flags
+	if !f.Has(segment.SYN) {
+		return false
+	}
+	first := segment.Orig
+	if f.Has(segment.ACK) {
+		if z.ep[0].state != ZeekInactive {
+			return false // not a half connection
+		}
+		first = segment.Resp
+	}
+	if closed {
+		return true
+	}
+	if seg.Seq == z.ep[first].start {
+		return false
+	}
+	// A SYN that matches a SYN/SYN-ACK reversal is not a reuse.
+	return f.Has(segment.ACK) || z.ep[first].state != ZeekSynAckSent ||
+		z.ep[1].state != ZeekInactive || seg.Seq != z.ep[1].start
+}

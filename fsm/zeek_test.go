@@ -218,3 +218,30 @@ func TestZeekLongHistory(t *testing.T) {
 		t.Fatalf("history %q", h)
 	}
 }
+
+func TestZeekReuse(t *testing.T) {
+	var z Zeek
+	feedZeek(&z, []zp{zSyn, zSynAck, zAck})
+	same := seg(9, fS, 100, 0, 0)
+	other := seg(9, fS, 4242, 0, 0)
+	if z.Reuse(same, false) || !z.Reuse(other, false) || !z.Reuse(same, true) {
+		t.Fatal("SYN reuse rules")
+	}
+	if z.Reuse(seg(9, fA, 4242, 0, 0), true) {
+		t.Fatal("only SYNs start a new connection")
+	}
+	if z.Reuse(seg(9, fSA, 4242, 101, 0), false) {
+		t.Fatal("a SYN-ACK is a reuse only while the originator is silent")
+	}
+	// A SYN-ACK-first connection: the late SYN matching the reversal is not a reuse.
+	z = Zeek{}
+	feedZeek(&z, []zp{{dir: O, flags: fSA, seq: 500, ack: 101}})
+	if z.Reuse(seg(2, fS, 100, 0, 0), false) != true {
+		// The responder has not spoken yet, so its start is unknown (0): only a
+		// SYN whose seq is 0 would match the reversal.
+		t.Fatal("reversal check")
+	}
+	if z.DidClose() != [2]bool{} {
+		t.Fatal("nothing closed yet")
+	}
+}
