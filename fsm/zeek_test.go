@@ -236,9 +236,9 @@ func TestZeekReuse(t *testing.T) {
 	// A SYN-ACK-first connection: the late SYN matching the reversal is not a reuse.
 	z = Zeek{}
 	feedZeek(&z, []zp{{dir: O, flags: fSA, seq: 500, ack: 101}})
-	if z.Reuse(seg(2, fS, 100, 0, 0), false) != true {
-		// The responder has not spoken yet, so its start is unknown (0): only a
-		// SYN whose seq is 0 would match the reversal.
+	// The SYN-ACK's ACK numbered the silent side from ack−1 = 100, so the late SYN
+	// with seq 100 is the reversal, not a reuse; another ISN is a reuse.
+	if z.Reuse(seg(2, fS, 100, 0, 0), false) || !z.Reuse(seg(2, fS, 300, 0, 0), false) {
 		t.Fatal("reversal check")
 	}
 	if z.DidClose() != [2]bool{} {
