@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -14,6 +13,7 @@ import (
 // AnalyzeOptions are the settings of the analyze command.
 type AnalyzeOptions struct {
 	Files  []string
+	Config string
 	Output string
 	Filter string
 	Limit  int
@@ -36,6 +36,9 @@ either byte order), pcapng, and gzip-compressed files of either.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = args
+			if err := loadConfig(cmd, o.Config); err != nil {
+				return err
+			}
 			if !cmd.Flags().Changed("output") {
 				o.Output = defaultFormat(s)
 			}
@@ -47,6 +50,7 @@ either byte order), pcapng, and gzip-compressed files of either.`,
 	f.StringVarP(&o.Filter, "filter", "f", "", "BPF filter expression (libpcap syntax), applied to file input too")
 	f.IntVar(&o.Limit, "limit", 1000, "rows in the table (JSON and CSV are never capped)")
 	addEngineFlags(cmd, &o.Engine)
+	f.StringVar(&o.Config, "config", "", "YAML file of settings: keys are these flags' names (e.g. syn-flood-rate: 200); the command line wins")
 	return cmd
 }
 
@@ -61,6 +65,18 @@ func addEngineFlags(cmd *cobra.Command, c *engine.Config) {
 	f.IntVar(&c.MaxFlows, "max-flows", c.MaxFlows, "most connections held open at once (0 = no cap); the oldest half-open ones are evicted first")
 	f.BoolVar(&c.VerifyChecksums, "verify-checksums", c.VerifyChecksums, "verify TCP checksums (off by default: offloading makes them wrong in most host captures)")
 	f.DurationVar(&c.CloseWaitLeak, "close-wait-leak", c.CloseWaitLeak, "time in CLOSE_WAIT, with the connection alive, that counts as a leak")
+	addWideFlags(cmd, &c.Wide)
+}
+
+// loadConfig applies a --config file to the command's flags, if one was given.
+func loadConfig(cmd *cobra.Command, path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := applyConfigFile(path, cmd.Flags()); err != nil {
+		return &ExitError{ExitInput, err}
+	}
+	return nil
 }
 
 func defaultFormat(s *IO) string {
@@ -76,8 +92,8 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	if err != nil {
 		return &ExitError{ExitInput, err}
 	}
-	if o.Engine.TimeWait <= 0 || o.Engine.HandshakeTimeout <= 0 || o.Engine.EstablishedTimeout <= 0 {
-		return &ExitError{ExitInput, errors.New("timeouts must be positive")}
+	if err := o.Engine.Validate(); err != nil {
+		return &ExitError{ExitInput, err}
 	}
 	rep, readErr := Analyze(o.Files, o.Filter, o.Engine, s)
 	if rep == nil {

@@ -5,8 +5,11 @@
 package engine
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly/wide"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
 )
 
@@ -35,6 +38,8 @@ type Config struct {
 	// CloseWaitLeak is how long an endpoint may sit in CLOSE_WAIT, with the
 	// connection still alive, before close_wait_leak is reported.
 	CloseWaitLeak time.Duration
+	// Wide holds the thresholds of the capture-wide detectors.
+	Wide wide.Config
 }
 
 // DefaultConfig returns the defaults, which follow Linux.
@@ -47,7 +52,32 @@ func DefaultConfig() Config {
 		ClosedLinger:       10 * time.Second,
 		MaxFlows:           1 << 20,
 		CloseWaitLeak:      5 * time.Second,
+		Wide:               wide.DefaultConfig(),
 	}
+}
+
+// Validate reports every setting that cannot be used.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"time-wait", c.TimeWait}, {"handshake-timeout", c.HandshakeTimeout},
+		{"idle-timeout", c.EstablishedTimeout}, {"closing-timeout", c.ClosingTimeout},
+		{"closed-linger", c.ClosedLinger}, {"close-wait-leak", c.CloseWaitLeak},
+	} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("--%s must be positive, not %v", d.name, d.v))
+		}
+	}
+	if c.MaxFlows < 0 {
+		errs = append(errs, fmt.Errorf("--max-flows must not be negative"))
+	}
+	if err := c.Wide.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Config) timeouts() [flow.NumClasses]int64 {

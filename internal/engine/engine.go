@@ -7,6 +7,7 @@ import (
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/fsm"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly/wide"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
 	"github.com/tcpflow-analyze/tcpflow-analyze/reassembly"
@@ -40,6 +41,9 @@ type conn struct {
 	finSeen  [2]bool
 	rstSeen  bool
 	rstFrame uint64
+	// synCounted and established make the capture-wide detectors see one
+	// attempt and one completed handshake per connection.
+	synCounted, established bool
 
 	seq  reassembly.Tracker
 	st   fsm.Tracker
@@ -52,6 +56,7 @@ type Engine struct {
 	cfg    Config
 	dec    *capture.Decoder
 	table  *flow.Table[*conn]
+	wide   *wide.Detector
 	rcfg   reassembly.Config
 	fcfg   fsm.Config
 	nextID uint64
@@ -83,6 +88,7 @@ func New(cfg Config) *Engine {
 		cfg:            cfg,
 		dec:            capture.NewDecoder(capture.DecodeOptions{VerifyChecksums: cfg.VerifyChecksums}),
 		table:          flow.NewTable[*conn](cfg.timeouts(), cfg.MaxFlows),
+		wide:           wide.New(cfg.Wide),
 		nonTCP:         map[string]uint64{},
 		decodeProblems: map[string]uint64{},
 		connStates:     map[string]int{},
@@ -236,12 +242,36 @@ func (e *Engine) update(c *conn, s *segment.Segment) {
 		BadChecksum: s.ChecksumChecked && s.BadChecksum,
 	})
 	e.detect(c, d, s, &res, &step)
+	e.wideEvents(c, d, s, &step)
 
 	if s.Flags.Has(segment.FIN) && !c.finSeen[d] {
 		c.finSeen[d], c.finSeq[d] = true, s.Seq.Add(seqnum.Size(s.PayloadLen))
 	}
 	if s.Flags.Has(segment.RST) && !c.rstSeen {
 		c.rstSeen, c.rstFrame = true, s.Frame
+	}
+}
+
+// wideEvents feeds the capture-wide detectors: one SYN per connection attempt,
+// the completed handshake, the entry into TIME_WAIT (naming the active
+// closer), and every RST.
+func (e *Engine) wideEvents(c *conn, d segment.Dir, s *segment.Segment, step *fsm.Step) {
+	f := s.Flags
+	if d == segment.Orig && f.Has(segment.SYN) && !f.Any(segment.ACK|segment.RST) && !c.synCounted {
+		c.synCounted = true
+		e.wide.SYN(s.Time, s.Src, s.Dst, s.Frame)
+	}
+	if !c.established && step.To[0].Synchronized() && step.To[1].Synchronized() && c.synCounted {
+		c.established = true
+		e.wide.Handshake(s.Time, c.orig, c.resp)
+	}
+	for i := 0; i < 2; i++ {
+		if step.To[i] == fsm.TimeWait && step.From[i] != fsm.TimeWait {
+			e.wide.TimeWait(s.Time, c.orig, c.resp, i == int(segment.Orig), c.id, s.Frame)
+		}
+	}
+	if f.Has(segment.RST) {
+		e.wide.RST(s.Time, s.Src, s.Dst, s.Frame)
 	}
 }
 
@@ -290,6 +320,7 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 		reason = "closed"
 	}
 	f := e.flowRecord(c, reason, true)
+	e.wide.FlowEnd(&f)
 	e.nflows++
 	e.connStates[f.ConnState]++
 	for _, a := range f.Anomalies {
@@ -312,9 +343,12 @@ func (e *Engine) Finish(files []string, problems []capture.Problem) *report.Repo
 		e.finish(ent, "end_of_capture")
 	}
 	sort.Slice(e.flows, func(i, j int) bool { return e.flows[i].ID < e.flows[j].ID })
-	r := &report.Report{Flows: e.flows, Summary: e.Summary()}
+	r := &report.Report{Flows: e.flows, Anomalies: e.wide.Findings(), Summary: e.Summary()}
 	s := &r.Summary
 	s.Files = files
+	for _, a := range r.Anomalies {
+		s.AnomalyCounts[a.Kind]++
+	}
 	for _, p := range problems {
 		s.InputProblems = append(s.InputProblems, p.Error())
 		if errors.Is(p.Err, capture.ErrCutShort) {
