@@ -303,8 +303,8 @@ func (t *Tracker) Classify(dir segment.Dir, seg *segment.Segment) Event {
 // Step applies one segment sent in direction dir (segment.Orig: originator to
 // responder). It first expires TIME_WAIT by the segment's capture time, then
 // classifies the segment (see Classify), looks up the sender's and the receiver's
-// cells of the table, and moves both endpoints. Invalid and ignored segments change
-// no state. Step does not allocate.
+// cells of the table, and moves both endpoints. An Ignored cell never moves its
+// endpoint, and an Invalid step moves neither. Step does not allocate.
 func (t *Tracker) Step(dir segment.Dir, seg *segment.Segment) Step {
 	dir &= 1
 	t.Expire(seg.Time)
