@@ -30,7 +30,7 @@ func (t *Tracker) bookBytes(fwd, rev *dirState, seg *segment.Segment, seglen uin
 	}
 
 	if seglen > 0 {
-		n, filled := fwd.cover(a, b, t.maxHoles)
+		n, filled := fwd.cover(a, b, uint32(t.maxHoles))
 		r.NewBytes = n
 		r.RetransBytes = seglen - n
 		fwd.uniqueBytes += uint64(n)
@@ -49,7 +49,7 @@ func (t *Tracker) bookBytes(fwd, rev *dirState, seg *segment.Segment, seglen uin
 		}
 	} else if f&segment.RST == 0 {
 		// A segment's sequence number proves the bytes before it were sent.
-		fwd.coverPoint(b, t.maxHoles)
+		fwd.coverPoint(b, uint32(t.maxHoles))
 	}
 
 	// An ACK proves the peer sent the bytes before it.
@@ -62,7 +62,7 @@ func (t *Tracker) bookBytes(fwd, rev *dirState, seg *segment.Segment, seglen uin
 			rev.lo, rev.hi = ack, ack
 			rev.st |= stCover
 		} else {
-			rev.coverPoint(ack, t.maxHoles)
+			rev.coverPoint(ack, uint32(t.maxHoles))
 		}
 	}
 }

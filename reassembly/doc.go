@@ -17,7 +17,7 @@
 // len is the payload length; "no S/F/R" means none of SYN, FIN, RST.
 //
 //	#   class                  rule                                                           then
-//	1   ZeroWindowProbe        len==1 && seq==fwd.nextseq && rev.window==0                      skip 2–9; nextseq does not move
+//	1   ZeroWindowProbe        len==1 && seq==fwd.nextseq && rev.window==0 (rev seen)           skip 2–9; nextseq does not move
 //	2   ZeroWindow             window==0, no S/F/R
 //	3   LostSegment            seq > fwd.nextseq, no RST                                         GapBytes = seq-nextseq
 //	4   KeepAlive              len<=1 && seq==fwd.nextseq-1, no S/F/R
@@ -101,13 +101,16 @@
 //   - The unseen-ACK marker (Wireshark stores -1 in the peer's dup-ACK count)
 //     does not count as two duplicate ACKs; tshark's count is unsigned, so it
 //     calls the retransmission that follows an ACKed-unseen segment "fast".
+//     Config.TsharkCompat restores tshark's behaviour for comparisons.
 //   - ACK numbers of segments without the ACK flag are not used to drop
 //     remembered segments, and do not count as the peer's last ACK for the
 //     spurious-retransmission rule.
 //   - A SYN or FIN always advances nextseq by one, also when the record of
 //     unacknowledged segments is full (Wireshark then forgets the one).
 //   - The probe-byte ACK (ack == lastack+1 after a zero-window probe) is a
-//     ZeroWindowProbeAck, and in rule 10 a WindowUpdate, as in newer Wireshark.
+//     ZeroWindowProbeAck, and in rule 10 a WindowUpdate, as in newer Wireshark;
+//     tshark 4.0 calls it an ACKed-unseen segment. Config.TsharkCompat
+//     restores that too.
 //   - RTO counts from the oldest remembered transmission at or above the
 //     segment's seq (newer Wireshark), not from the oldest overall; the
 //     record is bounded by Config.MaxUnacked (default 256, Wireshark 10000).

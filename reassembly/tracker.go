@@ -35,6 +35,13 @@ type Config struct {
 	MaxRanges int
 	// MaxUnacked bounds the remembered unacknowledged segments per direction.
 	MaxUnacked int
+	// TsharkCompat reproduces tshark 4.0.17 where this package deliberately
+	// differs from it, for comparisons with tshark: a retransmission right
+	// after an ACKed-unseen segment is called fast (tshark reads its "unseen
+	// ACK reported" marker, -1 in an unsigned duplicate-ACK count, as many
+	// duplicate ACKs), and an ACK that takes a zero-window probe's byte is an
+	// ACKed-unseen segment rather than a probe ACK or window update.
+	TsharkCompat bool
 	// KeepPayload keeps a bounded copy of each direction's latest contiguous
 	// payload to detect retransmitted bytes that differ (OverlapMismatch).
 	KeepPayload bool
@@ -241,13 +248,14 @@ type Tracker struct {
 	hsSynTime  int64 // SYN of the strict handshake
 	hsRTT      int64 // SYN → SYN-ACK → ACK
 
-	maxHoles   uint32
-	maxUnacked uint32
-	payCap     uint32
-	hs         uint8 // handshake bits below
-	synDir     segment.Dir
-	keepPay    bool
-	configured bool
+	maxUnacked   uint32
+	payCap       uint32
+	maxHoles     uint16
+	hs           uint8 // handshake bits below
+	synDir       segment.Dir
+	keepPay      bool
+	tsharkCompat bool
+	configured   bool
 }
 
 // Handshake bits in Tracker.hs.
@@ -288,7 +296,7 @@ func (t *Tracker) Init(cfg *Config) {
 	if c.MaxPayloadBytes <= 0 {
 		c.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
-	t.maxHoles = uint32(min(c.MaxRanges-1, 1<<16))
+	t.maxHoles = uint16(min(c.MaxRanges-1, 1<<16-1))
 	t.maxUnacked = uint32(min(c.MaxUnacked, 1<<20))
 	p := uint32(1)
 	for p<<1 <= uint32(min(c.MaxPayloadBytes, 1<<26)) {
@@ -296,6 +304,7 @@ func (t *Tracker) Init(cfg *Config) {
 	}
 	t.payCap = p
 	t.keepPay = c.KeepPayload
+	t.tsharkCompat = c.TsharkCompat
 	t.configured = true
 	for i := range t.d {
 		t.d[i].holes = keep[i]
@@ -440,7 +449,8 @@ func (t *Tracker) Add(dir segment.Dir, seg *segment.Segment) Result {
 	// Rule 10: ACKed unseen segment.
 	if flags&segment.ACK != 0 && rev.st&stMaxAck != 0 && ack.GreaterThan(rev.maxSeqToBeAck) {
 		switch {
-		case ack == fwd.lastAck+1 && hadNext && seq == fwd.nextSeq && rev.lastFlags&ZeroWindowProbe != 0:
+		case !t.tsharkCompat && ack == fwd.lastAck+1 && hadNext && seq == fwd.nextSeq &&
+			rev.lastFlags&ZeroWindowProbe != 0:
 			// The ACK takes the probe byte: the window re-opened.
 			rev.nextSeq = ack
 			rev.maxSeqToBeAck = ack
@@ -538,8 +548,9 @@ func (t *Tracker) forwardChecks(fwd, rev *dirState, seg *segment.Segment, seglen
 	atNext := hasNext && seq == fwd.nextSeq
 	sameAck := ack == fwd.lastAck
 
-	// 1. Zero-window probe: one byte at nextSeq into a zero window.
-	if seglen == 1 && atNext && rev.window == 0 {
+	// 1. Zero-window probe: one byte at nextSeq into a zero window. A peer
+	// not seen yet has no window (Wireshark starts it at 0xFFFFFFFF).
+	if seglen == 1 && atNext && rev.window == 0 && rev.st&stSeen != 0 {
 		return c | ZeroWindowProbe, 0
 	}
 	// 2. Zero window.
@@ -563,7 +574,7 @@ func (t *Tracker) forwardChecks(fwd, rev *dirState, seg *segment.Segment, seglen
 	// 6. Window full: the payload reaches the peer's right window edge. The
 	// peer's window counts unscaled while its last handshake segment was a
 	// SYN, and the rule is off while the peer's scale is unknown.
-	if seglen > 0 && rev.ws != wsUnknown && noSFR {
+	if seglen > 0 && rev.ws != wsUnknown && rev.st&stSeen != 0 && noSFR {
 		sh := rev.shift()
 		if rev.st&stFirstAck != 0 {
 			sh = 0
@@ -580,7 +591,7 @@ func (t *Tracker) forwardChecks(fwd, rev *dirState, seg *segment.Segment, seglen
 	}
 	// 8. Zero-window probe ACK; an ACK of the probe byte moves the peer on.
 	if seglen == 0 && win == 0 && win == fwd.window && atNext &&
-		(sameAck || ack == fwd.lastAck+1) && rev.lastFlags&ZeroWindowProbe != 0 && noSFR {
+		(sameAck || !t.tsharkCompat && ack == fwd.lastAck+1) && rev.lastFlags&ZeroWindowProbe != 0 && noSFR {
 		if ack == fwd.lastAck+1 {
 			rev.nextSeq = ack
 			rev.maxSeqToBeAck = ack
@@ -635,7 +646,7 @@ func (t *Tracker) retransmissionCheck(fwd, rev *dirState, seg *segment.Segment, 
 	// the peer asked for this segment with two or more duplicate ACKs within
 	// the last 20 ms.
 	if dt, ok := since(seg.Time, rev.lastAckTime); ok && dt < fastRetransWindow &&
-		rev.dupAcks >= 2 && rev.lastAck == seq {
+		(rev.dupAcks >= 2 || rev.dupAcks < 0 && t.tsharkCompat) && rev.lastAck == seq {
 		t.rto(fwd, seg, r)
 		return FastRetransmission | Retransmission
 	}
