@@ -149,7 +149,8 @@ func (c *Capture) Now() time.Time { return c.now }
 // Advance moves the capture clock forward by d.
 func (c *Capture) Advance(d time.Duration) { c.now = c.now.Add(d) }
 
-// SetTime sets the capture clock to t.
+// SetTime sets the capture clock to t. Setting it back in time is allowed and
+// gives out-of-order timestamps in the file.
 func (c *Capture) SetTime(t time.Time) { c.now = t }
 
 // Interfaces returns the number of interfaces of the file (1 for pcap).
@@ -166,7 +167,9 @@ func (c *Capture) LinkType(iface int) LinkType {
 // errClosed is reported for writes after Close.
 var errClosed = errors.New("capture: write after Close")
 
-// WriteFrame writes frame on interface iface at the capture clock.
+// WriteFrame writes frame on interface iface at the capture clock. On an
+// interface with microsecond timestamps the clock is first rounded up to a
+// whole microsecond.
 func (c *Capture) WriteFrame(iface int, frame []byte) {
 	c.WriteFrameComment(iface, frame, "")
 }
@@ -180,6 +183,13 @@ func (c *Capture) WriteFrameComment(iface int, frame []byte, comment string) {
 	if c.closed {
 		c.err = errClosed
 		return
+	}
+	if iface >= 0 && iface < len(c.ifaces) && !c.ifaces[iface].Nano {
+		// Round the clock up to the interface's resolution, so the timestamps
+		// in the file stay in order when interfaces of both resolutions mix.
+		if r := c.now.Nanosecond() % 1000; r != 0 {
+			c.now = c.now.Add(time.Duration(1000 - r))
+		}
 	}
 	if c.ng != nil {
 		c.err = c.ng.WritePacketComment(iface, c.now, frame, comment)

@@ -45,8 +45,11 @@ type ConnOpts struct {
 	// Gap separates back-to-back packets in one direction; 20 µs when zero.
 	Gap time.Duration
 	// Window is the raw window field after the SYNs; when zero, 65535 without
-	// window scaling and 64240>>WScale with it. SYNs carry 64240.
+	// window scaling and 64240>>WScale with it.
 	Window uint16
+	// SynWindow and SynAckWindow are the window fields of the client's SYN and
+	// of the server's SYN-ACK; 64240 when zero.
+	SynWindow, SynAckWindow uint16
 	// AckEvery is how many data segments Send lets through per ACK; 2 when zero.
 	AckEvery int
 	// Flight is how many segments Send writes before the receiver's ACKs; 10
@@ -127,7 +130,7 @@ type Conn struct {
 	lastT    time.Time
 	t0       time.Time
 	cross    bool
-	marks    []seqnum.Value
+	marks    []AckPoint
 	hdr      TCP
 }
 
@@ -290,7 +293,13 @@ func (k *Conn) emit(s Side, flags segment.Flags, seq, ack seqnum.Value, payload 
 	}
 	switch {
 	case flags&segment.SYN != 0:
-		h.Window = 64240
+		h.Window = k.o.SynWindow
+		if s == Server {
+			h.Window = k.o.SynAckWindow
+		}
+		if h.Window == 0 {
+			h.Window = 64240
+		}
 		h.Opts.MSS, h.Opts.HasMSS = k.o.MSS, true
 		h.Opts.SACKPermitted = k.o.SACK
 		h.Opts.WScale, h.Opts.HasWScale = k.o.WScale, k.o.HasWScale
@@ -455,6 +464,37 @@ func (k *Conn) Ack(s Side) {
 	k.emit(s, segment.ACK, e.sndNxt, e.rcvNxt, nil)
 }
 
+// AckPoint is what one side would acknowledge at some moment: its cumulative
+// ACK and SACK blocks. It lets the ACKs for a burst be written after the burst,
+// each reflecting the data received up to its own segment.
+type AckPoint struct {
+	side    Side
+	seq     seqnum.Value
+	ack     seqnum.Value
+	blocks  [4]segment.Block
+	nblocks int
+}
+
+// Ack returns the acknowledgement number of the point.
+func (p AckPoint) Ack() seqnum.Value { return p.ack }
+
+// AckPoint records what side s would acknowledge now.
+func (k *Conn) AckPoint(s Side) AckPoint {
+	e := &k.ep[s]
+	p := AckPoint{side: s, seq: e.sndNxt, ack: e.rcvNxt}
+	p.nblocks = copy(p.blocks[:], e.blocks[:e.nblocks])
+	return p
+}
+
+// AckAt writes the pure ACK recorded in p, with its SACK blocks.
+func (k *Conn) AckAt(p AckPoint) {
+	e := &k.ep[p.side]
+	saved, n := e.blocks, e.nblocks
+	e.nblocks = copy(e.blocks[:], p.blocks[:p.nblocks])
+	k.emit(p.side, segment.ACK, p.seq, p.ack, nil)
+	e.blocks, e.nblocks = saved, n
+}
+
 // DupAck writes n identical pure ACKs from side s.
 func (k *Conn) DupAck(s Side, n int) {
 	for range n {
@@ -518,12 +558,12 @@ func (k *Conn) send(sp Span) Span {
 			}
 			k.emit(s, flags, seq, e.rcvNxt, k.payload(sp, seq, n))
 			peer.receive(seq, seq.Add(seqnum.Size(n)))
-			k.marks = append(k.marks, peer.rcvNxt)
+			k.marks = append(k.marks, k.AckPoint(r))
 			off += n
 		}
 		for i, m := range k.marks {
 			if (i+1)%k.o.AckEvery == 0 || i == len(k.marks)-1 {
-				k.emit(r, segment.ACK, peer.sndNxt, m, nil)
+				k.AckAt(m)
 			}
 		}
 	}

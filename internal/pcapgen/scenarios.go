@@ -61,6 +61,12 @@ func simple(f Format, o ConnOpts, body func(k *Conn)) func(io.Writer) error {
 
 // Scenarios returns every committed capture, in a fixed order.
 func Scenarios() []Scenario {
+	return append(basicScenarios(), anomalyScenarios()...)
+}
+
+// basicScenarios returns the captures of well-behaved connections and of the
+// file and link-layer variants.
+func basicScenarios() []Scenario {
 	return []Scenario{
 		{
 			Name: "normal_exchange", File: "normal_exchange.pcap", Conns: 1,

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -78,7 +79,8 @@ func TestCommittedFilesMatch(t *testing.T) {
 
 // TestTsharkReadsScenarios runs tshark, when installed, over the committed
 // files: each must be read without error (truncated must be reported cut
-// short), without malformed packets, and with correct checksums.
+// short), without malformed packets or errors, with correct checksums, and
+// with the intended number of TCP conversations.
 func TestTsharkReadsScenarios(t *testing.T) {
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
@@ -87,15 +89,18 @@ func TestTsharkReadsScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: runs tshark on every file")
 	}
-	prefs := []string{"-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"}
+	fields := []string{"tcp.checksum.status", "ip.checksum.status", "udp.checksum.status",
+		"icmp.checksum.status", "icmpv6.checksum.status", "_ws.malformed", "_ws.expert.severity"}
 	for _, s := range Scenarios() {
 		t.Run(s.Name, func(t *testing.T) {
 			t.Parallel()
-			file := pcapPath(s.File)
-			filter := "_ws.malformed || _ws.expert.severity >= error || tcp.checksum.status == 0 || " +
-				"ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0"
-			args := append([]string{"-n", "-r", file}, prefs...)
-			cmd := exec.Command(tshark, append(args, "-Y", filter)...)
+			args := []string{"-n", "-r", pcapPath(s.File),
+				"-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+				"-z", "conv,tcp", "-T", "fields", "-E", "separator=/t"}
+			for _, f := range fields {
+				args = append(args, "-e", f)
+			}
+			cmd := exec.Command(tshark, args...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()
@@ -104,18 +109,37 @@ func TestTsharkReadsScenarios(t *testing.T) {
 			case s.Name == "truncated" && !cut:
 				t.Errorf("tshark did not report the file cut short: %v %s", err, stderr.String())
 			case s.Name != "truncated" && err != nil:
-				t.Errorf("tshark: %v: %s", err, stderr.String())
+				t.Fatalf("tshark: %v: %s", err, stderr.String())
 			}
-			if len(bytes.TrimSpace(out)) > 0 {
-				t.Errorf("malformed packets or bad checksums:\n%s", out)
+			packets, stats, _ := strings.Cut(string(out), "=====")
+			for i, line := range strings.Split(strings.TrimRight(packets, "\n"), "\n") {
+				cols := strings.Split(line, "\t")
+				if len(cols) != len(fields) {
+					t.Fatalf("packet %d: %d fields, want %d: %q", i+1, len(cols), len(fields), line)
+				}
+				for j, v := range cols[:5] {
+					if v == "0" {
+						t.Errorf("packet %d: %s is bad", i+1, fields[j])
+					}
+				}
+				if cols[5] != "" {
+					t.Errorf("packet %d: malformed", i+1)
+				}
+				for _, sev := range strings.Split(cols[6], ",") {
+					if n, _ := strconv.Atoi(sev); n >= expertError {
+						t.Errorf("packet %d: expert info of error severity", i+1)
+					}
+				}
 			}
-			conv, _ := exec.Command(tshark, "-n", "-r", file, "-q", "-z", "conv,tcp").Output()
-			if n := bytes.Count(conv, []byte("<->")); n != s.Conns {
+			if n := strings.Count(stats, "<->"); n != s.Conns {
 				t.Errorf("tshark sees %d TCP conversations, want %d", n, s.Conns)
 			}
 		})
 	}
 }
+
+// expertError is Wireshark's PI_ERROR severity.
+const expertError = 0x00800000
 
 func build(t *testing.T, s Scenario) []byte {
 	t.Helper()
