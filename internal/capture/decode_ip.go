@@ -188,8 +188,28 @@ func (p *packet) udp(data []byte, wire int) Result {
 		if len(data) >= 8 && data[0]&0x08 != 0 {
 			return p.ethernet(data[8:], wire-8)
 		}
+	case exactIPv6(data, wire):
+		// Teredo between a client and a relay or peer uses ports other than
+		// 3544 once the tunnel is up. A UDP payload that is exactly one IPv6
+		// packet (version 6, payload length that fills the datagram) is taken
+		// as such, as Zeek does.
+		return p.ipv6(data, wire)
 	}
 	return Result{Kind: KindUDP}
+}
+
+// exactIPv6 reports whether a UDP payload is exactly one IPv6 packet carrying
+// TCP, UDP or ICMPv6: version 6 and a payload length that ends where the
+// datagram ends.
+func exactIPv6(data []byte, wire int) bool {
+	if len(data) < 40 || data[0]>>4 != 6 || 40+int(binary.BigEndian.Uint16(data[4:])) != wire {
+		return false
+	}
+	switch data[6] {
+	case 6, 17, 58:
+		return true
+	}
+	return false
 }
 
 // teredo decodes IPv6 inside a Teredo UDP payload (RFC 4380), skipping the

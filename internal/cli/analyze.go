@@ -65,7 +65,22 @@ func addEngineFlags(cmd *cobra.Command, c *engine.Config) {
 	f.IntVar(&c.MaxFlows, "max-flows", c.MaxFlows, "most connections held open at once (0 = no cap); the oldest half-open ones are evicted first")
 	f.BoolVar(&c.VerifyChecksums, "verify-checksums", c.VerifyChecksums, "verify TCP checksums (off by default: offloading makes them wrong in most host captures)")
 	f.DurationVar(&c.CloseWaitLeak, "close-wait-leak", c.CloseWaitLeak, "time in CLOSE_WAIT, with the connection alive, that counts as a leak")
+	f.Var(timersFlag{&c.Timers}, "timers", "how connections end and split: linux (kernel and conntrack timeouts, flows match tshark's streams) or zeek (Zeek's connection timers, flows match conn.log rows)")
 	addWideFlags(cmd, &c.Wide)
+}
+
+// timersFlag is the --timers flag: one of the engine's timer policies.
+type timersFlag struct{ t *engine.Timers }
+
+func (f timersFlag) String() string { return string(*f.t) }
+func (f timersFlag) Type() string   { return "linux|zeek" }
+func (f timersFlag) Set(s string) error {
+	switch engine.Timers(s) {
+	case engine.TimersLinux, engine.TimersZeek:
+		*f.t = engine.Timers(s)
+		return nil
+	}
+	return fmt.Errorf("want linux or zeek")
 }
 
 // loadConfig applies a --config file to the command's flags, if one was given.

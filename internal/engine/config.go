@@ -28,7 +28,9 @@ type Config struct {
 	// close: FIN_WAIT_1, CLOSING, LAST_ACK (conntrack: 120 s for FIN_WAIT).
 	ClosingTimeout time.Duration
 	// ClosedLinger keeps a reset or fully closed connection this long so that
-	// stragglers still join it (conntrack: CLOSE 10 s).
+	// stragglers (a retransmitted FIN, data in flight, a second RST) still join
+	// it. The default is the TIME_WAIT length, 2×MSL: how long segments of an
+	// old incarnation may still arrive.
 	ClosedLinger time.Duration
 	// MaxFlows caps the open connections held at once; the oldest handshake-only
 	// connection is evicted first. 0 means no cap.
@@ -38,9 +40,28 @@ type Config struct {
 	// CloseWaitLeak is how long an endpoint may sit in CLOSE_WAIT, with the
 	// connection still alive, before close_wait_leak is reported.
 	CloseWaitLeak time.Duration
+	// Timers chooses how connections are ended and split: TimersLinux (the
+	// default) or TimersZeek.
+	Timers Timers
 	// Wide holds the thresholds of the capture-wide detectors.
 	Wide wide.Config
 }
+
+// Timers names a policy for ending and splitting connections.
+type Timers string
+
+// The timer policies.
+const (
+	// TimersLinux ends connections the way a Linux host forgets them: TIME_WAIT
+	// for 60 s and conntrack's idle timeouts; a new SYN with a new ISN starts a
+	// new generation. Flows then line up with tshark's TCP streams.
+	TimersLinux Timers = "linux"
+	// TimersZeek ends and splits connections with Zeek's timers (5 s attempt,
+	// 5 s after a close or reset, the 6 s half-close check, 60 s / 5 min
+	// inactivity) and its reuse rule, so that flows line up row for row with
+	// Zeek's conn.log.
+	TimersZeek Timers = "zeek"
+)
 
 // DefaultConfig returns the defaults, which follow Linux.
 func DefaultConfig() Config {
@@ -49,9 +70,10 @@ func DefaultConfig() Config {
 		HandshakeTimeout:   120 * time.Second,
 		EstablishedTimeout: 5 * 24 * time.Hour,
 		ClosingTimeout:     120 * time.Second,
-		ClosedLinger:       10 * time.Second,
+		ClosedLinger:       60 * time.Second,
 		MaxFlows:           1 << 20,
 		CloseWaitLeak:      5 * time.Second,
+		Timers:             TimersLinux,
 		Wide:               wide.DefaultConfig(),
 	}
 }
@@ -71,6 +93,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--%s must be positive, not %v", d.name, d.v))
 		}
 	}
+	if c.Timers != TimersLinux && c.Timers != TimersZeek {
+		errs = append(errs, fmt.Errorf("--timers must be %q or %q, not %q", TimersLinux, TimersZeek, c.Timers))
+	}
 	if c.MaxFlows < 0 {
 		errs = append(errs, fmt.Errorf("--max-flows must not be negative"))
 	}
@@ -82,6 +107,13 @@ func (c *Config) Validate() error {
 
 func (c *Config) timeouts() [flow.NumClasses]int64 {
 	var t [flow.NumClasses]int64
+	if c.Timers == TimersZeek {
+		// Zeek's own timers end connections; the table only holds them.
+		for i := range t {
+			t[i] = 1 << 62
+		}
+		return t
+	}
 	t[flow.ClassHandshake] = int64(c.HandshakeTimeout)
 	t[flow.ClassClosed] = int64(c.ClosedLinger)
 	// A TIME_WAIT connection is finished by the fsm's own expiry; the table

@@ -44,10 +44,12 @@ type conn struct {
 	// synCounted and established make the capture-wide detectors see one
 	// attempt and one completed handshake per connection.
 	synCounted, established bool
+	badChecksums            uint32
 
 	seq  reassembly.Tracker
 	st   fsm.Tracker
 	zeek fsm.Zeek
+	zk   zeekState
 	an   anomaly.Set
 }
 
@@ -56,6 +58,8 @@ type Engine struct {
 	cfg    Config
 	dec    *capture.Decoder
 	table  *flow.Table[*conn]
+	timers timerHeap // Zeek's timers, with Config.Timers == TimersZeek
+	zeekT  bool
 	wide   *wide.Detector
 	rcfg   reassembly.Config
 	fcfg   fsm.Config
@@ -94,6 +98,7 @@ func New(cfg Config) *Engine {
 		connStates:     map[string]int{},
 		anomalyCounts:  map[string]uint64{},
 	}
+	e.zeekT = cfg.Timers == TimersZeek
 	e.rcfg = reassembly.Config{} // zero values select the package defaults
 	e.fcfg = fsm.Config{TimeWait: int64(cfg.TimeWait)}
 	return e
@@ -132,6 +137,9 @@ func (e *Engine) Segment(s *segment.Segment) {
 	if s.Time > e.now {
 		e.now = s.Time
 	}
+	if e.zeekT {
+		e.zeekExpire(s.Time)
+	}
 	if e.now-e.lastSweep >= sweepInterval {
 		e.sweep(e.now)
 		e.lastSweep = e.now
@@ -141,9 +149,7 @@ func (e *Engine) Segment(s *segment.Segment) {
 	var prev *conn
 	if ent != nil {
 		c := ent.Value
-		if step, ok := c.st.Expire(s.Time); ok {
-			_ = step
-		}
+		c.st.Expire(s.Time)
 		if e.startsNewGeneration(c, s) {
 			prev = c
 			e.finish(ent, "reused")
@@ -163,6 +169,9 @@ func (e *Engine) Segment(s *segment.Segment) {
 	c := ent.Value
 	e.update(c, s)
 	e.table.Touch(ent, s.Time, classOf(c))
+	if e.zeekT {
+		e.zeekSchedule(ent)
+	}
 }
 
 // startsNewGeneration reports whether s, arriving on c's 4-tuple, opens a new
@@ -170,6 +179,9 @@ func (e *Engine) Segment(s *segment.Segment) {
 // in its direction (Wireshark's rule for port reuse), or any pure SYN after the
 // connection has finished.
 func (e *Engine) startsNewGeneration(c *conn, s *segment.Segment) bool {
+	if e.zeekT {
+		return c.zeek.Reuse(s, c.zk.removeAt != 0)
+	}
 	if !s.Flags.Has(segment.SYN) || s.Flags.Any(segment.ACK|segment.RST|segment.FIN) {
 		return false
 	}
@@ -195,7 +207,10 @@ func (e *Engine) newConn(s *segment.Segment, prev *conn) *conn {
 	}
 	c.seq.Init(&e.rcfg)
 	c.st.Init(&e.fcfg, c.midstream)
-	if c.midstream && s.Flags.Has(segment.SYN|segment.ACK) {
+	// Zeek's view takes the first packet's sender as originator and records
+	// '^' when a heuristic says otherwise; our roles are that heuristic, so
+	// its letters stay relative to our originator.
+	if c.orig != s.Src {
 		c.zeek.Flip()
 	}
 	return c
@@ -234,13 +249,15 @@ func (e *Engine) update(c *conn, s *segment.Segment) {
 	c.ipBytes[d] += uint64(s.IPLen)
 	c.noteBaseSeq(d, s)
 
+	bad := s.ChecksumChecked && s.BadChecksum
+	e.zeekUpdate(c, d, s, bad)
+	if bad {
+		// A receiver drops a segment with a bad checksum: it moves no state.
+		c.badChecksums++
+		return
+	}
 	res := c.seq.Add(d, s)
 	step := c.st.Step(d, s)
-	c.zeek.Update(d, s, fsm.ZeekHints{
-		Retransmit:  res.Class.Has(reassembly.Retransmission) && s.PayloadLen > 0,
-		Gap:         res.GapBytes > 0,
-		BadChecksum: s.ChecksumChecked && s.BadChecksum,
-	})
 	e.detect(c, d, s, &res, &step)
 	e.wideEvents(c, d, s, &step)
 

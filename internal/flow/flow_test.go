@@ -33,7 +33,9 @@ func TestRoles(t *testing.T) {
 		{"syn-ack sender responds", "10.0.0.2:80", "10.0.0.1:40000", segment.SYN | segment.ACK, "10.0.0.1:40000", true},
 		{"data to well-known port", "10.0.0.1:40000", "10.0.0.2:80", segment.ACK, "10.0.0.1:40000", true},
 		{"data from well-known port", "10.0.0.2:80", "10.0.0.1:40000", segment.ACK | segment.PSH, "10.0.0.1:40000", true},
-		{"lower port responds", "10.0.0.2:8080", "10.0.0.1:50000", segment.ACK, "10.0.0.1:50000", true},
+		{"lower port responds", "10.0.0.2:9090", "10.0.0.1:50000", segment.ACK, "10.0.0.1:50000", true},
+		{"likely server port beats lower port", "10.0.0.2:2000", "10.0.0.1:8080", segment.ACK, "10.0.0.2:2000", true},
+		{"below 1024 beats lower port", "10.0.0.2:999", "10.0.0.1:2000", segment.ACK, "10.0.0.1:2000", true},
 		{"equal ports: sender", "10.0.0.2:5000", "10.0.0.1:5000", segment.ACK, "10.0.0.2:5000", true},
 		{"rst alone", "10.0.0.2:80", "10.0.0.1:40000", segment.RST, "10.0.0.1:40000", true},
 	}

@@ -22,12 +22,28 @@ func KeyOf(src, dst netip.AddrPort) Key {
 	return Key{dst, src}
 }
 
+// likelyServer lists well-known service ports, the same that Zeek's default
+// scripts register with analyzers (its likely_server_ports), so that our roles
+// and Zeek's agree on connections picked up mid-stream.
+var likelyServer = [...]uint16{21, 22, 23, 25, 53, 80, 81, 110, 139, 143, 443, 445, 587, 631, 993, 995,
+	1080, 2200, 3128, 3306, 5432, 6666, 6667, 6668, 6669, 8000, 8080, 8888}
+
+// LikelyServerPort reports whether p is a well-known service port.
+func LikelyServerPort(p uint16) bool {
+	for _, q := range likelyServer {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
 // Roles decides which endpoint originated a connection from the first segment
 // seen on it. The sender of a SYN is the originator and the sender of a SYN-ACK
 // the responder. For a connection picked up mid-stream (midstream is then true)
-// the endpoint on a well-known port (below 1024) is taken as the responder, then
-// the one on the lower port; when the ports are equal, the sender of the first
-// segment is taken as the originator.
+// the responder is the endpoint on a well-known service port (LikelyServerPort),
+// else the one on a port below 1024, else the one on the lower port; when the
+// ports do not tell, the sender of the first segment is the originator.
 func Roles(first *segment.Segment) (orig, resp netip.AddrPort, midstream bool) {
 	src, dst := first.Src, first.Dst
 	f := first.Flags
@@ -38,11 +54,18 @@ func Roles(first *segment.Segment) (orig, resp netip.AddrPort, midstream bool) {
 		return dst, src, true
 	}
 	sp, dp := src.Port(), dst.Port()
+	for _, serverSide := range []func(p uint16) bool{
+		LikelyServerPort,
+		func(p uint16) bool { return p < 1024 },
+	} {
+		switch s, d := serverSide(sp), serverSide(dp); {
+		case d && !s:
+			return src, dst, true
+		case s && !d:
+			return dst, src, true
+		}
+	}
 	switch {
-	case dp < 1024 && sp >= 1024:
-		return src, dst, true
-	case sp < 1024 && dp >= 1024:
-		return dst, src, true
 	case sp > dp:
 		return src, dst, true
 	case dp > sp:
