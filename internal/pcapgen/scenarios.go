@@ -505,8 +505,9 @@ func README(ss []Scenario) []byte {
 	b.WriteString("`internal/pcapgen`; do not edit these files by hand. `go test ./internal/pcapgen`\n")
 	b.WriteString("fails when a file differs from what its scenario builds.\n\n")
 	b.WriteString("Addresses are from the documentation prefixes (192.0.2.0/24, 198.51.100.0/24,\n")
-	b.WriteString("203.0.113.0/24, 2001:db8::/32) or private/loopback ranges. The capture clock starts\n")
-	b.WriteString("at 2024-01-02T03:04:05Z unless stated.\n\n")
+	b.WriteString("2001:db8::/32), loopback, or 10.0.0.0/8 (the spoofed sources of syn_flood). The\n")
+	b.WriteString("capture clock starts at 2024-01-02T03:04:05Z unless stated. Payload bytes are\n")
+	b.WriteString("pseudo-random from a fixed seed; a retransmission repeats the original bytes.\n\n")
 	b.WriteString("| File | TCP conns | What it shows |\n|---|---|---|\n")
 	for _, s := range ss {
 		fmt.Fprintf(&b, "| `%s` | %d | %s |\n", s.File, s.Conns, strings.ReplaceAll(s.Description, "|", "\\|"))
