@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/engine"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+)
+
+// Sizes of the live view's lists.
+const (
+	viewBusiest   = 8
+	viewAnomalous = 8
+	viewRecent    = 6
+)
+
+// liveView keeps what the terminal view shows beyond the engine's own state:
+// the most anomalous finished flows and the latest anomaly events, both
+// bounded.
+type liveView struct {
+	iface, filter string
+	worst         []report.Flow // finished flows, most anomalous first
+	recent        []engine.AnomalyEvent
+}
+
+func newLiveView(iface, filter string) *liveView {
+	return &liveView{iface: iface, filter: filter}
+}
+
+// anomaly remembers ev among the latest ones.
+func (v *liveView) anomaly(ev engine.AnomalyEvent) {
+	if len(v.recent) == viewRecent {
+		copy(v.recent, v.recent[1:])
+		v.recent = v.recent[:viewRecent-1]
+	}
+	v.recent = append(v.recent, ev)
+}
+
+// closed remembers f if it is among the most anomalous finished flows.
+func (v *liveView) closed(f *report.Flow) {
+	if anomalyScore(f) == 0 {
+		return
+	}
+	if len(v.worst) == viewAnomalous && anomalyScore(f) <= anomalyScore(&v.worst[len(v.worst)-1]) {
+		return
+	}
+	fc := *f
+	fc.Transitions = nil
+	v.worst = append(v.worst, fc)
+	rankFlows(v.worst)
+	if len(v.worst) > viewAnomalous {
+		v.worst = v.worst[:viewAnomalous]
+	}
+}
+
+// anomalyScore counts a flow's anomalies above info, weighted by severity.
+func anomalyScore(f *report.Flow) uint64 {
+	var n uint64
+	for _, a := range f.Anomalies {
+		if r := a.Severity.Rank(); r > 0 {
+			n += a.Count * uint64(r)
+		}
+	}
+	return n
+}
+
+// render writes the view: a header with the counters, the states, the
+// anomalies so far, the busiest open connections, the most anomalous ones
+// (open or finished) and the latest anomaly events.
+func (v *liveView) render(w io.Writer, elapsed time.Duration, sum report.Summary, open []report.Flow, st captureStats) {
+	filter := "none"
+	if v.filter != "" {
+		filter = strconv.Quote(v.filter)
+	}
+	fmt.Fprintf(w, "tcpflow-analyze live on %s, filter %s, %s (Ctrl-C stops and prints the report)\n",
+		v.iface, filter, elapsed.Round(time.Second))
+	fmt.Fprintf(w, "packets %d (TCP %d)   flows %d open, %d finished   capture: %s\n",
+		sum.PacketsRead, sum.TCPSegments, len(open), sum.Flows, statsLine(st))
+	if st.Dropped > 0 || st.IfDropped > 0 {
+		fmt.Fprintf(w, "WARNING: %d packets dropped; the analysis misses them\n", st.Dropped+st.IfDropped)
+	}
+
+	states := map[string]int{}
+	counts := map[string]uint64{}
+	for k, n := range sum.AnomalyCounts {
+		counts[k] = n
+	}
+	for i := range open {
+		f := &open[i]
+		states[f.OrigState+"/"+f.RespState]++
+		for _, a := range f.Anomalies {
+			counts[a.Kind] += a.Count
+		}
+	}
+	fmt.Fprintf(w, "open      %s\n", orNone(countsText(states)))
+	fmt.Fprintf(w, "finished  %s\n", orNone(countsText(sum.FlowsByConnState)))
+	fmt.Fprintf(w, "anomalies %s\n", orNone(countsText(counts)))
+
+	busy := append([]report.Flow(nil), open...)
+	sort.SliceStable(busy, func(i, j int) bool {
+		return busy[i].OrigBytes+busy[i].RespBytes+busy[i].OrigPackets+busy[i].RespPackets >
+			busy[j].OrigBytes+busy[j].RespBytes+busy[j].OrigPackets+busy[j].RespPackets
+	})
+	if len(busy) > viewBusiest {
+		busy = busy[:viewBusiest]
+	}
+	if len(busy) > 0 {
+		fmt.Fprintln(w, "\nBusiest open connections")
+		flowTable(w, busy)
+	}
+
+	var worst []report.Flow
+	for i := range open {
+		if anomalyScore(&open[i]) > 0 {
+			worst = append(worst, open[i])
+		}
+	}
+	worst = append(worst, v.worst...)
+	rankFlows(worst)
+	if len(worst) > viewAnomalous {
+		worst = worst[:viewAnomalous]
+	}
+	if len(worst) > 0 {
+		fmt.Fprintln(w, "\nMost anomalous connections")
+		flowTable(w, worst)
+	}
+
+	if len(v.recent) > 0 {
+		fmt.Fprintln(w, "\nLatest anomalies")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for i := len(v.recent) - 1; i >= 0; i-- {
+			ev := v.recent[i]
+			fmt.Fprintf(tw, "  %s\t#%d\t%s\t%s\t%s → %s\tpacket %d\n",
+				time.Unix(0, ev.Time).Format("15:04:05.000"), ev.FlowID, ev.Severity, ev.Kind, ev.Orig, ev.Resp, ev.Packet)
+		}
+		tw.Flush()
+	}
+}
+
+// flowTable writes a compact table of flows: open ones show "open" and their
+// endpoint states, finished ones their conn_state.
+func flowTable(w io.Writer, fs []report.Flow) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tORIGINATOR\tRESPONDER\tSTATES\tCONN\tPKTS →/←\tBYTES →/←\tANOMALIES")
+	for i := range fs {
+		f := &fs[i]
+		conn := f.ConnState
+		if f.EndReason == "open" {
+			conn += " (open)"
+		}
+		var kinds []string
+		for _, a := range f.Anomalies {
+			if a.Severity.Rank() > 0 {
+				kinds = append(kinds, a.Kind+" "+strconv.FormatUint(a.Count, 10))
+			}
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s/%s\t%s\t%d/%d\t%d/%d\t%s\n", f.ID, f.Orig, f.Resp, f.OrigState, f.RespState,
+			conn, f.OrigPackets, f.RespPackets, f.OrigBytes, f.RespBytes, dash(strings.Join(kinds, ", ")))
+	}
+	tw.Flush()
+}
+
+// countsText renders counts as "k1 3, k2 1", largest first, then by name.
+func countsText[V int | uint64](m map[string]V) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
