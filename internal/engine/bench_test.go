@@ -1,0 +1,45 @@
+package engine
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
+)
+
+// BenchmarkEngineShortConnections drives the whole per-segment path (flow
+// lookup, sequence tracking, both state trackers, detectors) with short
+// connections of 8 segments each, 1000 open at a time.
+func BenchmarkEngineShortConnections(b *testing.B) {
+	const open = 1000
+	script := exchange(0, 1000, 5000)
+	segs := make([]segment.Segment, 0, len(script)*open)
+	for c := 0; c < open; c++ {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(c >> 8), byte(c)}), uint16(30000+c))
+		for _, p := range script {
+			s := segment.Segment{Seq: seqnum.Value(p.seq), Ack: seqnum.Value(p.ack), Flags: p.flags,
+				Window: 65535, PayloadLen: p.n, Payload: make([]byte, p.n), IPLen: 40 + p.n}
+			if p.c2s {
+				s.Src, s.Dst = src, srv
+			} else {
+				s.Src, s.Dst = srv, src
+			}
+			segs = append(segs, s)
+		}
+	}
+	e := New(DefaultConfig())
+	b.ReportAllocs()
+	b.ResetTimer()
+	var frame uint64
+	for i := 0; i < b.N; i++ {
+		s := segs[i%len(segs)]
+		frame++
+		s.Frame = frame
+		s.Time = int64(frame) * 1000
+		// A new round of the same connections is a new generation each time.
+		e.Segment(&s)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "segments/s")
+}

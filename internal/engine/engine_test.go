@@ -1,0 +1,239 @@
+package engine
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
+)
+
+var (
+	cli = netip.MustParseAddrPort("10.0.0.1:40000")
+	srv = netip.MustParseAddrPort("10.0.0.2:80")
+)
+
+const (
+	S = segment.SYN
+	A = segment.ACK
+	F = segment.FIN
+	R = segment.RST
+	P = segment.PSH
+)
+
+// pkt is one segment of a scripted exchange: at ms milliseconds, from the
+// client (c2s) or the server.
+type pkt struct {
+	ms       int64
+	c2s      bool
+	flags    segment.Flags
+	seq, ack uint32
+	n        int
+}
+
+// run feeds the packets to a fresh engine and returns the report.
+func run(t *testing.T, cfg Config, pkts []pkt) *report.Report {
+	t.Helper()
+	e := New(cfg)
+	for i, p := range pkts {
+		s := segment.Segment{Frame: uint64(i + 1), Time: p.ms * int64(time.Millisecond),
+			Seq: seqnum.Value(p.seq), Ack: seqnum.Value(p.ack), Flags: p.flags, Window: 65535,
+			PayloadLen: p.n, Payload: make([]byte, p.n), IPLen: 40 + p.n}
+		if p.c2s {
+			s.Src, s.Dst = cli, srv
+		} else {
+			s.Src, s.Dst = srv, cli
+		}
+		e.Segment(&s)
+	}
+	return e.Finish([]string{"test"}, nil)
+}
+
+// exchange is a full connection: handshake, 100 bytes each way, client closes.
+func exchange(at int64, isnC, isnS uint32) []pkt {
+	return []pkt{
+		{at, true, S, isnC, 0, 0},
+		{at + 10, false, S | A, isnS, isnC + 1, 0},
+		{at + 20, true, A, isnC + 1, isnS + 1, 0},
+		{at + 21, true, A | P, isnC + 1, isnS + 1, 100},
+		{at + 30, false, A | P, isnS + 1, isnC + 101, 100},
+		{at + 40, true, F | A, isnC + 101, isnS + 101, 0},
+		{at + 50, false, F | A, isnS + 101, isnC + 102, 0},
+		{at + 60, true, A, isnC + 102, isnS + 102, 0},
+	}
+}
+
+func kinds(f *report.Flow) map[string]uint64 {
+	m := map[string]uint64{}
+	for _, a := range f.Anomalies {
+		m[a.Kind] = a.Count
+	}
+	return m
+}
+
+func TestEngineScenarios(t *testing.T) {
+	tests := []struct {
+		name  string
+		pkts  []pkt
+		check func(t *testing.T, r *report.Report)
+	}{
+		{
+			name: "normal exchange",
+			pkts: exchange(0, 1000, 5000),
+			check: func(t *testing.T, r *report.Report) {
+				f := r.Flows[0]
+				if len(r.Flows) != 1 || f.ConnState != "SF" || f.History != "ShADdFf" {
+					t.Fatalf("flows %d, conn_state %s, history %s", len(r.Flows), f.ConnState, f.History)
+				}
+				if f.OrigState != "TIME_WAIT" || f.RespState != "CLOSED" {
+					t.Errorf("states %s/%s, want TIME_WAIT/CLOSED", f.OrigState, f.RespState)
+				}
+				if f.Orig != cli.String() || f.OrigBytes != 100 || f.RespBytes != 100 || f.OrigPackets != 5 || f.RespPackets != 3 {
+					t.Errorf("counts wrong: %+v", f)
+				}
+				if f.HandshakeRTTMs == nil || *f.HandshakeRTTMs != 20 {
+					t.Errorf("handshake RTT = %v, want 20 ms", f.HandshakeRTTMs)
+				}
+				if len(f.Anomalies) != 0 {
+					t.Errorf("clean exchange has anomalies: %v", kinds(&f))
+				}
+			},
+		},
+		{
+			name: "rejected",
+			pkts: []pkt{{0, true, S, 1000, 0, 0}, {5, false, R | A, 0, 1001, 0}},
+			check: func(t *testing.T, r *report.Report) {
+				f := r.Flows[0]
+				if f.ConnState != "REJ" || kinds(&f)["rejected"] != 1 {
+					t.Fatalf("conn_state %s anomalies %v", f.ConnState, kinds(&f))
+				}
+			},
+		},
+		{
+			name: "SYN retransmissions stay one half-open attempt",
+			pkts: []pkt{{0, true, S, 1000, 0, 0}, {1000, true, S, 1000, 0, 0}, {3000, true, S, 1000, 0, 0}},
+			check: func(t *testing.T, r *report.Report) {
+				if len(r.Flows) != 1 {
+					t.Fatalf("%d flows, want 1", len(r.Flows))
+				}
+				f := r.Flows[0]
+				if f.ConnState != "S0" || kinds(&f)["half_open"] != 1 || kinds(&f)["retransmission"] != 2 {
+					t.Fatalf("conn_state %s anomalies %v", f.ConnState, kinds(&f))
+				}
+			},
+		},
+		{
+			name: "port reuse in TIME_WAIT is a premature new generation",
+			pkts: append(exchange(0, 1000, 5000), exchange(1000, 9000, 7000)...),
+			check: func(t *testing.T, r *report.Report) {
+				if len(r.Flows) != 2 || r.Flows[1].Generation != 2 || r.Flows[0].EndReason != "reused" {
+					t.Fatalf("flows %d, gen %d, end %s", len(r.Flows), r.Flows[len(r.Flows)-1].Generation, r.Flows[0].EndReason)
+				}
+				if kinds(&r.Flows[1])["port_reuse"] != 1 {
+					t.Errorf("second generation lacks port_reuse: %v", kinds(&r.Flows[1]))
+				}
+			},
+		},
+		{
+			name: "same ISN after TIME_WAIT expired is a new flow, not a reuse",
+			pkts: append(exchange(0, 1000, 5000), exchange(200_000, 1000, 5000)...),
+			check: func(t *testing.T, r *report.Report) {
+				if len(r.Flows) != 2 || r.Flows[0].EndReason != "closed" || r.Flows[1].Generation != 1 {
+					t.Fatalf("flows %d, first end %s, second gen %d", len(r.Flows), r.Flows[0].EndReason, r.Flows[len(r.Flows)-1].Generation)
+				}
+			},
+		},
+		{
+			name: "midstream pickup with roles from the port",
+			pkts: []pkt{{0, false, A | P, 5000, 1000, 200}, {10, true, A, 1000, 5200, 0}},
+			check: func(t *testing.T, r *report.Report) {
+				f := r.Flows[0]
+				if !f.Midstream || f.Orig != cli.String() || f.RespBytes != 200 {
+					t.Fatalf("midstream %v orig %s resp bytes %d", f.Midstream, f.Orig, f.RespBytes)
+				}
+			},
+		},
+		{
+			name: "CLOSE_WAIT leak",
+			pkts: append(exchange(0, 1000, 5000)[:5],
+				pkt{40, true, F | A, 1101, 5101, 0},
+				pkt{50, false, A, 5101, 1102, 0},
+				pkt{8000, false, A | P, 5101, 1102, 10}),
+			check: func(t *testing.T, r *report.Report) {
+				f := r.Flows[0]
+				if f.RespState != "CLOSE_WAIT" || kinds(&f)["close_wait_leak"] != 1 {
+					t.Fatalf("resp %s anomalies %v", f.RespState, kinds(&f))
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.check(t, run(t, DefaultConfig(), tc.pkts))
+		})
+	}
+}
+
+func TestEngineEvictsOldestHalfOpenFirst(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxFlows = 2
+	e := New(cfg)
+	for i := 0; i < 5; i++ {
+		s := segment.Segment{Frame: uint64(i + 1), Time: int64(i) * 1e6, Flags: S, Seq: 100,
+			Src: netip.AddrPortFrom(cli.Addr(), uint16(40000+i)), Dst: srv}
+		e.Segment(&s)
+	}
+	r := e.Finish(nil, nil)
+	if r.Summary.Evicted != 3 || len(r.Flows) != 5 {
+		t.Fatalf("evicted %d flows %d, want 3 and 5", r.Summary.Evicted, len(r.Flows))
+	}
+	for i, f := range r.Flows[:3] {
+		if f.EndReason != "evicted" {
+			t.Errorf("flow %d end %s, want evicted (oldest first)", i+1, f.EndReason)
+		}
+	}
+}
+
+func TestEngineZeekTimersSplitLikeZeek(t *testing.T) {
+	// A SYN with no reply, then data 6 s later: Zeek's 5 s attempt timer ends
+	// the first connection, so it is two rows; Linux timers keep one flow.
+	pkts := []pkt{{0, true, S, 1000, 0, 0}, {6000, true, A | P, 1001, 5001, 10}}
+	if n := len(run(t, DefaultConfig(), pkts).Flows); n != 1 {
+		t.Errorf("linux timers: %d flows, want 1", n)
+	}
+	cfg := DefaultConfig()
+	cfg.Timers = TimersZeek
+	r := run(t, cfg, pkts)
+	if len(r.Flows) != 2 || r.Flows[0].ConnState != "S0" {
+		t.Fatalf("zeek timers: %d flows, first %s; want 2, S0", len(r.Flows), r.Flows[0].ConnState)
+	}
+}
+
+func TestEngineConfigValidate(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	c.TimeWait = 0
+	c.Timers = "bsd"
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("want errors for time-wait 0 and timers bsd")
+	}
+	for _, want := range []string{"--time-wait", "--timers"} {
+		if !contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
