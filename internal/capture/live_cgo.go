@@ -177,6 +177,9 @@ func openError(iface string, err error) error {
 	low := strings.ToLower(msg)
 	switch {
 	case strings.Contains(low, "permission denied") || strings.Contains(low, "operation not permitted"):
+		if strings.EqualFold(msg, ErrPermission.Error()) {
+			return fmt.Errorf("cannot capture on %s: %w", iface, ErrPermission)
+		}
 		return fmt.Errorf("cannot capture on %s: %w (%s)", iface, ErrPermission, msg)
 	case strings.Contains(low, "no such device"):
 		var n []string
