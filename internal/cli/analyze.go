@@ -65,6 +65,7 @@ func addEngineFlags(cmd *cobra.Command, c *engine.Config) {
 	f.IntVar(&c.MaxFlows, "max-flows", c.MaxFlows, "most connections held open at once (0 = no cap); the oldest half-open ones are evicted first")
 	f.BoolVar(&c.VerifyChecksums, "verify-checksums", c.VerifyChecksums, "verify TCP checksums (off by default: offloading makes them wrong in most host captures)")
 	f.DurationVar(&c.CloseWaitLeak, "close-wait-leak", c.CloseWaitLeak, "time in CLOSE_WAIT, with the connection alive, that counts as a leak")
+	f.IntVar(&c.OverlapBytes, "overlap-bytes", c.OverlapBytes, "latest payload bytes kept per direction to spot retransmissions whose bytes differ (overlap_mismatch); 0 = off")
 	f.Var(timersFlag{&c.Timers}, "timers", "how connections end and split: linux (kernel and conntrack timeouts, flows match tshark's streams) or zeek (Zeek's connection timers, flows match conn.log rows)")
 	addWideFlags(cmd, &c.Wide)
 }

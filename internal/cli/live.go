@@ -284,6 +284,9 @@ loop:
 			break loop
 		}
 		if !now.Before(nextTick) {
+			// On a live link capture time is the wall clock: let the timers
+			// of idle connections run out even when no packet arrives.
+			eng.Advance(now.UnixNano())
 			out.tick(eng, live, now)
 			nextTick = now.Add(o.Interval)
 		} else if out.dirty() && now.Sub(out.lastFlush) >= flushDelay {

@@ -53,6 +53,7 @@ and what went wrong.`,
 	root.AddCommand(newAnalyzeCmd(s))
 	root.AddCommand(newExplainCmd(s))
 	root.AddCommand(newCheckCmd(s))
+	root.AddCommand(newLiveCmd(s))
 	return root
 }
 

@@ -40,6 +40,11 @@ type Config struct {
 	// CloseWaitLeak is how long an endpoint may sit in CLOSE_WAIT, with the
 	// connection still alive, before close_wait_leak is reported.
 	CloseWaitLeak time.Duration
+	// OverlapBytes is how many of the latest payload bytes per direction are
+	// kept to see whether retransmitted bytes differ from the first copy
+	// (overlap_mismatch); 0 turns the check off. Memory is taken only by
+	// connections that carry payload, and freed when they finish.
+	OverlapBytes int
 	// Timers chooses how connections are ended and split: TimersLinux (the
 	// default) or TimersZeek.
 	Timers Timers
@@ -74,6 +79,7 @@ func DefaultConfig() Config {
 		MaxFlows:           1 << 20,
 		CloseWaitLeak:      5 * time.Second,
 		Timers:             TimersLinux,
+		OverlapBytes:       8 << 10,
 		Wide:               wide.DefaultConfig(),
 	}
 }
@@ -95,6 +101,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Timers != TimersLinux && c.Timers != TimersZeek {
 		errs = append(errs, fmt.Errorf("--timers must be %q or %q, not %q", TimersLinux, TimersZeek, c.Timers))
+	}
+	if c.OverlapBytes < 0 {
+		errs = append(errs, fmt.Errorf("--overlap-bytes must not be negative"))
 	}
 	if c.MaxFlows < 0 {
 		errs = append(errs, fmt.Errorf("--max-flows must not be negative"))

@@ -99,7 +99,7 @@ func New(cfg Config) *Engine {
 		anomalyCounts:  map[string]uint64{},
 	}
 	e.zeekT = cfg.Timers == TimersZeek
-	e.rcfg = reassembly.Config{} // zero values select the package defaults
+	e.rcfg = reassembly.Config{KeepPayload: cfg.OverlapBytes > 0, MaxPayloadBytes: cfg.OverlapBytes}
 	e.fcfg = fsm.Config{TimeWait: int64(cfg.TimeWait)}
 	return e
 }
@@ -130,6 +130,21 @@ func (e *Engine) Frame(fr *capture.Frame) {
 	default:
 		e.nonTCP[res.Kind.String()]++
 	}
+}
+
+// Advance moves the capture clock to now without a packet, ending the
+// connections whose timers ran out. Live capture calls it on an idle link,
+// where capture time and the wall clock are the same.
+func (e *Engine) Advance(now int64) {
+	if now <= e.now {
+		return
+	}
+	e.now = now
+	if e.zeekT {
+		e.zeekExpire(now)
+	}
+	e.sweep(now)
+	e.lastSweep = now
 }
 
 // Segment analyzes one decoded TCP segment.
