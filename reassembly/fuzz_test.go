@@ -45,6 +45,7 @@ func fuzzBody(t *testing.T, cfgByte uint8, data []byte) {
 			MaxUnacked:      int(cfgByte>>3&7) + 1,
 			KeepPayload:     cfgByte&0x40 != 0,
 			MaxPayloadBytes: 64 << (cfgByte >> 7),
+			TsharkCompat:    len(data)%2 == 1,
 		}
 		var tr Tracker
 		tr.Init(cfg)

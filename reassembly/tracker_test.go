@@ -302,6 +302,10 @@ func TestClassify(t *testing.T) {
 			seg(R, A, 5001, 1102, 0, 4096).W(WindowUpdate),
 			seg(O, PA, 1102, 5001, 100, 65535).W(InOrder),
 		})},
+		{"a 1-byte segment is no probe toward a peer not seen yet", nil, []step{
+			seg(O, PA, 1001, 5001, 1, 65535).W(InOrder),
+			seg(O, PA, 1002, 5001, 1, 65535).W(InOrder),
+		}},
 		{"a 1-byte segment is no probe while the window is open", nil, cat(handshake(), []step{
 			seg(O, PA, 1001, 5001, 1, 65535).W(InOrder),
 			seg(O, PA, 1002, 5001, 1, 65535).W(InOrder),
@@ -361,6 +365,31 @@ func TestClassify(t *testing.T) {
 			run(t, &tr, tc.steps)
 		})
 	}
+}
+
+func TestTsharkCompat(t *testing.T) {
+	ms := time.Millisecond
+	compat := &Config{TsharkCompat: true}
+	t.Run("unseen-ACK marker read as duplicate ACKs", func(t *testing.T) {
+		var tr Tracker
+		tr.Init(compat)
+		run(t, &tr, cat(handshake(), []step{
+			seg(O, PA, 1001, 5001, 100, 65535).T(30 * ms).W(InOrder),
+			seg(R, FA, 5001, 1101, 0, 65535).T(31 * ms),
+			seg(O, PA, 1101, 5001, 100, 65535).T(40 * ms).W(InOrder),
+			seg(R, FA, 5001, 1301, 0, 65535).T(41 * ms).W(FastRetransmission | Retransmission | AckUnseen),
+		}))
+	})
+	t.Run("probe byte ACK is an unseen ACK", func(t *testing.T) {
+		var tr Tracker
+		tr.Init(compat)
+		run(t, &tr, cat(handshake(), []step{
+			seg(O, PA, 1001, 5001, 100, 65535).W(InOrder),
+			seg(R, A, 5001, 1101, 0, 0).W(ZeroWindow),
+			seg(O, A, 1101, 5001, 1, 65535).T(time.Second).W(ZeroWindowProbe),
+			seg(R, A, 5001, 1102, 0, 0).W(ZeroWindow | AckUnseen),
+		}))
+	})
 }
 
 func TestHandshakeRTT(t *testing.T) {
