@@ -48,8 +48,13 @@ func (t *Tracker) bookBytes(fwd, rev *dirState, seg *segment.Segment, seglen uin
 			}
 		}
 	} else if f&segment.RST == 0 {
-		// A segment's sequence number proves the bytes before it were sent.
-		fwd.coverPoint(b, uint32(t.maxHoles))
+		// A segment's sequence number proves the bytes before it were sent;
+		// the sequence number of a FIN already sent is not such a byte.
+		x := b
+		if fwd.st&stFin != 0 && f&segment.FIN == 0 && x.GreaterThanEq(fwd.finEnd) {
+			x--
+		}
+		fwd.coverPoint(x, uint32(t.maxHoles))
 	}
 
 	// An ACK proves the peer sent the bytes before it.

@@ -213,7 +213,108 @@ func WriteTable(w io.Writer, r *Report, opt Options) error {
 		}
 		fmt.Fprintln(w, "# = generation on a reused 4-tuple, * = picked up mid-stream")
 	}
-	return writeSummary(w, r)
+	if err := writeSummary(w, r); err != nil {
+		return err
+	}
+	return writeLookAt(w, r)
+}
+
+// lookAtMax is how many findings the "what to look at" section names.
+const lookAtMax = 6
+
+// finding is one anomaly kind summed over the report, for "what to look at".
+type finding struct {
+	kind     string
+	severity Severity
+	count    uint64
+	flows    []uint64
+	nflows   int
+	message  string
+}
+
+// Findings sums the anomalies of a report by kind, worst first: by severity,
+// then by how many flows show it, then by count. Capture-wide findings count
+// as one flow each.
+func findings(r *Report) []finding {
+	byKind := map[string]*finding{}
+	var order []string
+	add := func(a *Anomaly, flow uint64) {
+		f := byKind[a.Kind]
+		if f == nil {
+			f = &finding{kind: a.Kind, severity: a.Severity, message: a.Message}
+			byKind[a.Kind] = f
+			order = append(order, a.Kind)
+		}
+		f.count += a.Count
+		f.nflows++
+		if flow != 0 && len(f.flows) < 3 {
+			f.flows = append(f.flows, flow)
+		}
+		if a.Severity.Rank() > f.severity.Rank() {
+			f.severity = a.Severity
+		}
+	}
+	for i := range r.Anomalies {
+		add(&r.Anomalies[i], 0)
+	}
+	for i := range r.Flows {
+		for j := range r.Flows[i].Anomalies {
+			add(&r.Flows[i].Anomalies[j], r.Flows[i].ID)
+		}
+	}
+	out := make([]finding, 0, len(order))
+	for _, k := range order {
+		out = append(out, *byKind[k])
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.severity.Rank() != b.severity.Rank() {
+			return a.severity.Rank() > b.severity.Rank()
+		}
+		if a.nflows != b.nflows {
+			return a.nflows > b.nflows
+		}
+		if a.count != b.count {
+			return a.count > b.count
+		}
+		return a.kind < b.kind
+	})
+	return out
+}
+
+// writeLookAt ends the table output with the worst findings, each with where
+// to look and how to learn more.
+func writeLookAt(w io.Writer, r *Report) error {
+	var b strings.Builder
+	n := 0
+	for _, f := range findings(r) {
+		if f.severity.Rank() <= SeverityInfo.Rank() {
+			continue
+		}
+		if n == 0 {
+			b.WriteString("\nWhat to look at\n")
+		}
+		if n == lookAtMax {
+			b.WriteString("  … more in the JSON report (-o json)\n")
+			break
+		}
+		n++
+		where := "across the capture"
+		if len(f.flows) > 0 {
+			ids := make([]string, len(f.flows))
+			for i, id := range f.flows {
+				ids[i] = strconv.FormatUint(id, 10)
+			}
+			where = fmt.Sprintf("%d flow(s), e.g. %s", f.nflows, strings.Join(ids, ", "))
+		}
+		fmt.Fprintf(&b, "  %d. %-8s %s ×%d (%s): %s\n     → tcpflow-analyze explain %s\n",
+			n, strings.ToUpper(string(f.severity)), f.kind, f.count, where, f.message, f.kind)
+	}
+	if n == 0 && len(r.Flows) > 0 {
+		b.WriteString("\nNothing to look at: no anomaly above the informational level.\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func newTable(w io.Writer) *tablewriter.Table {

@@ -9,6 +9,7 @@ const MaxEvidence = 5
 type record struct {
 	kind    Kind
 	count   uint32
+	max     uint32 // the largest value given with AddValue (a duplicate-ACK number)
 	n       uint8
 	packets [MaxEvidence]uint64
 	times   [MaxEvidence]int64
@@ -36,6 +37,27 @@ func (s *Set) Add(k Kind, frame uint64, t int64) {
 	r := record{kind: k, count: 1, n: 1}
 	r.packets[0], r.times[0] = frame, t
 	s.recs = append(s.recs, r)
+}
+
+// AddValue records one occurrence of k like Add and keeps the largest v seen,
+// such as the number of a duplicate ACK in its series.
+func (s *Set) AddValue(k Kind, frame uint64, t int64, v uint32) {
+	s.Add(k, frame, t)
+	for i := range s.recs {
+		if r := &s.recs[i]; r.kind == k && v > r.max {
+			r.max = v
+		}
+	}
+}
+
+// Max returns the largest value recorded for k with AddValue.
+func (s *Set) Max(k Kind) uint32 {
+	for i := range s.recs {
+		if s.recs[i].kind == k {
+			return s.recs[i].max
+		}
+	}
+	return 0
 }
 
 // Has reports whether k was recorded.
@@ -79,6 +101,9 @@ func (s *Set) Report(message func(Kind) string) []report.Anomaly {
 			}
 			for _, t := range r.times[:r.n] {
 				a.Times = append(a.Times, report.Time(t))
+			}
+			if r.max > 0 {
+				a.Details = map[string]any{"max_number": r.max}
 			}
 			if message != nil {
 				if m := message(k); m != "" {

@@ -29,6 +29,16 @@ const (
 	portVXLAN  = 4789
 )
 
+// onWire caps an IP packet length from the header at the bytes the frame had
+// on the wire: a header that claims more than the frame carried cannot be
+// believed for the payload length (tshark caps it the same way).
+func onWire(total, wire int) int {
+	if wire != unknownWire && wire >= 0 && total > wire {
+		return wire
+	}
+	return total
+}
+
 func (p *packet) ipv4(data []byte, wire int) Result {
 	data, wire = clampWire(data, wire)
 	if p.depth++; p.depth > maxEncap {
@@ -71,7 +81,7 @@ func (p *packet) ipv4(data []byte, wire int) Result {
 	if len(payload) > total-ihl {
 		payload = payload[:total-ihl]
 	}
-	return p.transport(data[9], payload, total-ihl, false)
+	return p.transport(data[9], payload, onWire(total, wire)-ihl, false)
 }
 
 func (p *packet) ipv6(data []byte, wire int) Result {
@@ -98,7 +108,7 @@ func (p *packet) ipv6(data []byte, wire int) Result {
 	if len(rest) > plen {
 		rest = rest[:plen]
 	}
-	left := plen // bytes of the payload on the wire, headers not yet skipped
+	left := onWire(40+plen, wire) - 40 // bytes of the payload on the wire, headers not yet skipped
 	for {
 		var n int
 		switch next {

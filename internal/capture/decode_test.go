@@ -121,7 +121,8 @@ func TestDecodeTable(t *testing.T) {
 		{name: "bad ihl", lt: 101, frame: func() []byte { p := bytes.Clone(v4); p[0] = 0x44; return p }(), kind: KindMalformed, reason: "bad IPv4 header length"},
 		{name: "bad version", lt: 228, frame: func() []byte { p := bytes.Clone(v4); p[0] = 0x55; return p }(), kind: KindMalformed, reason: "bad IP version"},
 		{name: "total < ihl", lt: 101, frame: func() []byte { p := bytes.Clone(v4); p[3] = 10; p[2] = 0; return p }(), kind: KindMalformed, reason: "bad IPv4 total length"},
-		{name: "tcp header cut", lt: 101, frame: v4[:30], kind: KindMalformed, reason: "truncated TCP header"},
+		{name: "tcp header snapped", lt: 101, frame: v4[:30], orig: len(v4), kind: KindMalformed, reason: "truncated TCP header"},
+		{name: "frame shorter than its ip length", lt: 101, frame: v4[:30], kind: KindMalformed, reason: "IP payload too short for TCP header"},
 		{name: "data offset < 5", lt: 101, frame: func() []byte { p := bytes.Clone(v4); p[32] = 0x40; return p }(), kind: KindMalformed, reason: "bad TCP data offset"},
 		{name: "data offset beyond ip", lt: 101, frame: func() []byte { p := bytes.Clone(v4); p[32] = 0xf0; return p }(), kind: KindMalformed, reason: "TCP data offset exceeds IP payload"},
 		{name: "ip payload < 20", lt: 101, frame: func() []byte { p := bytes.Clone(v4); binary.BigEndian.PutUint16(p[2:], 30); return p }(), kind: KindMalformed, reason: "IP payload too short for TCP header"},
@@ -271,5 +272,36 @@ func TestReadZeroAllocs(t *testing.T) {
 	s.Next()
 	if n := testing.AllocsPerRun(500, func() { s.Next() }); n != 0 {
 		t.Errorf("%v allocations per frame read", n)
+	}
+}
+
+// TestPayloadLengthCappedAtWire: an IP header that claims more bytes than the
+// frame had on the wire gives the payload length the frame can hold, as tshark
+// counts it; a snapped frame still takes its length from the header.
+func TestPayloadLengthCappedAtWire(t *testing.T) {
+	pl := make([]byte, 100)
+	full := tcp4(pl, nil)
+	claim := func(extra int) []byte {
+		p := bytes.Clone(full)
+		binary.BigEndian.PutUint16(p[2:], uint16(len(full)+extra))
+		return p
+	}
+	tests := []struct {
+		name  string
+		frame []byte
+		orig  int
+		want  int
+	}{
+		{"header agrees", full, len(full), 100},
+		{"header claims 8 bytes more than the wire", claim(8), len(full), 100},
+		{"snapped: wire had it all", claim(0)[:60], len(full), 100},
+	}
+	dec := NewDecoder(DecodeOptions{})
+	for _, tc := range tests {
+		var s segment.Segment
+		r := dec.Decode(&Frame{Data: tc.frame, CapLen: len(tc.frame), OrigLen: tc.orig, LinkType: 101}, &s)
+		if r.Kind != KindTCP || s.PayloadLen != tc.want {
+			t.Errorf("%s: kind %v payload %d, want tcp %d", tc.name, r.Kind, s.PayloadLen, tc.want)
+		}
 	}
 }

@@ -37,6 +37,10 @@ func (e *Engine) detect(c *conn, d segment.Dir, s *segment.Segment, res *reassem
 	cls := res.Class
 	for _, ck := range classKinds {
 		if cls.Has(ck.class) {
+			if ck.kind == anomaly.DuplicateAck {
+				e.flagValue(c, ck.kind, s.Frame, s.Time, res.DupAckNum)
+				continue
+			}
 			e.flag(c, ck.kind, s.Frame, s.Time)
 		}
 	}
@@ -96,8 +100,13 @@ type AnomalyEvent struct {
 // flag records one occurrence of k on c, and tells OnAnomaly the first time a
 // flow shows that kind.
 func (e *Engine) flag(c *conn, k anomaly.Kind, frame uint64, t int64) {
+	e.flagValue(c, k, frame, t, 0)
+}
+
+// flagValue is flag with a value to keep the largest of (a duplicate-ACK number).
+func (e *Engine) flagValue(c *conn, k anomaly.Kind, frame uint64, t int64, v uint32) {
 	first := e.OnAnomaly != nil && !c.an.Has(k)
-	c.an.Add(k, frame, t)
+	c.an.AddValue(k, frame, t, v)
 	if first {
 		in := k.Info()
 		e.OnAnomaly(AnomalyEvent{FlowID: c.id, Kind: in.Name, Severity: in.Severity,

@@ -121,6 +121,20 @@ func flowMessage(c *conn, f *report.Flow, k anomaly.Kind) string {
 			return fmt.Sprintf("generation %d reused the 4-tuple while the previous connection was still in TIME_WAIT", c.gen)
 		}
 		return fmt.Sprintf("generation %d of this 4-tuple", c.gen)
+	case anomaly.DuplicateAck:
+		if n := c.an.Max(k); n > 0 {
+			return fmt.Sprintf("the receiver repeated the same ACK, up to duplicate #%d in a row", n)
+		}
+	case anomaly.LostSegment:
+		// Bytes that were never seen but that the receiver acknowledged
+		// reached it: the capture missed them. A gap that a retransmission
+		// filled later was lost in the network.
+		if f.MissedBytes > 0 {
+			return fmt.Sprintf("segments before these packets were never captured, and %d bytes of them were acknowledged by the receiver: most likely capture loss (the tap or host dropped them), not network loss", f.MissedBytes)
+		}
+		return "segments before these packets were not seen at first and were sent again later: most likely network loss upstream of the capture point"
+	case anomaly.AckUnseenSegment:
+		return "the peer acknowledged data the capture never saw: the capture dropped packets (or started mid-stream), so the network itself probably did not lose them"
 	case anomaly.HalfOpen:
 		switch f.ConnState {
 		case "S0":

@@ -1,0 +1,43 @@
+package reassembly
+
+import (
+	"testing"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+)
+
+// TestFINIsNotMissedData: the sequence number a FIN takes is not a byte that
+// the capture missed, whether the FIN carries data or not.
+func TestFINIsNotMissedData(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"bare FIN, then the last ACK", []step{
+			seg(O, S, 100, 0, 0, 1000), seg(R, SA, 500, 101, 0, 1000), seg(O, A, 101, 501, 0, 1000),
+			seg(O, PA, 101, 501, 10, 1000), seg(R, A, 501, 111, 0, 1000),
+			seg(O, FA, 111, 501, 0, 1000), seg(R, FA, 501, 112, 0, 1000), seg(O, A, 112, 502, 0, 1000),
+		}},
+		{"FIN with data", []step{
+			seg(O, S, 100, 0, 0, 1000), seg(R, SA, 500, 101, 0, 1000), seg(O, A, 101, 501, 0, 1000),
+			seg(O, FA|segment.PSH, 101, 501, 10, 1000), seg(R, FA, 501, 112, 0, 1000), seg(O, A, 112, 502, 0, 1000),
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var tr Tracker
+			tr.Init(nil)
+			for i, st := range tc.steps {
+				s := st.seg
+				s.Frame = uint64(i + 1)
+				s.Time = int64(i+1) * 1e6
+				tr.Add(st.dir, &s)
+			}
+			for d := segment.Orig; d <= segment.Resp; d++ {
+				if m := tr.Dir(d).MissedBytes; m != 0 {
+					t.Errorf("%v: MissedBytes = %d, want 0", d, m)
+				}
+			}
+		})
+	}
+}
