@@ -66,6 +66,7 @@ func addEngineFlags(cmd *cobra.Command, c *engine.Config) {
 	f.BoolVar(&c.VerifyChecksums, "verify-checksums", c.VerifyChecksums, "verify TCP checksums (off by default: offloading makes them wrong in most host captures)")
 	f.DurationVar(&c.CloseWaitLeak, "close-wait-leak", c.CloseWaitLeak, "time in CLOSE_WAIT, with the connection alive, that counts as a leak")
 	f.IntVar(&c.OverlapBytes, "overlap-bytes", c.OverlapBytes, "latest payload bytes kept per direction to spot retransmissions whose bytes differ (overlap_mismatch); 0 = off")
+	f.IntVar(&c.Workers, "workers", c.Workers, "goroutines that analyze connections (0 = one per core, at most 8); the output is the same for any number")
 	f.Var(timersFlag{&c.Timers}, "timers", "how connections end and split: linux (kernel and conntrack timeouts, flows match tshark's streams) or zeek (Zeek's connection timers, flows match conn.log rows)")
 	addWideFlags(cmd, &c.Wide)
 }
@@ -140,7 +141,10 @@ func Analyze(files []string, filter string, cfg engine.Config, s *IO) (*report.R
 		return nil, err
 	}
 	defer src.Close()
-	eng := engine.New(cfg)
+	eng, err := engine.NewAnalyzer(cfg)
+	if err != nil {
+		return nil, err
+	}
 	for src.Next() {
 		fr := src.Frame()
 		if flt != nil && !flt.Match(fr) {

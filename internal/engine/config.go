@@ -48,6 +48,10 @@ type Config struct {
 	// Timers chooses how connections are ended and split: TimersLinux (the
 	// default) or TimersZeek.
 	Timers Timers
+	// Workers is how many goroutines analyze connections (sharded by
+	// 4-tuple); 0 picks one per core, at most 8. The report is the same for
+	// any number.
+	Workers int
 	// Wide holds the thresholds of the capture-wide detectors.
 	Wide wide.Config
 }
@@ -104,6 +108,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OverlapBytes < 0 {
 		errs = append(errs, fmt.Errorf("--overlap-bytes must not be negative"))
+	}
+	if c.Workers < 0 || c.Workers > 64 {
+		errs = append(errs, fmt.Errorf("--workers must be between 0 (one per core) and 64"))
 	}
 	if c.MaxFlows < 0 {
 		errs = append(errs, fmt.Errorf("--max-flows must not be negative"))

@@ -61,6 +61,11 @@ type Engine struct {
 	timers timerHeap // Zeek's timers, with Config.Timers == TimersZeek
 	zeekT  bool
 	wide   *wide.Detector
+	// events receives what the capture-wide detectors need: the detector
+	// itself, or in a worker of a Pipeline the recorder that hands the events
+	// to the pipeline for merging in capture order.
+	events wideSink
+	rec    *recorder // non-nil in a Pipeline worker
 	rcfg   reassembly.Config
 	fcfg   fsm.Config
 	nextID uint64
@@ -98,6 +103,7 @@ func New(cfg Config) *Engine {
 		connStates:     map[string]int{},
 		anomalyCounts:  map[string]uint64{},
 	}
+	e.events = e.wide
 	e.zeekT = cfg.Timers == TimersZeek
 	e.rcfg = reassembly.Config{KeepPayload: cfg.OverlapBytes > 0, MaxPayloadBytes: cfg.OverlapBytes}
 	e.fcfg = fsm.Config{TimeWait: int64(cfg.TimeWait)}
@@ -155,7 +161,7 @@ func (e *Engine) Segment(s *segment.Segment) {
 	if e.zeekT {
 		e.zeekExpire(s.Time)
 	}
-	if e.now-e.lastSweep >= sweepInterval {
+	if e.rec == nil && e.now-e.lastSweep >= sweepInterval {
 		e.sweep(e.now)
 		e.lastSweep = e.now
 	}
@@ -210,6 +216,12 @@ func (e *Engine) startsNewGeneration(c *conn, s *segment.Segment) bool {
 func (e *Engine) newConn(s *segment.Segment, prev *conn) *conn {
 	e.nextID++
 	c := &conn{id: e.nextID, gen: 1, firstFrame: s.Frame, start: s.Time}
+	if e.rec != nil {
+		// A worker cannot know the flow's rank in the whole capture; its
+		// first frame stands for it until the pipeline renumbers.
+		c.id = s.Frame
+		e.rec.created(s.Frame)
+	}
 	c.orig, c.resp, c.midstream = flow.Roles(s)
 	if prev != nil {
 		c.gen = prev.gen + 1
@@ -291,19 +303,19 @@ func (e *Engine) wideEvents(c *conn, d segment.Dir, s *segment.Segment, step *fs
 	f := s.Flags
 	if d == segment.Orig && f.Has(segment.SYN) && !f.Any(segment.ACK|segment.RST) && !c.synCounted {
 		c.synCounted = true
-		e.wide.SYN(s.Time, s.Src, s.Dst, s.Frame)
+		e.events.SYN(s.Time, s.Src, s.Dst, s.Frame)
 	}
 	if !c.established && step.To[0].Synchronized() && step.To[1].Synchronized() && c.synCounted {
 		c.established = true
-		e.wide.Handshake(s.Time, c.orig, c.resp)
+		e.events.Handshake(s.Time, c.orig, c.resp)
 	}
 	for i := 0; i < 2; i++ {
 		if step.To[i] == fsm.TimeWait && step.From[i] != fsm.TimeWait {
-			e.wide.TimeWait(s.Time, c.orig, c.resp, i == int(segment.Orig), c.id, s.Frame)
+			e.events.TimeWait(s.Time, c.orig, c.resp, i == int(segment.Orig), c.id, s.Frame)
 		}
 	}
 	if f.Has(segment.RST) {
-		e.wide.RST(s.Time, s.Src, s.Dst, s.Frame)
+		e.events.RST(s.Time, s.Src, s.Dst, s.Frame)
 	}
 }
 
@@ -342,6 +354,7 @@ func (e *Engine) sweep(now int64) {
 // finish turns an open connection into a report flow and frees it.
 func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 	c := ent.Value
+	cls := ent.Class()
 	e.table.Remove(ent)
 	if reason == "timeout" || reason == "end_of_capture" {
 		if _, ok := c.st.Expire(e.now); ok && reason == "end_of_capture" {
@@ -352,11 +365,18 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 		reason = "closed"
 	}
 	f := e.flowRecord(c, reason, true)
-	e.wide.FlowEnd(&f)
+	if e.rec != nil {
+		e.rec.finished(cls, c.lastFrame, &f)
+	} else {
+		e.wide.FlowEnd(&f)
+	}
 	e.nflows++
 	e.connStates[f.ConnState]++
 	for _, a := range f.Anomalies {
 		e.anomalyCounts[a.Kind] += a.Count
+	}
+	if e.rec != nil {
+		return // the pipeline collects it
 	}
 	if e.Sink != nil {
 		e.Sink(&f)
@@ -381,13 +401,18 @@ func (e *Engine) Finish(files []string, problems []capture.Problem) *report.Repo
 	for _, a := range r.Anomalies {
 		s.AnomalyCounts[a.Kind]++
 	}
+	addProblems(s, problems)
+	return r
+}
+
+// addProblems lists the input problems in the summary.
+func addProblems(s *report.Summary, problems []capture.Problem) {
 	for _, p := range problems {
 		s.InputProblems = append(s.InputProblems, p.Error())
 		if errors.Is(p.Err, capture.ErrCutShort) {
 			s.Truncated = true
 		}
 	}
-	return r
 }
 
 // Summary returns the running summary: counts so far, flows finished so far.

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/engine"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/oracle"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+)
+
+// TestWorkersGiveIdenticalReports analyzes every capture with one worker and
+// with several, and requires byte-identical JSON.
+func TestWorkersGiveIdenticalReports(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(repoRoot, "testdata", "pcaps", "*.pcap*"))
+	if dir := oracle.CorpusDir("."); dir != "" {
+		more, err := oracle.Captures(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, more...)
+	}
+	render := func(path string, workers int) (string, bool) {
+		cfg := engine.DefaultConfig()
+		cfg.Workers = workers
+		s := &IO{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}
+		rep, _ := Analyze([]string{path}, "", cfg, s)
+		if rep == nil {
+			return "", false
+		}
+		var b bytes.Buffer
+		if err := report.WriteJSON(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		return b.String(), true
+	}
+	compared := 0
+	for _, path := range files {
+		one, ok := render(path, 1)
+		if !ok {
+			continue
+		}
+		for _, n := range []int{2, 3} {
+			many, _ := render(path, n)
+			if many != one {
+				t.Errorf("%s: %d workers differ from one\n%s", filepath.Base(path), n, firstDiff(one, many))
+			}
+		}
+		compared++
+	}
+	if compared < 20 {
+		t.Fatalf("compared only %d captures", compared)
+	}
+}

@@ -1,0 +1,463 @@
+package engine
+
+import (
+	"errors"
+	"hash/maphash"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly/wide"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+)
+
+// NewAnalyzer returns an Engine, or a Pipeline when more than one worker is
+// asked for (Workers 0 means one per core, at most 8). Zeek's timers run on a
+// single worker.
+func NewAnalyzer(cfg Config) (Analyzer, error) {
+	n := cfg.Workers
+	if n == 0 {
+		n = min(runtime.GOMAXPROCS(0), 8)
+		if cfg.Timers == TimersZeek {
+			n = 1
+		}
+	}
+	if n <= 1 {
+		return New(cfg), nil
+	}
+	return NewPipeline(cfg, n)
+}
+
+// wideSink receives the events of the capture-wide detectors.
+type wideSink interface {
+	SYN(t int64, src, dst netip.AddrPort, frame uint64)
+	Handshake(t int64, orig, resp netip.AddrPort)
+	TimeWait(t int64, orig, resp netip.AddrPort, origCloses bool, flowID, frame uint64)
+	RST(t int64, src, dst netip.AddrPort, frame uint64)
+	FlowEnd(f *report.Flow)
+}
+
+// Analyzer is what the commands drive: one Engine, or a Pipeline of them.
+type Analyzer interface {
+	Frame(fr *capture.Frame)
+	Filtered()
+	Finish(files []string, problems []capture.Problem) *report.Report
+}
+
+// The kinds of events a worker records.
+const (
+	evCreated uint8 = iota
+	evFinished
+	evSYN
+	evHandshake
+	evTimeWait
+	evRST
+)
+
+// The phases of work done at one frame, in the order a single engine does them.
+const (
+	phaseSweep  uint8 = iota // idle connections expired before the frame
+	phasePacket              // the frame's own segment
+	phaseEnd                 // connections still open at the end
+)
+
+// event is one thing a worker did that the pipeline must replay in capture
+// order: a flow created or finished, or an input of the capture-wide detectors.
+type event struct {
+	frame      uint64 // the frame during whose processing it happened
+	phase      uint8
+	class      uint8  // with phaseSweep: the flow table class of the finished flow
+	last       uint64 // with phaseSweep: the flow's last frame (its place in the class's LRU list)
+	seq        uint32 // order within the worker for the same frame and phase
+	kind       uint8
+	origCloses bool
+	t          int64
+	a, b       netip.AddrPort
+	id         uint64 // a flow's first frame, which stands for its id in a worker
+	flow       *report.Flow
+}
+
+// recorder collects a worker's events for one round.
+type recorder struct {
+	frame  uint64
+	phase  uint8
+	seq    uint32
+	events []event
+}
+
+func (r *recorder) at(frame uint64, phase uint8) {
+	r.frame, r.phase, r.seq = frame, phase, 0
+}
+
+func (r *recorder) add(ev event) {
+	ev.frame, ev.phase, ev.seq = r.frame, r.phase, r.seq
+	r.seq++
+	r.events = append(r.events, ev)
+}
+
+func (r *recorder) created(frame uint64) { r.add(event{kind: evCreated, id: frame}) }
+
+func (r *recorder) finished(class flow.Class, last uint64, f *report.Flow) {
+	fc := *f
+	r.add(event{kind: evFinished, class: uint8(class), last: last, id: f.FirstPacket, flow: &fc})
+}
+
+func (r *recorder) SYN(t int64, src, dst netip.AddrPort, frame uint64) {
+	r.add(event{kind: evSYN, t: t, a: src, b: dst})
+}
+
+func (r *recorder) Handshake(t int64, orig, resp netip.AddrPort) {
+	r.add(event{kind: evHandshake, t: t, a: orig, b: resp})
+}
+
+func (r *recorder) TimeWait(t int64, orig, resp netip.AddrPort, origCloses bool, flowID, frame uint64) {
+	r.add(event{kind: evTimeWait, t: t, a: orig, b: resp, origCloses: origCloses, id: flowID})
+}
+
+func (r *recorder) RST(t int64, src, dst netip.AddrPort, frame uint64) {
+	r.add(event{kind: evRST, t: t, a: src, b: dst})
+}
+
+func (r *recorder) FlowEnd(*report.Flow) {} // finished records the flow itself
+
+// less orders events as a single engine would have produced them.
+func (ev *event) less(o *event) bool {
+	if ev.frame != o.frame {
+		return ev.frame < o.frame
+	}
+	if ev.phase != o.phase {
+		return ev.phase < o.phase
+	}
+	switch ev.phase {
+	case phaseSweep:
+		// A sweep takes the expired flows class by class, least recently
+		// seen first.
+		if ev.class != o.class {
+			return ev.class < o.class
+		}
+		if ev.last != o.last {
+			return ev.last < o.last
+		}
+	case phaseEnd:
+		return ev.id < o.id
+	}
+	return ev.seq < o.seq
+}
+
+// item is one segment (or a clock tick) handed to a worker.
+type item struct {
+	seg  segment.Segment
+	tick bool // a sweep at seg.Time before frame seg.Frame
+}
+
+// batch is one worker's share of a round.
+type batch struct {
+	items []item
+	arena []byte // payload copies, so the reader's buffer can be reused
+	rec   recorder
+}
+
+// round is a run of frames split between the workers.
+type round struct {
+	batches []batch
+	n       int
+}
+
+// batchFrames is how many TCP segments a round holds: big enough to amortize
+// the hand-off, small enough to keep the copies in cache.
+const batchFrames = 4096
+
+// Pipeline analyzes with several workers: segments are sharded by 4-tuple, so
+// each connection lives in one worker, and the events that cross connections
+// (the capture-wide detectors, flow numbering) are replayed in capture order.
+// Its report is identical to one Engine's while no connection is evicted (the
+// flow table cap is split between the workers) and with Linux timers.
+type Pipeline struct {
+	cfg     Config
+	dec     *capture.Decoder
+	seg     segment.Segment
+	seed    maphash.Seed
+	workers []*Engine
+	in      []chan *batch
+	done    sync.WaitGroup
+	rounds  chan *round
+	free    chan *round
+	merged  chan struct{}
+	cur     *round
+
+	// The reader's view of the whole capture.
+	packets, tcp, filtered uint64
+	start, end             int64
+	seenTime               bool
+	now, lastSweep         int64
+	lastFrame              uint64
+	nonTCP                 map[string]uint64
+	decodeProblems         map[string]uint64
+
+	// The merger's state.
+	wide   *wide.Detector
+	nextID uint64
+	ids    map[uint64]uint64 // first frame → flow id, for open flows
+	flows  []report.Flow
+	// Sink, when set, receives each flow as it finishes, in capture order.
+	Sink func(*report.Flow)
+}
+
+// NewPipeline returns a pipeline of n workers (n ≥ 2; use New for one).
+func NewPipeline(cfg Config, n int) (*Pipeline, error) {
+	if n < 2 {
+		return nil, errors.New("a pipeline needs at least two workers")
+	}
+	if cfg.Timers == TimersZeek {
+		return nil, errors.New("--timers zeek runs on one worker: Zeek's timers fire on every packet of the capture")
+	}
+	p := &Pipeline{
+		cfg: cfg, dec: capture.NewDecoder(capture.DecodeOptions{VerifyChecksums: cfg.VerifyChecksums}),
+		seed:   maphash.MakeSeed(),
+		rounds: make(chan *round, 2), free: make(chan *round, 3), merged: make(chan struct{}),
+		nonTCP: map[string]uint64{}, decodeProblems: map[string]uint64{},
+		wide: wide.New(cfg.Wide), ids: map[uint64]uint64{},
+	}
+	wcfg := cfg
+	if cfg.MaxFlows > 0 {
+		wcfg.MaxFlows = (cfg.MaxFlows + n - 1) / n
+	}
+	for i := 0; i < n; i++ {
+		w := New(wcfg)
+		w.rec = &recorder{}
+		w.events = w.rec
+		p.workers = append(p.workers, w)
+		ch := make(chan *batch)
+		p.in = append(p.in, ch)
+		go p.work(w, ch)
+	}
+	for i := 0; i < 3; i++ {
+		p.free <- p.newRound()
+	}
+	p.cur = <-p.free
+	go p.merge()
+	return p, nil
+}
+
+func (p *Pipeline) newRound() *round {
+	return &round{batches: make([]batch, len(p.workers))}
+}
+
+// work runs one worker: each batch is analyzed in order, its events recorded.
+func (p *Pipeline) work(w *Engine, in chan *batch) {
+	for b := range in {
+		w.rec = &b.rec
+		w.events = w.rec
+		for i := range b.items {
+			it := &b.items[i]
+			if it.tick {
+				w.rec.at(it.seg.Frame, phaseSweep)
+				if it.seg.Time > w.now {
+					w.now = it.seg.Time
+				}
+				w.sweep(it.seg.Time)
+				continue
+			}
+			w.rec.at(it.seg.Frame, phasePacket)
+			w.Segment(&it.seg)
+		}
+		p.done.Done()
+	}
+}
+
+// merge hands each round to the workers, waits for them, and replays their
+// events in capture order.
+func (p *Pipeline) merge() {
+	var all []event
+	for r := range p.rounds {
+		p.done.Add(len(p.workers))
+		for i := range p.workers {
+			p.in[i] <- &r.batches[i]
+		}
+		p.done.Wait()
+		all = all[:0]
+		for i := range r.batches {
+			all = append(all, r.batches[i].rec.events...)
+		}
+		p.replay(all)
+		for i := range r.batches {
+			b := &r.batches[i]
+			b.items, b.arena, b.rec.events = b.items[:0], b.arena[:0], b.rec.events[:0]
+		}
+		r.n = 0
+		p.free <- r
+	}
+	close(p.merged)
+}
+
+// replay feeds events to the detectors and numbers the flows, in the order a
+// single engine would have seen them.
+func (p *Pipeline) replay(evs []event) {
+	sort.Slice(evs, func(i, j int) bool { return evs[i].less(&evs[j]) })
+	for i := range evs {
+		ev := &evs[i]
+		switch ev.kind {
+		case evCreated:
+			p.nextID++
+			p.ids[ev.id] = p.nextID
+		case evSYN:
+			p.wide.SYN(ev.t, ev.a, ev.b, ev.frame)
+		case evHandshake:
+			p.wide.Handshake(ev.t, ev.a, ev.b)
+		case evTimeWait:
+			p.wide.TimeWait(ev.t, ev.a, ev.b, ev.origCloses, p.ids[ev.id], ev.frame)
+		case evRST:
+			p.wide.RST(ev.t, ev.a, ev.b, ev.frame)
+		case evFinished:
+			f := ev.flow
+			f.ID = p.ids[ev.id]
+			delete(p.ids, ev.id)
+			p.wide.FlowEnd(f)
+			if p.Sink != nil {
+				p.Sink(f)
+			} else {
+				p.flows = append(p.flows, *f)
+			}
+		}
+	}
+}
+
+// Filtered counts a frame that the user's filter excluded.
+func (p *Pipeline) Filtered() {
+	p.packets++
+	p.filtered++
+}
+
+// Frame decodes a frame and hands its segment to the worker of its 4-tuple.
+func (p *Pipeline) Frame(fr *capture.Frame) {
+	p.packets++
+	if !p.seenTime || fr.Time < p.start {
+		p.start = fr.Time
+	}
+	if !p.seenTime || fr.Time > p.end {
+		p.end = fr.Time
+	}
+	p.seenTime = true
+	res := p.dec.Decode(fr, &p.seg)
+	switch res.Kind {
+	case capture.KindTCP:
+	case capture.KindMalformed, capture.KindUnsupportedLink:
+		p.decodeProblems[res.Reason]++
+		return
+	default:
+		p.nonTCP[res.Kind.String()]++
+		return
+	}
+	p.tcp++
+	s := &p.seg
+	p.lastFrame = s.Frame
+	if s.Time > p.now {
+		p.now = s.Time
+	}
+	r := p.cur
+	if p.now-p.lastSweep >= sweepInterval {
+		// Every worker sweeps where a single engine would have: before this
+		// frame, at the capture clock.
+		for i := range r.batches {
+			r.batches[i].items = append(r.batches[i].items, item{seg: segment.Segment{Frame: s.Frame, Time: p.now}, tick: true})
+		}
+		p.lastSweep = p.now
+	}
+	k := flow.KeyOf(s.Src, s.Dst)
+	var h maphash.Hash
+	h.SetSeed(p.seed)
+	h.Write(k.A.Addr().AsSlice())
+	h.Write(k.B.Addr().AsSlice())
+	h.WriteByte(byte(k.A.Port()))
+	h.WriteByte(byte(k.A.Port() >> 8))
+	h.WriteByte(byte(k.B.Port()))
+	h.WriteByte(byte(k.B.Port() >> 8))
+	b := &r.batches[h.Sum64()%uint64(len(p.workers))]
+	cp := *s
+	if len(s.Payload) > 0 {
+		if cap(b.arena)-len(b.arena) < len(s.Payload) {
+			// The old arena stays alive through the segments that point
+			// into it; start a bigger one.
+			b.arena = make([]byte, 0, max(2*cap(b.arena), 1<<20, len(s.Payload)))
+		}
+		off := len(b.arena)
+		b.arena = append(b.arena, s.Payload...)
+		cp.Payload = b.arena[off:len(b.arena):len(b.arena)]
+	}
+	b.items = append(b.items, item{seg: cp})
+	r.n++
+	if r.n >= batchFrames {
+		p.flush()
+	}
+}
+
+// flush hands the current round to the merger and takes a free one.
+func (p *Pipeline) flush() {
+	if p.cur.n == 0 && !slices.ContainsFunc(p.cur.batches, func(b batch) bool { return len(b.items) > 0 }) {
+		return
+	}
+	p.rounds <- p.cur
+	p.cur = <-p.free
+}
+
+// Finish drains the workers, ends every open connection in capture order and
+// returns the report, identical to a single engine's.
+func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Report {
+	p.flush()
+	close(p.rounds)
+	<-p.merged
+	for _, ch := range p.in {
+		close(ch)
+	}
+	// Connections still open end in the order of their first frame.
+	var evs []event
+	for _, w := range p.workers {
+		rec := &recorder{}
+		w.rec, w.events = rec, rec
+		rec.at(p.lastFrame+1, phaseEnd)
+		if p.now > w.now {
+			w.now = p.now
+		}
+		var open []*flow.Entry[*conn]
+		w.table.All(func(ent *flow.Entry[*conn]) { open = append(open, ent) })
+		for _, ent := range open {
+			w.finish(ent, "end_of_capture")
+		}
+		evs = append(evs, rec.events...)
+	}
+	p.replay(evs)
+	sort.Slice(p.flows, func(i, j int) bool { return p.flows[i].ID < p.flows[j].ID })
+
+	r := &report.Report{Flows: p.flows, Anomalies: p.wide.Findings()}
+	s := &r.Summary
+	s.Files = files
+	s.PacketsRead, s.TCPSegments, s.Filtered = p.packets, p.tcp, p.filtered
+	s.NonTCP, s.DecodeProblems = p.nonTCP, p.decodeProblems
+	s.FlowsByConnState, s.AnomalyCounts = map[string]int{}, map[string]uint64{}
+	for _, w := range p.workers {
+		ws := w.Summary()
+		s.Flows += ws.Flows
+		s.Evicted += ws.Evicted
+		for k, v := range ws.FlowsByConnState {
+			s.FlowsByConnState[k] += v
+		}
+		for k, v := range ws.AnomalyCounts {
+			s.AnomalyCounts[k] += v
+		}
+	}
+	for _, a := range r.Anomalies {
+		s.AnomalyCounts[a.Kind]++
+	}
+	if p.seenTime {
+		st, en := report.Time(p.start), report.Time(p.end)
+		s.Start, s.End = &st, &en
+		s.DurationSecs = float64(p.end-p.start) / 1e9
+	}
+	addProblems(s, problems)
+	return r
+}
