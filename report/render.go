@@ -22,10 +22,13 @@ const (
 	FormatTable Format = "table"
 	FormatJSON  Format = "json"
 	FormatCSV   Format = "csv"
+	// FormatNDJSON streams one JSON object per line: each flow as it
+	// finishes, then the capture-wide findings, then the summary.
+	FormatNDJSON Format = "ndjson"
 )
 
 // Formats lists the formats that Write accepts, for flag help and validation.
-var Formats = []Format{FormatTable, FormatJSON, FormatCSV}
+var Formats = []Format{FormatTable, FormatJSON, FormatCSV, FormatNDJSON}
 
 // ParseFormat checks a format name given by a user.
 func ParseFormat(s string) (Format, error) {
@@ -45,6 +48,9 @@ func ParseFormat(s string) (Format, error) {
 type Options struct {
 	// Limit caps the rows of the table (0 = no cap). JSON and CSV are never capped.
 	Limit int
+	// Lookout, when set, holds the anomalies of every flow, for a report
+	// whose Flows were cut to the rows shown.
+	Lookout *Lookout
 }
 
 // Write renders r in format f.
@@ -56,6 +62,13 @@ func Write(w io.Writer, r *Report, f Format, opt Options) error {
 		return WriteCSV(w, r)
 	case FormatTable:
 		return WriteTable(w, r, opt)
+	case FormatNDJSON:
+		for i := range r.Flows {
+			if err := WriteNDJSONFlow(w, &r.Flows[i]); err != nil {
+				return err
+			}
+		}
+		return WriteNDJSONEnd(w, r)
 	}
 	return fmt.Errorf("unknown output format %q", f)
 }
@@ -66,6 +79,48 @@ func WriteJSON(w io.Writer, r *Report) error {
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(normalized(r)); err != nil {
 		return fmt.Errorf("writing JSON: %w", err)
+	}
+	return nil
+}
+
+// ndjsonFlow and ndjsonEnd are the lines of the ndjson format.
+type ndjsonFlow struct {
+	Type string `json:"type"`
+	Flow *Flow  `json:"flow"`
+}
+
+type ndjsonAnomaly struct {
+	Type    string   `json:"type"`
+	Anomaly *Anomaly `json:"anomaly"`
+}
+
+type ndjsonSummary struct {
+	Type    string   `json:"type"`
+	Summary *Summary `json:"summary"`
+}
+
+// WriteNDJSONFlow writes one {"type":"flow","flow":{...}} line.
+func WriteNDJSONFlow(w io.Writer, f *Flow) error {
+	one := normalized(&Report{Flows: []Flow{*f}})
+	if err := json.NewEncoder(w).Encode(ndjsonFlow{"flow", &one.Flows[0]}); err != nil {
+		return fmt.Errorf("writing ndjson: %w", err)
+	}
+	return nil
+}
+
+// WriteNDJSONEnd writes the capture-wide findings, one
+// {"type":"anomaly","anomaly":{...}} line each, and then the
+// {"type":"summary","summary":{...}} line that ends the stream.
+func WriteNDJSONEnd(w io.Writer, r *Report) error {
+	n := normalized(r)
+	enc := json.NewEncoder(w)
+	for i := range n.Anomalies {
+		if err := enc.Encode(ndjsonAnomaly{"anomaly", &n.Anomalies[i]}); err != nil {
+			return fmt.Errorf("writing ndjson: %w", err)
+		}
+	}
+	if err := enc.Encode(ndjsonSummary{"summary", &n.Summary}); err != nil {
+		return fmt.Errorf("writing ndjson: %w", err)
 	}
 	return nil
 }
@@ -170,9 +225,9 @@ func WriteCSV(w io.Writer, r *Report) error {
 // WriteTable writes the flow table, then the summary, for people at a terminal.
 func WriteTable(w io.Writer, r *Report, opt Options) error {
 	flows := r.Flows
-	left := 0
+	left := max(r.Summary.Flows-len(flows), 0) // flows the caller did not keep
 	if opt.Limit > 0 && len(flows) > opt.Limit {
-		left = len(flows) - opt.Limit
+		left += len(flows) - opt.Limit
 		flows = flows[:opt.Limit]
 	}
 	if len(flows) > 0 {
@@ -216,7 +271,7 @@ func WriteTable(w io.Writer, r *Report, opt Options) error {
 	if err := writeSummary(w, r); err != nil {
 		return err
 	}
-	return writeLookAt(w, r)
+	return writeLookAt(w, r, opt.Lookout)
 }
 
 // lookAtMax is how many findings the "what to look at" section names.
@@ -232,39 +287,51 @@ type finding struct {
 	message  string
 }
 
-// Findings sums the anomalies of a report by kind, worst first: by severity,
-// then by how many flows show it, then by count. Capture-wide findings count
-// as one flow each.
-func findings(r *Report) []finding {
-	byKind := map[string]*finding{}
-	var order []string
-	add := func(a *Anomaly, flow uint64) {
-		f := byKind[a.Kind]
-		if f == nil {
-			f = &finding{kind: a.Kind, severity: a.Severity, message: a.Message}
-			byKind[a.Kind] = f
-			order = append(order, a.Kind)
-		}
-		f.count += a.Count
-		f.nflows++
-		if flow != 0 && len(f.flows) < 3 {
-			f.flows = append(f.flows, flow)
-		}
-		if a.Severity.Rank() > f.severity.Rank() {
-			f.severity = a.Severity
-		}
+// Lookout sums anomalies by kind over flows as they go by, for the "what to
+// look at" section: a capped table keeps few flows but must rank findings
+// over all of them.
+type Lookout struct {
+	byKind map[string]*finding
+	order  []string
+}
+
+// AddFlow adds the anomalies of one flow.
+func (l *Lookout) AddFlow(f *Flow) {
+	for i := range f.Anomalies {
+		l.add(&f.Anomalies[i], f.ID)
 	}
-	for i := range r.Anomalies {
-		add(&r.Anomalies[i], 0)
+}
+
+func (l *Lookout) add(a *Anomaly, flow uint64) {
+	if l.byKind == nil {
+		l.byKind = map[string]*finding{}
 	}
-	for i := range r.Flows {
-		for j := range r.Flows[i].Anomalies {
-			add(&r.Flows[i].Anomalies[j], r.Flows[i].ID)
-		}
+	f := l.byKind[a.Kind]
+	if f == nil {
+		f = &finding{kind: a.Kind, severity: a.Severity, message: a.Message}
+		l.byKind[a.Kind] = f
+		l.order = append(l.order, a.Kind)
 	}
-	out := make([]finding, 0, len(order))
-	for _, k := range order {
-		out = append(out, *byKind[k])
+	f.count += a.Count
+	f.nflows++
+	if flow != 0 && len(f.flows) < 3 {
+		f.flows = append(f.flows, flow)
+		sort.Slice(f.flows, func(i, j int) bool { return f.flows[i] < f.flows[j] })
+	} else if flow != 0 && flow < f.flows[len(f.flows)-1] {
+		f.flows[len(f.flows)-1] = flow
+		sort.Slice(f.flows, func(i, j int) bool { return f.flows[i] < f.flows[j] })
+	}
+	if a.Severity.Rank() > f.severity.Rank() {
+		f.severity = a.Severity
+	}
+}
+
+// ranked returns the findings worst first: by severity, then by how many
+// flows show it, then by count. Capture-wide findings count as one flow each.
+func (l *Lookout) ranked() []finding {
+	out := make([]finding, 0, len(l.order))
+	for _, k := range l.order {
+		out = append(out, *l.byKind[k])
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -282,12 +349,35 @@ func findings(r *Report) []finding {
 	return out
 }
 
+// findings ranks the anomalies of r, using opt.Lookout for the flows when the
+// caller kept only some of them.
+func findings(r *Report, lo *Lookout) []finding {
+	var l Lookout
+	if lo != nil {
+		l = *lo
+		l.byKind = make(map[string]*finding, len(lo.byKind))
+		for k, v := range lo.byKind {
+			c := *v
+			l.byKind[k] = &c
+		}
+		l.order = append([]string(nil), lo.order...)
+	} else {
+		for i := range r.Flows {
+			l.AddFlow(&r.Flows[i])
+		}
+	}
+	for i := range r.Anomalies {
+		l.add(&r.Anomalies[i], 0)
+	}
+	return l.ranked()
+}
+
 // writeLookAt ends the table output with the worst findings, each with where
 // to look and how to learn more.
-func writeLookAt(w io.Writer, r *Report) error {
+func writeLookAt(w io.Writer, r *Report, lookout *Lookout) error {
 	var b strings.Builder
 	n := 0
-	for _, f := range findings(r) {
+	for _, f := range findings(r, lookout) {
 		if f.severity.Rank() <= SeverityInfo.Rank() {
 			continue
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -46,7 +47,7 @@ either byte order), pcapng, and gzip-compressed files of either.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "table", "output format: table, json or csv (default: table on a terminal, json when piped)")
+	f.StringVarP(&o.Output, "output", "o", "table", "output format: table, json, csv or ndjson (default: table on a terminal, json when piped)")
 	f.StringVarP(&o.Filter, "filter", "f", "", "BPF filter expression (libpcap syntax), applied to file input too")
 	f.IntVar(&o.Limit, "limit", 1000, "rows in the table (JSON and CSV are never capped)")
 	addEngineFlags(cmd, &o.Engine)
@@ -112,12 +113,44 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	if err := o.Engine.Validate(); err != nil {
 		return &ExitError{ExitInput, err}
 	}
-	rep, readErr := Analyze(o.Files, o.Filter, o.Engine, s)
+	var sink func(*report.Flow)
+	var sinkErr error
+	var kept *lowestFlows
+	switch format {
+	case report.FormatNDJSON:
+		// Each flow is written as it finishes: the report never sits in
+		// memory whole.
+		sink = func(f *report.Flow) {
+			if sinkErr == nil {
+				sinkErr = report.WriteNDJSONFlow(s.Out, f)
+			}
+		}
+	case report.FormatTable:
+		// The table shows the first --limit flows: keep only those.
+		if o.Limit > 0 {
+			kept = &lowestFlows{max: o.Limit}
+			sink = kept.add
+		}
+	}
+	rep, readErr := AnalyzeStream(o.Files, o.Filter, o.Engine, s, sink)
 	if rep == nil {
 		return &ExitError{ExitInput, readErr}
 	}
-	if err := report.Write(s.Out, rep, format, report.Options{Limit: o.Limit}); err != nil {
-		return err
+	if sinkErr != nil {
+		return sinkErr
+	}
+	var werr error
+	switch {
+	case format == report.FormatNDJSON:
+		werr = report.WriteNDJSONEnd(s.Out, rep)
+	case kept != nil:
+		rep.Flows = kept.sorted()
+		werr = report.Write(s.Out, rep, format, report.Options{Limit: o.Limit, Lookout: &kept.lookout})
+	default:
+		werr = report.Write(s.Out, rep, format, report.Options{Limit: o.Limit})
+	}
+	if werr != nil {
+		return werr
 	}
 	if readErr != nil {
 		return &ExitError{ExitInput, readErr}
@@ -125,10 +158,66 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	return nil
 }
 
+// lowestFlows keeps the max flows with the lowest ids (the first packets),
+// in a max-heap, so that a capped table needs memory for its rows only.
+type lowestFlows struct {
+	max     int
+	heap    []report.Flow
+	lookout report.Lookout
+}
+
+func (l *lowestFlows) add(f *report.Flow) {
+	l.lookout.AddFlow(f)
+	h := l.heap
+	if len(h) < l.max {
+		h = append(h, *f)
+		for i := len(h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if h[p].ID >= h[i].ID {
+				break
+			}
+			h[p], h[i] = h[i], h[p]
+			i = p
+		}
+		l.heap = h
+		return
+	}
+	if f.ID >= h[0].ID {
+		return
+	}
+	h[0] = *f
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= len(h) {
+			break
+		}
+		if c+1 < len(h) && h[c+1].ID > h[c].ID {
+			c++
+		}
+		if h[i].ID >= h[c].ID {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
+
+func (l *lowestFlows) sorted() []report.Flow {
+	out := append([]report.Flow(nil), l.heap...)
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // Analyze reads the files through the engine and returns the report. A report
 // comes back with an error when a file broke part-way: what was read before is
 // analyzed. Non-fatal input problems are printed on the error stream once each.
 func Analyze(files []string, filter string, cfg engine.Config, s *IO) (*report.Report, error) {
+	return AnalyzeStream(files, filter, cfg, s, nil)
+}
+
+// AnalyzeStream is Analyze with each flow handed to sink as it finishes (in
+// capture order) instead of kept in the report, when sink is not nil.
+func AnalyzeStream(files []string, filter string, cfg engine.Config, s *IO, sink func(*report.Flow)) (*report.Report, error) {
 	var flt *capture.Filter
 	if filter != "" {
 		var err error
@@ -144,6 +233,9 @@ func Analyze(files []string, filter string, cfg engine.Config, s *IO) (*report.R
 	eng, err := engine.NewAnalyzer(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if sink != nil {
+		eng.SetSink(sink)
 	}
 	for src.Next() {
 		fr := src.Frame()

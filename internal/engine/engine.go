@@ -110,6 +110,9 @@ func New(cfg Config) *Engine {
 	return e
 }
 
+// SetSink implements Analyzer.
+func (e *Engine) SetSink(fn func(*report.Flow)) { e.Sink = fn }
+
 // Filtered counts a frame that the user's filter excluded.
 func (e *Engine) Filtered() {
 	e.packets++

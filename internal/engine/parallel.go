@@ -47,7 +47,13 @@ type Analyzer interface {
 	Frame(fr *capture.Frame)
 	Filtered()
 	Finish(files []string, problems []capture.Problem) *report.Report
+	// SetSink makes each flow go to fn as it finishes, in capture order,
+	// instead of into the report.
+	SetSink(fn func(*report.Flow))
 }
+
+// SetSink implements Analyzer.
+func (p *Pipeline) SetSink(fn func(*report.Flow)) { p.Sink = fn }
 
 // The kinds of events a worker records.
 const (
