@@ -364,8 +364,11 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 			reason = "closed"
 		}
 	}
-	if c.st.Finished() && reason == "timeout" {
+	if c.st.Finished() && (reason == "timeout" || reason == "end_of_capture") {
 		reason = "closed"
+		if c.st.Reset() {
+			reason = "reset"
+		}
 	}
 	f := e.flowRecord(c, reason, true)
 	if e.rec != nil {
