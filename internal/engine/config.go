@@ -40,6 +40,12 @@ type Config struct {
 	// CloseWaitLeak is how long an endpoint may sit in CLOSE_WAIT, with the
 	// connection still alive, before close_wait_leak is reported.
 	CloseWaitLeak time.Duration
+	// LongIdle is the gap between two packets of a connection that makes a
+	// long_idle finding (Zeek's tcp_inactivity_timeout is 5 min).
+	LongIdle time.Duration
+	// StuckTimeWait is how many segments a peer may send to an endpoint that
+	// is in TIME_WAIT (each restarts its timer) before stuck_time_wait.
+	StuckTimeWait int
 	// OverlapBytes is how many of the latest payload bytes per direction are
 	// kept to see whether retransmitted bytes differ from the first copy
 	// (overlap_mismatch); 0 turns the check off. Memory is taken only by
@@ -84,6 +90,8 @@ func DefaultConfig() Config {
 		CloseWaitLeak:      5 * time.Second,
 		Timers:             TimersLinux,
 		OverlapBytes:       8 << 10,
+		LongIdle:           5 * time.Minute,
+		StuckTimeWait:      2,
 		Wide:               wide.DefaultConfig(),
 	}
 }
@@ -97,7 +105,7 @@ func (c *Config) Validate() error {
 	}{
 		{"time-wait", c.TimeWait}, {"handshake-timeout", c.HandshakeTimeout},
 		{"idle-timeout", c.EstablishedTimeout}, {"closing-timeout", c.ClosingTimeout},
-		{"closed-linger", c.ClosedLinger}, {"close-wait-leak", c.CloseWaitLeak},
+		{"closed-linger", c.ClosedLinger}, {"close-wait-leak", c.CloseWaitLeak}, {"long-idle", c.LongIdle},
 	} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("--%s must be positive, not %v", d.name, d.v))
@@ -105,6 +113,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Timers != TimersLinux && c.Timers != TimersZeek {
 		errs = append(errs, fmt.Errorf("--timers must be %q or %q, not %q", TimersLinux, TimersZeek, c.Timers))
+	}
+	if c.StuckTimeWait < 1 {
+		errs = append(errs, fmt.Errorf("--stuck-time-wait must be at least 1"))
 	}
 	if c.OverlapBytes < 0 {
 		errs = append(errs, fmt.Errorf("--overlap-bytes must not be negative"))

@@ -35,6 +35,11 @@ var classKinds = []struct {
 // detect records the per-packet anomalies that s shows.
 func (e *Engine) detect(c *conn, d segment.Dir, s *segment.Segment, res *reassembly.Result, step *fsm.Step) {
 	cls := res.Class
+	if cls.Has(reassembly.KeepAlive) {
+		// A keep-alive probe resends the last byte, often as garbage: that
+		// its byte differs is the probe's nature, not corruption.
+		cls &^= reassembly.OverlapMismatch
+	}
 	for _, ck := range classKinds {
 		if cls.Has(ck.class) {
 			if ck.kind == anomaly.DuplicateAck {

@@ -45,6 +45,13 @@ type conn struct {
 	// attempt and one completed handshake per connection.
 	synCounted, established bool
 	badChecksums            uint32
+	// maxGap is the longest silence between two packets, ending at gapFrame.
+	maxGap   int64
+	gapFrame uint64
+	// twSegs counts the segments a peer sent to each endpoint while it was
+	// in TIME_WAIT, and twFrame the last of them.
+	twSegs  [2]uint32
+	twFrame uint64
 
 	seq  reassembly.Tracker
 	st   fsm.Tracker
@@ -273,6 +280,13 @@ func (c *conn) noteBaseSeq(d segment.Dir, s *segment.Segment) {
 // update runs s through c's trackers and detectors.
 func (e *Engine) update(c *conn, s *segment.Segment) {
 	d := c.dirOf(s)
+	if gap := s.Time - c.end; c.lastFrame != 0 && gap > c.maxGap {
+		c.maxGap, c.gapFrame = gap, s.Frame
+	}
+	if c.st.States()[d.Other()] == fsm.TimeWait {
+		c.twSegs[d.Other()]++
+		c.twFrame = s.Frame
+	}
 	c.lastFrame, c.end = s.Frame, s.Time
 	c.pkts[d]++
 	c.bytes[d] += uint64(s.PayloadLen)

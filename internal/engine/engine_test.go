@@ -168,6 +168,29 @@ func TestEngineScenarios(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "long idle",
+			pkts: append(exchange(0, 1000, 5000)[:5], pkt{400_000, true, A | P, 1101, 5101, 10}),
+			check: func(t *testing.T, r *report.Report) {
+				f := r.Flows[0]
+				if kinds(&f)["long_idle"] != 1 {
+					t.Fatalf("anomalies %v, want long_idle", kinds(&f))
+				}
+			},
+		},
+		{
+			name: "stuck TIME_WAIT: the peer keeps resending its FIN",
+			pkts: append(exchange(0, 1000, 5000)[:7],
+				pkt{1000, false, F | A, 5101, 1102, 0},
+				pkt{3000, false, F | A, 5101, 1102, 0},
+				pkt{7000, false, F | A, 5101, 1102, 0}),
+			check: func(t *testing.T, r *report.Report) {
+				f := r.Flows[0]
+				if f.OrigState != "TIME_WAIT" || kinds(&f)["stuck_time_wait"] != 1 {
+					t.Fatalf("orig %s anomalies %v, want TIME_WAIT and stuck_time_wait", f.OrigState, kinds(&f))
+				}
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

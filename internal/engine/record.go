@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/fsm"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
@@ -72,6 +73,14 @@ func (e *Engine) flowAnomalies(c *conn, f *report.Flow) {
 			at(anomaly.HalfOpen)
 		}
 	}
+	if c.maxGap >= int64(e.cfg.LongIdle) {
+		e.flag(c, anomaly.LongIdle, c.gapFrame, c.start)
+	}
+	for d := 0; d < 2; d++ {
+		if int(c.twSegs[d]) >= e.cfg.StuckTimeWait {
+			e.flag(c, anomaly.StuckTimeWait, c.twFrame, c.end)
+		}
+	}
 	// An endpoint that acknowledged its peer's FIN and sat in CLOSE_WAIT while
 	// the connection lived on is an application that never closes its socket.
 	for d := 0; d < 2; d++ {
@@ -121,6 +130,14 @@ func flowMessage(c *conn, f *report.Flow, k anomaly.Kind) string {
 			return fmt.Sprintf("generation %d reused the 4-tuple while the previous connection was still in TIME_WAIT", c.gen)
 		}
 		return fmt.Sprintf("generation %d of this 4-tuple", c.gen)
+	case anomaly.LongIdle:
+		return fmt.Sprintf("the connection sat idle for %s before packet %d", time.Duration(c.maxGap).Round(time.Millisecond), c.gapFrame)
+	case anomaly.StuckTimeWait:
+		who := f.Orig
+		if c.twSegs[1] > c.twSegs[0] {
+			who = f.Resp
+		}
+		return fmt.Sprintf("%s was in TIME_WAIT and its peer kept sending (%d segments): the peer never got the last ACK, and every segment restarts TIME_WAIT", who, max(c.twSegs[0], c.twSegs[1]))
 	case anomaly.DuplicateAck:
 		if n := c.an.Max(k); n > 0 {
 			return fmt.Sprintf("the receiver repeated the same ACK, up to duplicate #%d in a row", n)
