@@ -33,6 +33,7 @@ type CheckOptions struct {
 
 func newCheckCmd(s *IO) *cobra.Command {
 	o := &CheckOptions{Engine: engine.DefaultConfig()}
+	var configPath string
 	cmd := &cobra.Command{
 		Use:   "check [flags] FILE...",
 		Short: "Check captures against a policy; exit 1 when a rule is violated (for CI)",
@@ -58,6 +59,9 @@ Metrics:
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = args
+			if err := loadConfig(cmd, configPath); err != nil {
+				return err
+			}
 			return RunCheck(o, s)
 		},
 	}
@@ -70,6 +74,7 @@ Metrics:
 	f.StringVar(&o.Baseline, "baseline", "", "JSON report (analyze -o json) to compare with; fails on regressions beyond the policy's tolerance")
 	f.StringVarP(&o.Filter, "filter", "f", "", "BPF filter expression (libpcap syntax), applied to file input too")
 	addEngineFlags(cmd, &o.Engine)
+	f.StringVar(&configPath, "config", "", "YAML file of analysis settings: keys are the flags' names (the command line wins)")
 	return cmd
 }
 
