@@ -243,12 +243,13 @@ func (s *dirState) keepPayload(a seqnum.Value, p []byte, capN uint32) (mismatch 
 	if len(p) == 0 || capN == 0 {
 		return false
 	}
-	if uint32(len(s.pay)) != capN {
-		s.pay = make([]byte, capN)
-	}
-	mask := capN - 1
 	b := a.Add(seqnum.Size(len(p)))
 	if s.st&stPay != 0 && !s.payFar(a) {
+		if a.LessThanEq(s.payHi) && b.GreaterThan(s.payHi) {
+			// The copy will hold [payLo, b), at most capN of it.
+			s.growPay(uint32(min(s.payLo.Size(b), seqnum.Size(capN))), capN)
+		}
+		mask := uint32(len(s.pay)) - 1
 		ls, le := seqnum.Max(a, s.payLo), seqnum.Min(b, s.payHi)
 		for x := ls; x.LessThan(le); x++ {
 			if s.pay[uint32(x)&mask] != p[uint32(a.Size(x))] {
@@ -272,10 +273,45 @@ func (s *dirState) keepPayload(a seqnum.Value, p []byte, capN uint32) (mismatch 
 		a = b - seqnum.Value(capN)
 		p = p[uint32(len(p))-capN:]
 	}
-	s.ringCopy(a, p, mask)
+	s.st &^= stPay // nothing to keep while growing
+	s.growPay(uint32(len(p)), capN)
+	s.ringCopy(a, p, uint32(len(s.pay))-1)
 	s.payLo, s.payHi = a, b
 	s.st |= stPay
 	return mismatch
+}
+
+// minPayRing is the smallest payload ring: most connections carry a few
+// hundred bytes each way, so the ring starts small and doubles as the copy
+// grows, up to the configured cap.
+const minPayRing = 512
+
+// growPay makes the ring hold at least n bytes (n ≤ capN, a power of two),
+// keeping the bytes [payLo, payHi) it holds.
+func (s *dirState) growPay(n, capN uint32) {
+	size := uint32(len(s.pay))
+	if size >= n {
+		return
+	}
+	size = max(size, min(minPayRing, capN))
+	for size < n {
+		size <<= 1
+	}
+	size = min(size, capN)
+	old := s.pay
+	s.pay = make([]byte, size)
+	if s.st&stPay == 0 || len(old) == 0 {
+		return
+	}
+	// Copy the held bytes out of the old ring in at most two pieces.
+	oldMask := uint32(len(old)) - 1
+	n = uint32(s.payLo.Size(s.payHi))
+	i := uint32(s.payLo) & oldMask
+	first := min(n, uint32(len(old))-i)
+	s.ringCopy(s.payLo, old[i:i+first], size-1)
+	if first < n {
+		s.ringCopy(s.payLo.Add(seqnum.Size(first)), old[:n-first], size-1)
+	}
 }
 
 func (s *dirState) payFar(x seqnum.Value) bool {

@@ -228,7 +228,7 @@ type dirState struct {
 	lo, hi       seqnum.Value
 	holes        []hole // sorted, disjoint, not touching, inside [lo, hi]
 	unacked      []unackedSeg
-	pay          []byte // ring copy of payload [payLo, payHi), len is a power of two
+	pay          []byte // ring copy of payload [payLo, payHi), len is a power of two, grown on demand
 	payLo, payHi seqnum.Value
 
 	packets, payloadBytes, uniqueBytes, retransBytes uint64
@@ -309,7 +309,7 @@ func (t *Tracker) Init(cfg *Config) {
 	for i := range t.d {
 		t.d[i].holes = keep[i]
 		t.d[i].unacked = keepU[i]
-		if t.keepPay && uint32(len(keepP[i])) == p {
+		if t.keepPay && len(keepP[i]) > 0 && uint32(len(keepP[i])) <= p {
 			t.d[i].pay = keepP[i]
 		}
 	}
