@@ -1,23 +1,19 @@
-# The two set-up commands of README.md: `make demo` analyzes a bundled capture,
-# `make test` runs the tests. Both install missing system packages first.
+# Shortcuts; README's two set-up commands are scripts/demo.sh and scripts/test.sh.
 GO ?= go
-DEMO ?= testdata/pcaps/normal_exchange.pcap
 
-.PHONY: deps demo test build bench fuzz testdata
+.PHONY: demo test build bench testdata
 
-deps:
-	@./scripts/install-deps.sh
+demo:
+	./scripts/demo.sh
 
-demo: deps
-	$(GO) run ./cmd/tcpflow-analyze analyze -o table $(DEMO)
+test:
+	./scripts/test.sh
 
-test: deps
-	$(GO) test ./...
-
-build: deps
+build:
+	./scripts/install-deps.sh
 	$(GO) build -o tcpflow-analyze ./cmd/tcpflow-analyze
 
-bench: deps
+bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 testdata:

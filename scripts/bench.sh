@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# bench.sh [CAPTURE] — time tcpflow-analyze against a bare read loop, tshark and
+# tcptrace on one capture, in one run, and print a Markdown table.
+#
+# Without CAPTURE it writes one with `tcpflow-analyze gen` (GEN_FLAGS, default
+# about 2 M packets in 200 k connections) to $BENCH_DIR (default
+# /tmp/tcpflow-bench), reusing it when it is already there.
+#
+# Each tool runs under /usr/bin/time -v: CPU is user+sys seconds, RSS the peak
+# resident set. Packets per CPU-second is the throughput figure the ratios use.
+# Environment: BENCH_DIR, GEN_FLAGS, SKIP (space-separated tool names to skip:
+# tshark tcptrace pcapgo layers decode workers2).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+dir=${BENCH_DIR:-/tmp/tcpflow-bench}
+gen_flags=${GEN_FLAGS:---packets 2000000 --connections 200000 --concurrency 1000 --flood-sources 10000 --seed 1}
+skip=" ${SKIP:-} "
+mkdir -p "$dir"
+
+if [ ! -x /usr/bin/time ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "installing GNU time" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+	else
+		echo "bench.sh: /usr/bin/time is missing (apt-get install time)" >&2
+		exit 2
+	fi
+fi
+
+echo "building" >&2
+(cd "$repo" && go build -o "$dir/tcpflow-analyze" ./cmd/tcpflow-analyze && go build -o "$dir/readloop" ./internal/cmd/readloop)
+bin=$dir/tcpflow-analyze
+notes=()
+
+gen() {
+	if "$bin" gen --help >/dev/null 2>&1; then
+		"$bin" gen "$@"
+		return
+	fi
+	# The gen command is not registered in root.go yet: build cli.RunGen, with
+	# the same flags, through a throwaway main inside the module.
+	notes+=("gen is not registered in this build; the capture was written by cli.RunGen through a throwaway main")
+	local tmp
+	tmp=$(mktemp -d "$repo/benchgen.XXXXXX")
+	cat >"$tmp/main.go" <<'GO'
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/cli"
+)
+
+func main() {
+	o := cli.DefaultGenOptions()
+	f := pflag.NewFlagSet("gen", pflag.ExitOnError)
+	f.StringVarP(&o.Output, "write", "w", "", "")
+	f.IntVar(&o.Mix.Packets, "packets", o.Mix.Packets, "")
+	f.IntVar(&o.Mix.Connections, "connections", o.Mix.Connections, "")
+	f.IntVar(&o.Mix.Concurrency, "concurrency", o.Mix.Concurrency, "")
+	f.DurationVar(&o.Mix.Think, "think", o.Mix.Think, "")
+	f.Uint64Var(&o.Mix.Seed, "seed", o.Mix.Seed, "")
+	f.IntVar(&o.Mix.FloodSources, "flood-sources", o.Mix.FloodSources, "")
+	f.IntVar(&o.Mix.FloodRate, "flood-rate", 50000, "")
+	f.Float64Var(&o.Mix.Loss, "loss", o.Mix.Loss, "")
+	f.Float64Var(&o.Mix.Reuse, "reuse", o.Mix.Reuse, "")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "")
+	_ = f.Parse(os.Args[1:])
+	if cli.RunGen(&o, &cli.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}) != nil {
+		os.Exit(2)
+	}
+}
+GO
+	(cd "$repo" && go build -o "$dir/gen" "./$(basename "$tmp")")
+	rm -rf "$tmp"
+	"$dir/gen" "$@"
+}
+
+if [ $# -ge 1 ]; then
+	cap=$1
+else
+	cap=$dir/mix.pcap
+	stamp="$dir/mix.flags"
+	if [ ! -s "$cap" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$gen_flags" ]; then
+		echo "generating $cap: gen $gen_flags" >&2
+		# shellcheck disable=SC2086
+		gen $gen_flags -w "$cap"
+		echo "$gen_flags" >"$stamp"
+	fi
+fi
+[ -r "$cap" ] || { echo "bench.sh: cannot read $cap" >&2; exit 2; }
+
+packets=$("$dir/readloop" "$cap" | awk '{print $1}')
+size_mib=$(du -m "$cap" | awk '{print $1}')
+
+rows=()
+# run NAME CMD...: time CMD (its output discarded) and add a row.
+run() {
+	local name=$1
+	shift
+	local t="$dir/time.$$"
+	echo "running $name: $*" >&2
+	if ! /usr/bin/time -v -o "$t" "$@" >/dev/null 2>"$dir/stderr.$$"; then
+		echo "  $name failed: $(tail -3 "$dir/stderr.$$")" >&2
+		rows+=("$name|failed||||")
+		return
+	fi
+	local line
+	line=$(awk -F': ' -v p="$packets" '
+		/User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {r=$2}
+		/Elapsed \(wall clock\)/ {n=split($2, a, ":"); w=0; for (i=1; i<=n; i++) w=w*60+a[i]}
+		END {c=u+s; printf "%.2f|%.2f|%.0f|%.0f", w, c, (c>0 ? p/c : 0), r/1024}' "$t")
+	rows+=("$name|$line")
+	rm -f "$t" "$dir/stderr.$$"
+}
+
+skipped() { [[ $skip == *" $1 "* ]]; }
+
+run "read loop (internal/capture)" "$dir/readloop" "$cap"
+skipped decode || run "read + decode (internal/capture)" "$dir/readloop" -mode decode "$cap"
+skipped pcapgo || run "read loop (gopacket pcapgo)" "$dir/readloop" -mode pcapgo "$cap"
+skipped layers || run "pcapgo + DecodingLayerParser" "$dir/readloop" -mode layers "$cap"
+if "$bin" analyze --help 2>/dev/null | grep -q -- '--workers'; then
+	run "analyze -o json, --workers 1" "$bin" analyze -o json --workers 1 "$cap"
+	skipped workers2 || run "analyze -o json, --workers 2" "$bin" analyze -o json --workers 2 "$cap"
+else
+	notes+=("analyze has no --workers flag in this build: it ran once, without it")
+	run "analyze -o json, --workers 1" "$bin" analyze -o json "$cap"
+fi
+if ! skipped tshark && command -v tshark >/dev/null; then
+	run "tshark -z conv,tcp" tshark -n -q -z conv,tcp -r "$cap"
+fi
+if ! skipped tcptrace && command -v tcptrace >/dev/null; then
+	run "tcptrace -l" tcptrace -l -n "$cap"
+fi
+
+pps() { # the packets per CPU-second of the row named $1
+	local r
+	for r in "${rows[@]}"; do
+		if [ "${r%%|*}" = "$1" ]; then
+			echo "$r" | awk -F'|' '{print $4}'
+			return
+		fi
+	done
+}
+
+echo
+echo "Capture: $cap, $packets packets, $size_mib MiB. $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(go version | awk '{print $3}'), $(date -u +%Y-%m-%d)."
+echo
+echo "| tool | packets | wall s | CPU s | packets / CPU s | peak RSS MiB |"
+echo "|---|---:|---:|---:|---:|---:|"
+for r in "${rows[@]}"; do
+	IFS='|' read -r name wall cpu p rss <<<"$r"
+	printf "| %s | %s | %s | %s | %s | %s |\n" "$name" "$packets" "$wall" "$cpu" "$p" "$rss"
+done
+echo
+a1=$(pps "analyze -o json, --workers 1")
+a2=$(pps "analyze -o json, --workers 2")
+rl=$(pps "read loop (internal/capture)")
+ts=$(pps "tshark -z conv,tcp")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+echo "- analyze (1 worker) vs the read loop, packets per CPU-second: $(ratio "$a1" "$rl") (target ≥ 0.40)"
+echo "- analyze (1 worker) vs tshark -z conv,tcp, packets per CPU-second: $(ratio "$a1" "$ts") (target ≥ 30)"
+if [ -n "$a2" ]; then
+	echo "- analyze, wall time with 1 worker / with 2: $(awk -F'|' -v a="analyze -o json, --workers 1" -v b="analyze -o json, --workers 2" '$1==a{x=$2} $1==b{y=$2} END{if (x>0 && y>0) printf "%.2f", x/y; else printf "n/a"}' <(printf '%s\n' "${rows[@]}")) (target ≥ 1.6)"
+fi
+for n in "${notes[@]}"; do
+	echo "- Note: $n"
+done
