@@ -64,9 +64,7 @@ var deliberateTCPDiff = map[string]string{
 }
 
 // unsupportedFiles are captures tshark reads that Open rejects on purpose.
-var unsupportedFiles = map[string]string{
-	"pcpp__solaris.snoop": "Solaris snoop format",
-}
+var unsupportedFiles = map[string]string{}
 
 func TestCorpus(t *testing.T) {
 	dir := corpusDir(t)

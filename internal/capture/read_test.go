@@ -139,7 +139,9 @@ func TestOpenErrors(t *testing.T) {
 		is               error
 	}{
 		{"missing", filepath.Join(dir, "nope.pcap"), "nope.pcap: cannot open: no such file or directory", os.ErrNotExist},
-		{"snoop", write("x.snoop", []byte("snoop\x00\x00\x00\x00\x00\x00\x02")), "unsupported capture format: Solaris snoop", ErrUnsupported},
+		{"snoop header cut", write("x.snoop", []byte("snoop\x00\x00\x00\x00\x00\x00\x02")), "snoop file header cut short", ErrCutShort},
+		{"snoop version 1", write("v1.snoop", []byte("snoop\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x04")), "unsupported snoop version 1", ErrUnsupported},
+		{"snoop token ring", write("tr.snoop", []byte("snoop\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x02")), "unsupported snoop datalink type 2", ErrUnsupported},
 		{"text", write("x.txt", []byte("hello world")), "not a capture file (first bytes 0x68656c6c6f20776f)", ErrNotCapture},
 		{"empty", write("e.pcap", nil), "not a capture file (empty)", ErrNotCapture},
 		{"pcapng v2", write("v2.pcapng", ng2), "unsupported pcapng version 2.0", ErrUnsupported},

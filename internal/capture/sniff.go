@@ -16,6 +16,9 @@ type recordReader interface {
 	next(f *Frame) error
 }
 
+// snoopMagic is the first four bytes of a snoop file ("snoo").
+const snoopMagic = 0x736e6f6f
+
 // maxGzipLayers bounds gzip-inside-gzip nesting.
 const maxGzipLayers = 2
 
@@ -51,6 +54,11 @@ func sniff(r io.Reader, name string, opt Options, warn warnFunc) (recordReader, 
 		case ngBlockSHB:
 			nr, err := newPcapngReader(in, name, opt, warn)
 			return nr, closer, err
+		case snoopMagic:
+			if bytes.HasPrefix(head, []byte("snoop\x00\x00\x00")) {
+				sr, err := newSnoopReader(in, name, opt, warn)
+				return sr, closer, err
+			}
 		case pcapMagicModified, pcapMagicModifiedSwap:
 			return nil, closer, unsupported(name, "modified (Kuznetzov) pcap")
 		}
@@ -69,8 +77,6 @@ func unsupported(name, format string) error {
 // not read.
 func otherFormat(head []byte) string {
 	switch {
-	case bytes.HasPrefix(head, []byte("snoop\x00\x00\x00")):
-		return "Solaris snoop"
 	case bytes.HasPrefix(head, []byte("GMBU")):
 		return "Microsoft Network Monitor"
 	case bytes.HasPrefix(head, []byte("XCP\x00")):

@@ -16,7 +16,6 @@ import (
 // brokenOnPurpose are corpus files that are meant to fail: analyze must stop
 // with a clear error (exit 2) rather than a report.
 var brokenOnPurpose = map[string]string{
-	"pcpp__solaris.snoop":      "snoop format",
 	"gopacket__test901.pcapng": "pcapng version 2.0",
 }
 
