@@ -130,6 +130,13 @@ func flowMessage(c *conn, f *report.Flow, k anomaly.Kind) string {
 			return fmt.Sprintf("generation %d reused the 4-tuple while the previous connection was still in TIME_WAIT", c.gen)
 		}
 		return fmt.Sprintf("generation %d of this 4-tuple", c.gen)
+	case anomaly.CloseWaitLeak:
+		for d, who := range [2]string{f.Orig, f.Resp} {
+			if since, ok := c.closeWaitSince(d); ok {
+				return fmt.Sprintf("%s acknowledged its peer's FIN and stayed in CLOSE_WAIT for %s while the connection lived on: the application never closed its socket",
+					who, time.Duration(c.end-since).Round(time.Millisecond))
+			}
+		}
 	case anomaly.LongIdle:
 		return fmt.Sprintf("the connection sat idle for %s before packet %d", time.Duration(c.maxGap).Round(time.Millisecond), c.gapFrame)
 	case anomaly.StuckTimeWait:
