@@ -69,6 +69,13 @@ func (t *Tracker) bookBytes(fwd, rev *dirState, seg *segment.Segment, seglen uin
 		} else {
 			rev.coverPoint(ack, uint32(t.maxHoles))
 		}
+		if rev.pay != nil && rev.st&stFin != 0 && seg.Ack.GreaterThanEq(rev.finEnd) {
+			// The peer's FIN is acknowledged, so all its data was: what it
+			// sends again is spurious, and a closed connection (TIME_WAIT
+			// lasts a minute) should not hold kilobytes of payload.
+			rev.pay = nil
+			rev.st &^= stPay
+		}
 	}
 }
 

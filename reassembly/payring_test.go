@@ -3,6 +3,7 @@ package reassembly
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
 )
@@ -85,4 +86,26 @@ func TestPayloadRingSmall(t *testing.T) {
 	if len(s.pay) != 2048 {
 		t.Errorf("1748 bytes: ring of %d", len(s.pay))
 	}
+}
+
+// TestPayloadFreedAtClose checks that a direction's payload copy is let go
+// once its FIN is acknowledged, and that data seen after that still works.
+func TestPayloadFreedAtClose(t *testing.T) {
+	var tr Tracker
+	tr.Init(&Config{KeepPayload: true})
+	run(t, &tr, cat(handshake(), []step{
+		seg(O, PA, 1001, 5001, 0, 65535).P("hello world").W(InOrder),
+		seg(R, A, 5001, 1012, 0, 65535).C(func(t *testing.T, _ Result) {
+			if tr.d[O].pay == nil {
+				t.Error("copy let go before the FIN")
+			}
+		}),
+		seg(O, FA, 1012, 5001, 0, 65535),
+		seg(R, A, 5001, 1013, 0, 65535).C(func(t *testing.T, _ Result) {
+			if tr.d[O].pay != nil || tr.d[O].st&stPay != 0 {
+				t.Error("copy kept after the FIN was acknowledged")
+			}
+		}),
+		seg(O, PA, 1001, 5001, 0, 65535).P("HELLO").T(time.Second).W(Retransmission | SpuriousRetransmission),
+	}))
 }
