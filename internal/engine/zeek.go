@@ -40,17 +40,29 @@ type zeekState struct {
 const zeekMaxBlocks = 16
 
 // zeekHalf is the data delivered in one direction, as Zeek's reassembler sees
-// it: everything below delivered arrived, blocks are islands above it.
+// it: everything below delivered arrived; islands above it (out-of-order data)
+// are kept in a small array allocated only when one appears.
 type zeekHalf struct {
 	init      bool
 	finSeen   bool
+	nblocks   uint8
 	delivered seqnum.Value
 	finData   seqnum.Value
-	nblocks   uint8
-	blocks    [zeekMaxBlocks][2]seqnum.Value
+	blocks    *[zeekMaxBlocks][2]seqnum.Value
 }
 
 func (h *zeekHalf) add(a, b seqnum.Value) {
+	if a.LessThanEq(h.delivered) {
+		// In order (or overlapping what arrived): no island to remember.
+		if b.GreaterThan(h.delivered) {
+			h.delivered = b
+		}
+		h.advance()
+		return
+	}
+	if h.blocks == nil {
+		h.blocks = new([zeekMaxBlocks][2]seqnum.Value)
+	}
 	if int(h.nblocks) == zeekMaxBlocks {
 		copy(h.blocks[:], h.blocks[1:])
 		h.nblocks--
@@ -61,6 +73,9 @@ func (h *zeekHalf) add(a, b seqnum.Value) {
 }
 
 func (h *zeekHalf) advance() {
+	if h.nblocks == 0 {
+		return
+	}
 	for changed := true; changed; {
 		changed = false
 		n := 0
