@@ -60,6 +60,13 @@ func (s *Set) Max(k Kind) uint32 {
 	return 0
 }
 
+// Each calls fn for every kind recorded, with its count.
+func (s *Set) Each(fn func(k Kind, count uint32)) {
+	for i := range s.recs {
+		fn(s.recs[i].kind, s.recs[i].count)
+	}
+}
+
 // Has reports whether k was recorded.
 func (s *Set) Has(k Kind) bool {
 	for i := range s.recs {

@@ -520,7 +520,7 @@ func (out *liveOutput) tick(eng *engine.Engine, live *capture.Live, now time.Tim
 	case out.view:
 		var b bytes.Buffer
 		b.WriteString("\x1b[H\x1b[2J") // home, clear screen
-		out.lv.render(&b, now.Sub(out.start), eng.Summary(), eng.Snapshot(), readStats(live))
+		out.lv.render(&b, now.Sub(out.start), eng.Summary(), eng.View(max(viewBusiest, viewAnomalous)), readStats(live))
 		if _, err := out.w.Write(b.Bytes()); err != nil && out.err == nil {
 			out.err = fmt.Errorf("writing the live view: %w", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -606,7 +607,7 @@ func TestLiveViewRender(t *testing.T) {
 			if c.name == "idle" {
 				op = nil
 			}
-			c.view().render(&b, 3*time.Second, c.sum, op, c.stats)
+			c.view().render(&b, 3*time.Second, c.sum, viewOf(op), c.stats)
 			got := b.String()
 			for _, w := range c.want {
 				if !strings.Contains(got, w) {
@@ -671,4 +672,27 @@ func TestLiveKeepBounded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// viewOf builds the engine's view of open flows from records, as
+// engine.View does from connections.
+func viewOf(open []report.Flow) engine.OpenView {
+	v := engine.OpenView{Open: len(open), States: map[string]int{}, AnomalyCounts: map[string]uint64{}}
+	for i := range open {
+		f := &open[i]
+		v.States[f.OrigState+"/"+f.RespState]++
+		for _, a := range f.Anomalies {
+			v.AnomalyCounts[a.Kind] += a.Count
+		}
+		if anomalyScore(f) > 0 {
+			v.Anomalous = append(v.Anomalous, *f)
+		}
+	}
+	v.Busiest = append([]report.Flow(nil), open...)
+	sort.SliceStable(v.Busiest, func(i, j int) bool {
+		a, b := &v.Busiest[i], &v.Busiest[j]
+		return a.OrigBytes+a.RespBytes+a.OrigPackets+a.RespPackets > b.OrigBytes+b.RespBytes+b.OrigPackets+b.RespPackets
+	})
+	rankFlows(v.Anomalous)
+	return v
 }

@@ -73,7 +73,7 @@ func anomalyScore(f *report.Flow) uint64 {
 // render writes the view: a header with the counters, the states, the
 // anomalies so far, the busiest open connections, the most anomalous ones
 // (open or finished) and the latest anomaly events.
-func (v *liveView) render(w io.Writer, elapsed time.Duration, sum report.Summary, open []report.Flow, st captureStats) {
+func (v *liveView) render(w io.Writer, elapsed time.Duration, sum report.Summary, open engine.OpenView, st captureStats) {
 	filter := "none"
 	if v.filter != "" {
 		filter = strconv.Quote(v.filter)
@@ -81,46 +81,30 @@ func (v *liveView) render(w io.Writer, elapsed time.Duration, sum report.Summary
 	fmt.Fprintf(w, "tcpflow-analyze live on %s, filter %s, %s (Ctrl-C stops and prints the report)\n",
 		v.iface, filter, elapsed.Round(time.Second))
 	fmt.Fprintf(w, "packets %d (TCP %d)   flows %d open, %d finished   capture: %s\n",
-		sum.PacketsRead, sum.TCPSegments, len(open), sum.Flows, statsLine(st))
+		sum.PacketsRead, sum.TCPSegments, open.Open, sum.Flows, statsLine(st))
 	if st.Dropped > 0 || st.IfDropped > 0 {
 		fmt.Fprintf(w, "WARNING: %d packets dropped; the analysis misses them\n", st.Dropped+st.IfDropped)
 	}
 
-	states := map[string]int{}
+	states := open.States
 	counts := map[string]uint64{}
 	for k, n := range sum.AnomalyCounts {
 		counts[k] = n
 	}
-	for i := range open {
-		f := &open[i]
-		states[f.OrigState+"/"+f.RespState]++
-		for _, a := range f.Anomalies {
-			counts[a.Kind] += a.Count
-		}
+	for k, n := range open.AnomalyCounts {
+		counts[k] += n
 	}
 	fmt.Fprintf(w, "open      %s\n", orNone(countsText(states)))
 	fmt.Fprintf(w, "finished  %s\n", orNone(countsText(sum.FlowsByConnState)))
 	fmt.Fprintf(w, "anomalies %s\n", orNone(countsText(counts)))
 
-	busy := append([]report.Flow(nil), open...)
-	sort.SliceStable(busy, func(i, j int) bool {
-		return busy[i].OrigBytes+busy[i].RespBytes+busy[i].OrigPackets+busy[i].RespPackets >
-			busy[j].OrigBytes+busy[j].RespBytes+busy[j].OrigPackets+busy[j].RespPackets
-	})
-	if len(busy) > viewBusiest {
-		busy = busy[:viewBusiest]
-	}
+	busy := open.Busiest
 	if len(busy) > 0 {
 		fmt.Fprintln(w, "\nBusiest open connections")
 		flowTable(w, busy)
 	}
 
-	var worst []report.Flow
-	for i := range open {
-		if anomalyScore(&open[i]) > 0 {
-			worst = append(worst, open[i])
-		}
-	}
+	worst := append([]report.Flow(nil), open.Anomalous...)
 	worst = append(worst, v.worst...)
 	rankFlows(worst)
 	if len(worst) > viewAnomalous {

@@ -260,3 +260,38 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+func TestEngineView(t *testing.T) {
+	e := New(DefaultConfig())
+	feed := func(src netip.AddrPort, ps []pkt) {
+		for i, p := range ps {
+			s := segment.Segment{Frame: uint64(i + 1), Time: p.ms * int64(time.Millisecond),
+				Seq: seqnum.Value(p.seq), Ack: seqnum.Value(p.ack), Flags: p.flags, Window: 65535,
+				PayloadLen: p.n, Payload: make([]byte, p.n)}
+			s.Src, s.Dst = src, srv
+			if !p.c2s {
+				s.Src, s.Dst = srv, src
+			}
+			e.Segment(&s)
+		}
+	}
+	// Three open connections: a busy one, a quiet one, and an unanswered
+	// SYN retransmitted twice (anomalies, few packets).
+	busy := exchange(0, 1000, 5000)[:5]
+	feed(netip.MustParseAddrPort("10.0.0.1:1"), busy)
+	feed(netip.MustParseAddrPort("10.0.0.1:2"), exchange(0, 1000, 5000)[:3])
+	feed(netip.MustParseAddrPort("10.0.0.1:3"), []pkt{{0, true, S, 7, 0, 0}, {1000, true, S, 7, 0, 0}, {3000, true, S, 7, 0, 0}})
+	v := e.View(1)
+	if v.Open != 3 || v.States["ESTABLISHED/ESTABLISHED"] != 2 || v.States["SYN_SENT/SYN_RECEIVED"] != 1 {
+		t.Fatalf("view %+v", v)
+	}
+	if v.AnomalyCounts["retransmission"] != 2 {
+		t.Errorf("anomaly counts %v", v.AnomalyCounts)
+	}
+	if len(v.Busiest) != 1 || v.Busiest[0].Orig != "10.0.0.1:1" {
+		t.Errorf("busiest %v", v.Busiest)
+	}
+	if len(v.Anomalous) != 1 || v.Anomalous[0].Orig != "10.0.0.1:3" {
+		t.Errorf("anomalous %v", v.Anomalous)
+	}
+}
