@@ -373,6 +373,19 @@ func (m *mixer) budget() float64 {
 	return float64(int64(m.o.Packets)-m.committed) / float64(left)
 }
 
+// bulkShare returns the share of bulk transfers for a packet budget of b per
+// connection: a few when the budget hardly covers short connections (ten
+// packets each), more as it grows.
+func bulkShare(b float64) float64 {
+	switch {
+	case b < 12:
+		return 0.002
+	case b < 40:
+		return 0.01
+	}
+	return 0.03
+}
+
 // flightPackets returns the packets of a response of n segments sent in
 // flights: each flight's segments and one ACK per two of them.
 func flightPackets(n int) int {
@@ -437,9 +450,9 @@ func (m *mixer) startConn(slot int, t int64) {
 	case m.chance(0.01):
 		k.kind = kindRefused
 		k.planned = 2
-	case m.chance(0.01) || (b > 40 && m.chance(0.02)):
+	case m.chance(bulkShare(b)):
 		k.kind = kindBulk
-		p := max(200, 25*b)
+		p := max(100, 25*b)
 		p = p * (0.5 + float64(m.rand(1000))/1000) // 0.5..1.5 of it
 		// Near the end of a small capture, a bulk transfer takes at most a
 		// quarter of what is left.
