@@ -34,49 +34,7 @@ bin=$dir/tcpflow-analyze
 notes=()
 
 gen() {
-	if "$bin" gen --help >/dev/null 2>&1; then
-		"$bin" gen "$@"
-		return
-	fi
-	# The gen command is not registered in root.go yet: build cli.RunGen, with
-	# the same flags, through a throwaway main inside the module.
-	notes+=("gen is not registered in this build; the capture was written by cli.RunGen through a throwaway main")
-	local tmp
-	tmp=$(mktemp -d "$repo/benchgen.XXXXXX")
-	cat >"$tmp/main.go" <<'GO'
-package main
-
-import (
-	"os"
-
-	"github.com/spf13/pflag"
-
-	"github.com/tcpflow-analyze/tcpflow-analyze/internal/cli"
-)
-
-func main() {
-	o := cli.DefaultGenOptions()
-	f := pflag.NewFlagSet("gen", pflag.ExitOnError)
-	f.StringVarP(&o.Output, "write", "w", "", "")
-	f.IntVar(&o.Mix.Packets, "packets", o.Mix.Packets, "")
-	f.IntVar(&o.Mix.Connections, "connections", o.Mix.Connections, "")
-	f.IntVar(&o.Mix.Concurrency, "concurrency", o.Mix.Concurrency, "")
-	f.DurationVar(&o.Mix.Think, "think", o.Mix.Think, "")
-	f.Uint64Var(&o.Mix.Seed, "seed", o.Mix.Seed, "")
-	f.IntVar(&o.Mix.FloodSources, "flood-sources", o.Mix.FloodSources, "")
-	f.IntVar(&o.Mix.FloodRate, "flood-rate", 50000, "")
-	f.Float64Var(&o.Mix.Loss, "loss", o.Mix.Loss, "")
-	f.Float64Var(&o.Mix.Reuse, "reuse", o.Mix.Reuse, "")
-	f.BoolVarP(&o.Quiet, "quiet", "q", false, "")
-	_ = f.Parse(os.Args[1:])
-	if cli.RunGen(&o, &cli.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}) != nil {
-		os.Exit(2)
-	}
-}
-GO
-	(cd "$repo" && go build -o "$dir/gen" "./$(basename "$tmp")")
-	rm -rf "$tmp"
-	"$dir/gen" "$@"
+	"$bin" gen "$@"
 }
 
 if [ $# -ge 1 ]; then

@@ -54,6 +54,7 @@ and what went wrong.`,
 	root.AddCommand(newExplainCmd(s))
 	root.AddCommand(newCheckCmd(s))
 	root.AddCommand(newLiveCmd(s))
+	root.AddCommand(newGenCmd(s))
 	return root
 }
 
