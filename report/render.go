@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -73,11 +74,49 @@ func Write(w io.Writer, r *Report, f Format, opt Options) error {
 	return fmt.Errorf("unknown output format %q", f)
 }
 
-// WriteJSON writes r as one indented JSON document.
+// WriteJSON writes r as one indented JSON document. Each part is marshalled
+// on its own into a buffered writer, so the output is never built whole in
+// memory; the bytes are the same as encoding the report in one go with
+// two-space indentation.
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(normalized(r)); err != nil {
+	n := normalized(r)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	put := func(prefix string, v any) error {
+		b, err := json.MarshalIndent(v, prefix, "  ")
+		if err != nil {
+			return err
+		}
+		_, err = bw.Write(b)
+		return err
+	}
+	err := func() error {
+		bw.WriteString("{\n  \"summary\": ")
+		if err := put("  ", &n.Summary); err != nil {
+			return err
+		}
+		bw.WriteString(",\n  \"flows\": [")
+		for i := range n.Flows {
+			if i > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n    ")
+			f := n.Flows[i]
+			normalizeFlow(&f)
+			if err := put("    ", &f); err != nil {
+				return err
+			}
+		}
+		if len(n.Flows) > 0 {
+			bw.WriteString("\n  ")
+		}
+		bw.WriteString("],\n  \"anomalies\": ")
+		if err := put("  ", n.Anomalies); err != nil {
+			return err
+		}
+		bw.WriteString("\n}\n")
+		return bw.Flush()
+	}()
+	if err != nil {
 		return fmt.Errorf("writing JSON: %w", err)
 	}
 	return nil
@@ -101,8 +140,9 @@ type ndjsonSummary struct {
 
 // WriteNDJSONFlow writes one {"type":"flow","flow":{...}} line.
 func WriteNDJSONFlow(w io.Writer, f *Flow) error {
-	one := normalized(&Report{Flows: []Flow{*f}})
-	if err := json.NewEncoder(w).Encode(ndjsonFlow{"flow", &one.Flows[0]}); err != nil {
+	c := *f
+	normalizeFlow(&c)
+	if err := json.NewEncoder(w).Encode(ndjsonFlow{"flow", &c}); err != nil {
 		return fmt.Errorf("writing ndjson: %w", err)
 	}
 	return nil
@@ -154,23 +194,30 @@ func normalized(r *Report) *Report {
 	if s.AnomalyCounts == nil {
 		s.AnomalyCounts = map[string]uint64{}
 	}
-	flows := make([]Flow, len(c.Flows))
-	for i, f := range c.Flows {
-		if f.Transitions == nil {
-			f.Transitions = []Transition{}
-		}
-		if f.Anomalies == nil {
-			f.Anomalies = []Anomaly{}
-		}
-		for j := range f.Anomalies {
-			if f.Anomalies[j].Packets == nil {
-				f.Anomalies[j].Packets = []uint64{}
-			}
-		}
-		flows[i] = f
-	}
-	c.Flows = flows
 	return &c
+}
+
+// normalizeFlow makes a flow's nil lists empty, so JSON readers see [].
+func normalizeFlow(f *Flow) {
+	if f.Transitions == nil {
+		f.Transitions = []Transition{}
+	}
+	if f.Anomalies == nil {
+		f.Anomalies = []Anomaly{}
+	}
+	for j := range f.Anomalies {
+		if f.Anomalies[j].Packets == nil {
+			as := make([]Anomaly, len(f.Anomalies))
+			copy(as, f.Anomalies)
+			for k := range as {
+				if as[k].Packets == nil {
+					as[k].Packets = []uint64{}
+				}
+			}
+			f.Anomalies = as
+			break
+		}
+	}
 }
 
 // tableColumns are the columns of the flow table and of the CSV output.
