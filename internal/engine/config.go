@@ -32,8 +32,8 @@ type Config struct {
 	// it. The default is the TIME_WAIT length, 2×MSL: how long segments of an
 	// old incarnation may still arrive.
 	ClosedLinger time.Duration
-	// MaxFlows caps the open connections held at once; the oldest handshake-only
-	// connection is evicted first. 0 means no cap. An open connection costs
+	// MaxFlows caps the open connections held at once; connections that are
+	// over (closed, TIME_WAIT) make room first, then the oldest half-open ones. 0 means no cap. An open connection costs
 	// about 1.6 KiB (more while it holds payload for overlap checks or
 	// out-of-order islands), so the default of 262144 bounds the table near
 	// 420 MiB even under a SYN flood from a million spoofed sources.

@@ -190,8 +190,7 @@ func (e *Engine) Segment(s *segment.Segment) {
 	if ent == nil {
 		if e.table.Full() {
 			if old := e.table.Oldest(); old != nil {
-				e.evicted++
-				e.finish(old, "evicted")
+				e.evict(old)
 			}
 		}
 		ent = e.table.Insert(key, s.Time, flow.ClassHandshake)
@@ -354,6 +353,19 @@ func classOf(c *conn) flow.Class {
 		return flow.ClassClosing
 	}
 	return flow.ClassEstablished
+}
+
+// evict makes room in a full table. Connections that are over (closed, reset,
+// TIME_WAIT) go first and are reported as closed; a live one is reported as
+// evicted and counted.
+func (e *Engine) evict(ent *flow.Entry[*conn]) {
+	switch ent.Class() {
+	case flow.ClassClosed, flow.ClassTimeWait:
+		e.finish(ent, "closed")
+	default:
+		e.evicted++
+		e.finish(ent, "evicted")
+	}
 }
 
 // sweep finishes every connection idle past its class timeout at now, and

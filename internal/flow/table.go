@@ -8,15 +8,16 @@ type Class uint8
 // The timeout classes, from the most expendable to the least: when the table is
 // full, eviction takes the oldest entry of the first non-empty class.
 const (
-	// ClassHandshake holds connections whose handshake is not complete (SYN sent
-	// or SYN-ACK sent): the target of a SYN flood, and the first to be evicted.
-	ClassHandshake Class = iota
 	// ClassClosed holds connections that were reset or fully closed, kept a
-	// little longer so that stragglers (a retransmitted FIN, a second RST) still
-	// join them.
-	ClassClosed
-	// ClassTimeWait holds connections with an endpoint in TIME_WAIT.
+	// while so that stragglers (a retransmitted FIN, a second RST) still join
+	// them. They are over: the first to be evicted.
+	ClassClosed Class = iota
+	// ClassTimeWait holds connections with an endpoint in TIME_WAIT: over
+	// too, but a new SYN on the 4-tuple is still a premature reuse.
 	ClassTimeWait
+	// ClassHandshake holds connections whose handshake is not complete (SYN sent
+	// or SYN-ACK sent): the target of a SYN flood.
+	ClassHandshake
 	// ClassClosing holds connections in the middle of their close (FIN_WAIT_1,
 	// CLOSING, LAST_ACK).
 	ClassClosing
@@ -26,7 +27,7 @@ const (
 	NumClasses
 )
 
-var classNames = [...]string{"handshake", "closed", "time_wait", "closing", "established"}
+var classNames = [...]string{"closed", "time_wait", "handshake", "closing", "established"}
 
 // String returns the class name.
 func (c Class) String() string {
