@@ -73,11 +73,13 @@ type Engine struct {
 	// to the pipeline for merging in capture order.
 	events wideSink
 	rec    *recorder // non-nil in a Pipeline worker
+	// freeConns are finished connections kept for reuse.
+	freeConns []*conn
 	rcfg   reassembly.Config
 	fcfg   fsm.Config
 	nextID uint64
 
-	flows []report.Flow
+	flows flowList
 	// Sink, when set, receives each flow as it finishes instead of the flows
 	// being kept for the report.
 	Sink func(*report.Flow)
@@ -115,6 +117,34 @@ func New(cfg Config) *Engine {
 	e.rcfg = reassembly.Config{KeepPayload: cfg.OverlapBytes > 0, MaxPayloadBytes: cfg.OverlapBytes}
 	e.fcfg = fsm.Config{TimeWait: int64(cfg.TimeWait)}
 	return e
+}
+
+// flowList collects finished flows in chunks, so that a million records are
+// not copied again each time a single slice would grow.
+type flowList struct {
+	chunks [][]report.Flow
+	n      int
+}
+
+const flowChunk = 4096
+
+func (l *flowList) add(f *report.Flow) {
+	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == flowChunk {
+		l.chunks = append(l.chunks, make([]report.Flow, 0, flowChunk))
+	}
+	k := len(l.chunks) - 1
+	l.chunks[k] = append(l.chunks[k], *f)
+	l.n++
+}
+
+// all returns the flows in one slice and empties the list.
+func (l *flowList) all() []report.Flow {
+	out := make([]report.Flow, 0, l.n)
+	for _, c := range l.chunks {
+		out = append(out, c...)
+	}
+	*l = flowList{}
+	return out
 }
 
 // SetSink implements Analyzer.
@@ -177,12 +207,13 @@ func (e *Engine) Segment(s *segment.Segment) {
 	}
 	key := flow.KeyOf(s.Src, s.Dst)
 	ent := e.table.Get(key)
-	var prev *conn
+	var prev *prevGen
 	if ent != nil {
 		c := ent.Value
 		c.st.Expire(s.Time)
 		if e.startsNewGeneration(c, s) {
-			prev = c
+			st := c.st.States()
+			prev = &prevGen{gen: c.gen, timeWait: st[0] == fsm.TimeWait || st[1] == fsm.TimeWait, finished: c.st.Finished()}
 			e.finish(ent, "reused")
 			ent = nil
 		}
@@ -222,9 +253,17 @@ func (e *Engine) startsNewGeneration(c *conn, s *segment.Segment) bool {
 	return false
 }
 
-func (e *Engine) newConn(s *segment.Segment, prev *conn) *conn {
+// prevGen is what a new generation needs to know of the connection it
+// replaces on the same 4-tuple.
+type prevGen struct {
+	gen                int
+	timeWait, finished bool
+}
+
+func (e *Engine) newConn(s *segment.Segment, prev *prevGen) *conn {
 	e.nextID++
-	c := &conn{id: e.nextID, gen: 1, firstFrame: s.Frame, start: s.Time}
+	c := e.allocConn()
+	c.id, c.gen, c.firstFrame, c.start = e.nextID, 1, s.Frame, s.Time
 	if e.rec != nil {
 		// A worker cannot know the flow's rank in the whole capture; its
 		// first frame stands for it until the pipeline renumbers.
@@ -235,9 +274,8 @@ func (e *Engine) newConn(s *segment.Segment, prev *conn) *conn {
 	if prev != nil {
 		c.gen = prev.gen + 1
 		c.reused = true
-		st := prev.st.States()
-		c.premature = st[0] == fsm.TimeWait || st[1] == fsm.TimeWait
-		if c.premature || prev.st.Finished() {
+		c.premature = prev.timeWait
+		if c.premature || prev.finished {
 			e.flag(c, anomaly.PortReuse, s.Frame, s.Time)
 		}
 	}
@@ -407,6 +445,7 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 	for _, a := range f.Anomalies {
 		e.anomalyCounts[a.Kind] += a.Count
 	}
+	e.freeConn(c)
 	if e.rec != nil {
 		return // the pipeline collects it
 	}
@@ -414,7 +453,34 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 		e.Sink(&f)
 		return
 	}
-	e.flows = append(e.flows, f)
+	e.flows.add(&f)
+}
+
+// maxFreeConns bounds the finished connections kept for reuse.
+const maxFreeConns = 1024
+
+// allocConn returns a zeroed connection, reusing a finished one (and the
+// buffers its trackers grew) when there is one.
+func (e *Engine) allocConn() *conn {
+	if n := len(e.freeConns); n > 0 {
+		c := e.freeConns[n-1]
+		e.freeConns = e.freeConns[:n-1]
+		return c
+	}
+	return new(conn)
+}
+
+// freeConn keeps c for reuse once its record is built. With Zeek's timers a
+// finished connection may still be referenced by a pending timer, so it is
+// left to the garbage collector.
+func (e *Engine) freeConn(c *conn) {
+	if e.zeekT || len(e.freeConns) >= maxFreeConns {
+		return
+	}
+	seq, an := c.seq, c.an
+	an.Reset()
+	*c = conn{seq: seq, an: an}
+	e.freeConns = append(e.freeConns, c)
 }
 
 // Finish ends the input: every open connection is reported with the states it
@@ -426,8 +492,9 @@ func (e *Engine) Finish(files []string, problems []capture.Problem) *report.Repo
 	for _, ent := range open {
 		e.finish(ent, "end_of_capture")
 	}
-	sort.Slice(e.flows, func(i, j int) bool { return e.flows[i].ID < e.flows[j].ID })
-	r := &report.Report{Flows: e.flows, Anomalies: e.wide.Findings(), Summary: e.Summary()}
+	flows := e.flows.all()
+	sort.Slice(flows, func(i, j int) bool { return flows[i].ID < flows[j].ID })
+	r := &report.Report{Flows: flows, Anomalies: e.wide.Findings(), Summary: e.Summary()}
 	s := &r.Summary
 	s.Files = files
 	for _, a := range r.Anomalies {

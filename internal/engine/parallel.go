@@ -209,7 +209,7 @@ type Pipeline struct {
 	wide   *wide.Detector
 	nextID uint64
 	ids    map[uint64]uint64 // first frame → flow id, for open flows
-	flows  []report.Flow
+	flows  flowList
 	// Sink, when set, receives each flow as it finishes, in capture order.
 	Sink func(*report.Flow)
 }
@@ -280,16 +280,18 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 // events in capture order.
 func (p *Pipeline) merge() {
 	var all []event
+	var lists [][]event
 	for r := range p.rounds {
 		p.done.Add(len(p.workers))
 		for i := range p.workers {
 			p.in[i] <- &r.batches[i]
 		}
 		p.done.Wait()
-		all = all[:0]
+		lists = lists[:0]
 		for i := range r.batches {
-			all = append(all, r.batches[i].rec.events...)
+			lists = append(lists, r.batches[i].rec.events)
 		}
+		all = mergeEvents(all[:0], lists)
 		p.replay(all)
 		for i := range r.batches {
 			b := &r.batches[i]
@@ -304,7 +306,6 @@ func (p *Pipeline) merge() {
 // replay feeds events to the detectors and numbers the flows, in the order a
 // single engine would have seen them.
 func (p *Pipeline) replay(evs []event) {
-	sort.Slice(evs, func(i, j int) bool { return evs[i].less(&evs[j]) })
 	for i := range evs {
 		ev := &evs[i]
 		switch ev.kind {
@@ -327,9 +328,28 @@ func (p *Pipeline) replay(evs []event) {
 			if p.Sink != nil {
 				p.Sink(f)
 			} else {
-				p.flows = append(p.flows, *f)
+				p.flows.add(f)
 			}
 		}
+	}
+}
+
+// mergeEvents appends to dst the events of lists, each already in capture
+// order (a worker records them in the order it does the work), merged into
+// the order a single engine would have produced them.
+func mergeEvents(dst []event, lists [][]event) []event {
+	for {
+		best := -1
+		for i, l := range lists {
+			if len(l) > 0 && (best < 0 || l[0].less(&lists[best][0])) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return dst
+		}
+		dst = append(dst, lists[best][0])
+		lists[best] = lists[best][1:]
 	}
 }
 
@@ -421,7 +441,7 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 		close(ch)
 	}
 	// Connections still open end in the order of their first frame.
-	var evs []event
+	var lists [][]event
 	for _, w := range p.workers {
 		rec := &recorder{}
 		w.rec, w.events = rec, rec
@@ -431,15 +451,17 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 		}
 		var open []*flow.Entry[*conn]
 		w.table.All(func(ent *flow.Entry[*conn]) { open = append(open, ent) })
+		sort.Slice(open, func(i, j int) bool { return open[i].Value.id < open[j].Value.id })
 		for _, ent := range open {
 			w.finish(ent, "end_of_capture")
 		}
-		evs = append(evs, rec.events...)
+		lists = append(lists, rec.events)
 	}
-	p.replay(evs)
-	sort.Slice(p.flows, func(i, j int) bool { return p.flows[i].ID < p.flows[j].ID })
+	p.replay(mergeEvents(nil, lists))
+	flows := p.flows.all()
+	sort.Slice(flows, func(i, j int) bool { return flows[i].ID < flows[j].ID })
 
-	r := &report.Report{Flows: p.flows, Anomalies: p.wide.Findings()}
+	r := &report.Report{Flows: flows, Anomalies: p.wide.Findings()}
 	s := &r.Summary
 	s.Files = files
 	s.PacketsRead, s.TCPSegments, s.Filtered = p.packets, p.tcp, p.filtered
