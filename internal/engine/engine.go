@@ -75,9 +75,9 @@ type Engine struct {
 	rec    *recorder // non-nil in a Pipeline worker
 	// freeConns are finished connections kept for reuse.
 	freeConns []*conn
-	rcfg   reassembly.Config
-	fcfg   fsm.Config
-	nextID uint64
+	rcfg      reassembly.Config
+	fcfg      fsm.Config
+	nextID    uint64
 
 	flows flowList
 	// Sink, when set, receives each flow as it finishes instead of the flows
