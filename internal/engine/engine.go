@@ -457,7 +457,7 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 }
 
 // maxFreeConns bounds the finished connections kept for reuse.
-const maxFreeConns = 1024
+const maxFreeConns = 8192
 
 // allocConn returns a zeroed connection, reusing a finished one (and the
 // buffers its trackers grew) when there is one.

@@ -20,16 +20,17 @@ func sec(t int64) int64 {
 // ring counts events in one-second buckets over the last len(b) seconds of
 // capture time and keeps their sum.
 type ring struct {
-	b    []uint32
-	head int64 // the newest second; meaningful once set is true
+	b    []uint32 // allocated at the first event: many keys never get one
+	n    int32    // the window in seconds
+	head int64    // the newest second; meaningful once set is true
 	sum  uint64
 	set  bool
 }
 
-func newRing(n int) ring { return ring{b: make([]uint32, n)} }
+func newRing(n int) ring { return ring{n: int32(n)} }
 
 func (r *ring) slot(s int64) int {
-	n := int64(len(r.b))
+	n := int64(r.n)
 	return int(((s % n) + n) % n)
 }
 
@@ -43,7 +44,11 @@ func (r *ring) advance(s int64) {
 	if s <= r.head {
 		return
 	}
-	if s-r.head >= int64(len(r.b)) {
+	if r.b == nil {
+		r.head = s // nothing counted yet: nothing to empty
+		return
+	}
+	if s-r.head >= int64(r.n) {
 		clear(r.b)
 		r.sum = 0
 	} else {
@@ -60,8 +65,11 @@ func (r *ring) advance(s int64) {
 // event older than the window is not counted and returns 0.
 func (r *ring) add(s int64) uint32 {
 	r.advance(s)
-	if s <= r.head-int64(len(r.b)) {
+	if s <= r.head-int64(r.n) {
 		return 0
+	}
+	if r.b == nil {
+		r.b = make([]uint32, r.n)
 	}
 	i := r.slot(s)
 	if r.b[i] < math.MaxUint32 {
@@ -74,10 +82,10 @@ func (r *ring) add(s int64) uint32 {
 // sumAt returns the window's sum as it would be at second s, without moving
 // the ring.
 func (r *ring) sumAt(s int64) uint64 {
-	if !r.set || s <= r.head {
+	if !r.set || s <= r.head || r.b == nil {
 		return r.sum
 	}
-	if s-r.head >= int64(len(r.b)) {
+	if s-r.head >= int64(r.n) {
 		return 0
 	}
 	sum := r.sum
@@ -200,7 +208,10 @@ func (r *ring) oldest(def int64) int64 {
 	if !r.set || r.sum == 0 {
 		return def
 	}
-	for x := r.head - int64(len(r.b)) + 1; x <= r.head; x++ {
+	if r.b == nil {
+		return def
+	}
+	for x := r.head - int64(r.n) + 1; x <= r.head; x++ {
 		if r.b[r.slot(x)] != 0 {
 			if t := x * 1e9; t < def {
 				return t
