@@ -33,10 +33,11 @@ type Config struct {
 	// old incarnation may still arrive.
 	ClosedLinger time.Duration
 	// MaxFlows caps the open connections held at once; connections that are
-	// over (closed, TIME_WAIT) make room first, then the oldest half-open ones. 0 means no cap. An open connection costs
-	// about 1.6 KiB (more while it holds payload for overlap checks or
-	// out-of-order islands), so the default of 262144 bounds the table near
-	// 420 MiB even under a SYN flood from a million spoofed sources.
+	// over (closed, TIME_WAIT) make room first, then the oldest half-open ones.
+	// 0 means no cap. A connection in the table costs about 1.5 KiB with no
+	// payload (a SYN-flood entry) and up to about 4 KiB while its trackers hold
+	// payload copies, unacknowledged segments and findings, so the default of
+	// 131072 bounds the table near 200–500 MiB.
 	MaxFlows int
 	// VerifyChecksums checks TCP checksums where the whole segment was captured.
 	VerifyChecksums bool
@@ -89,7 +90,7 @@ func DefaultConfig() Config {
 		EstablishedTimeout: 5 * 24 * time.Hour,
 		ClosingTimeout:     120 * time.Second,
 		ClosedLinger:       60 * time.Second,
-		MaxFlows:           1 << 18,
+		MaxFlows:           1 << 17,
 		CloseWaitLeak:      5 * time.Second,
 		Timers:             TimersLinux,
 		OverlapBytes:       8 << 10,
