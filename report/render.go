@@ -175,7 +175,13 @@ func normalized(r *Report) *Report {
 	if c.Anomalies == nil {
 		c.Anomalies = []Anomaly{}
 	}
-	s := &c.Summary
+	c.Summary = NormalizedSummary(c.Summary)
+	return &c
+}
+
+// NormalizedSummary returns s with its nil lists and maps made empty, so that
+// JSON readers see [] and {} rather than null.
+func NormalizedSummary(s Summary) Summary {
 	if s.Files == nil {
 		s.Files = []string{}
 	}
@@ -194,7 +200,7 @@ func normalized(r *Report) *Report {
 	if s.AnomalyCounts == nil {
 		s.AnomalyCounts = map[string]uint64{}
 	}
-	return &c
+	return s
 }
 
 // normalizeFlow makes a flow's nil lists empty, so JSON readers see [].
@@ -477,23 +483,23 @@ func writeSummary(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, "  TCP segments   %d\n", s.TCPSegments)
 	fmt.Fprintf(&b, "  flows          %d", s.Flows)
 	if len(s.FlowsByConnState) > 0 {
-		fmt.Fprintf(&b, "  (%s)", joinCounts(s.FlowsByConnState))
+		fmt.Fprintf(&b, "  (%s)", CountsText(s.FlowsByConnState))
 	}
 	b.WriteByte('\n')
 	if s.Start != nil && s.End != nil {
 		fmt.Fprintf(&b, "  time           %s … %s (%s)\n", s.Start, s.End, fmtSeconds(s.DurationSecs))
 	}
 	if len(s.NonTCP) > 0 {
-		fmt.Fprintf(&b, "  not TCP        %s\n", joinCounts(s.NonTCP))
+		fmt.Fprintf(&b, "  not TCP        %s\n", CountsText(s.NonTCP))
 	}
 	if len(s.DecodeProblems) > 0 {
-		fmt.Fprintf(&b, "  not decoded    %s\n", joinCounts(s.DecodeProblems))
+		fmt.Fprintf(&b, "  not decoded    %s\n", CountsText(s.DecodeProblems))
 	}
 	if s.Evicted > 0 {
 		fmt.Fprintf(&b, "  evicted        %d open connections (flow table full)\n", s.Evicted)
 	}
 	if len(s.AnomalyCounts) > 0 {
-		fmt.Fprintf(&b, "  anomalies      %s\n", joinCounts(s.AnomalyCounts))
+		fmt.Fprintf(&b, "  anomalies      %s\n", CountsText(s.AnomalyCounts))
 	}
 	for _, p := range s.InputProblems {
 		fmt.Fprintf(&b, "  input problem  %s\n", p)
@@ -502,8 +508,8 @@ func writeSummary(w io.Writer, r *Report) error {
 	return err
 }
 
-// joinCounts renders a map as "k1 3, k2 1", largest first, then by name.
-func joinCounts[V int | uint64](m map[string]V) string {
+// CountsText renders a map as "k1 3, k2 1", largest first, then by name.
+func CountsText[V int | uint64](m map[string]V) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -3,7 +3,6 @@
 package capture
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
@@ -11,55 +10,6 @@ import (
 // LiveSupported reports whether this binary can capture live traffic: it needs
 // libpcap, so it is false in builds without cgo.
 const LiveSupported = false
-
-// Sentinel errors that classify the failures of OpenLive (the same set as in
-// cgo builds, so callers compile either way).
-var (
-	// ErrNoLiveSupport means the binary was built without cgo, hence without libpcap.
-	ErrNoLiveSupport = errors.New("live capture needs libpcap: this binary was built without cgo")
-	// ErrPermission means the process may not capture (neither root nor CAP_NET_RAW).
-	ErrPermission = errors.New("permission denied")
-	// ErrNoSuchInterface means libpcap does not know the interface.
-	ErrNoSuchInterface = errors.New("no such interface")
-	// ErrBadFilter means libpcap could not compile the filter expression.
-	ErrBadFilter = errors.New("bad filter")
-)
-
-// DefaultLiveTimeout is the read timeout used when LiveOptions.Timeout is zero.
-const DefaultLiveTimeout = 100 * time.Millisecond
-
-// DefaultLiveBuffer is the kernel ring size used when LiveOptions.BufferSize is zero.
-const DefaultLiveBuffer = 32 << 20
-
-// LiveOptions says what to capture and how (see the cgo build for the fields).
-type LiveOptions struct {
-	Iface      string
-	Filter     string
-	Snaplen    int
-	Promisc    bool
-	BufferSize int
-	Timeout    time.Duration
-}
-
-// Interface is a capture device as libpcap lists it.
-type Interface struct {
-	Name        string
-	Description string
-	Addresses   []string
-	Loopback    bool
-	Up          bool
-	Running     bool
-}
-
-// ReadStatus is what Await found.
-type ReadStatus uint8
-
-// The outcomes of Await.
-const (
-	ReadFrame ReadStatus = iota // a frame is ready: call Frame
-	ReadIdle                    // the deadline passed without a frame
-	ReadDone                    // the capture was stopped or failed (see Err)
-)
 
 // Live is a live capture. Without cgo none can be opened; the methods exist so
 // that callers compile.

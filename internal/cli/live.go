@@ -601,23 +601,6 @@ func normalizedFlow(f report.Flow) report.Flow {
 
 // normalizedSummary gives nil lists and maps as empty ones.
 func normalizedSummary(s report.Summary) *report.Summary {
-	if s.Files == nil {
-		s.Files = []string{}
-	}
-	if s.FlowsByConnState == nil {
-		s.FlowsByConnState = map[string]int{}
-	}
-	if s.DecodeProblems == nil {
-		s.DecodeProblems = map[string]uint64{}
-	}
-	if s.NonTCP == nil {
-		s.NonTCP = map[string]uint64{}
-	}
-	if s.InputProblems == nil {
-		s.InputProblems = []string{}
-	}
-	if s.AnomalyCounts == nil {
-		s.AnomalyCounts = map[string]uint64{}
-	}
-	return &s
+	n := report.NormalizedSummary(s)
+	return &n
 }

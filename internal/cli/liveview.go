@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -151,23 +150,7 @@ func flowTable(w io.Writer, fs []report.Flow) {
 }
 
 // countsText renders counts as "k1 3, k2 1", largest first, then by name.
-func countsText[V int | uint64](m map[string]V) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
-}
+func countsText[V int | uint64](m map[string]V) string { return report.CountsText(m) }
 
 func orNone(s string) string {
 	if s == "" {

@@ -89,28 +89,23 @@ type Engine struct {
 	now, lastSweep int64
 	seg            segment.Segment
 
-	packets, tcp, filtered uint64
-	start, end             int64
-	seenTime               bool
-	nonTCP                 map[string]uint64
-	decodeProblems         map[string]uint64
-	evicted                uint64
-	connStates             map[string]int
-	anomalyCounts          map[string]uint64
-	nflows                 int
+	in            input
+	evicted       uint64
+	connStates    map[string]int
+	anomalyCounts map[string]uint64
+	nflows        int
 }
 
 // New returns an engine with configuration cfg.
 func New(cfg Config) *Engine {
 	e := &Engine{
-		cfg:            cfg,
-		dec:            capture.NewDecoder(capture.DecodeOptions{VerifyChecksums: cfg.VerifyChecksums}),
-		table:          flow.NewTable[*conn](cfg.timeouts(), cfg.MaxFlows),
-		wide:           wide.New(cfg.Wide),
-		nonTCP:         map[string]uint64{},
-		decodeProblems: map[string]uint64{},
-		connStates:     map[string]int{},
-		anomalyCounts:  map[string]uint64{},
+		cfg:           cfg,
+		dec:           capture.NewDecoder(capture.DecodeOptions{VerifyChecksums: cfg.VerifyChecksums}),
+		table:         flow.NewTable[*conn](cfg.timeouts(), cfg.MaxFlows),
+		wide:          wide.New(cfg.Wide),
+		in:            newInput(),
+		connStates:    map[string]int{},
+		anomalyCounts: map[string]uint64{},
 	}
 	e.events = e.wide
 	e.zeekT = cfg.Timers == TimersZeek
@@ -151,30 +146,12 @@ func (l *flowList) all() []report.Flow {
 func (e *Engine) SetSink(fn func(*report.Flow)) { e.Sink = fn }
 
 // Filtered counts a frame that the user's filter excluded.
-func (e *Engine) Filtered() {
-	e.packets++
-	e.filtered++
-}
+func (e *Engine) Filtered() { e.in.filteredOut() }
 
 // Frame decodes one captured frame and analyzes it when it is TCP.
 func (e *Engine) Frame(fr *capture.Frame) {
-	e.packets++
-	if !e.seenTime || fr.Time < e.start {
-		e.start = fr.Time
-	}
-	if !e.seenTime || fr.Time > e.end {
-		e.end = fr.Time
-	}
-	e.seenTime = true
-	res := e.dec.Decode(fr, &e.seg)
-	switch res.Kind {
-	case capture.KindTCP:
-		e.tcp++
+	if e.in.decode(e.dec, fr, &e.seg) {
 		e.Segment(&e.seg)
-	case capture.KindMalformed, capture.KindUnsupportedLink:
-		e.decodeProblems[res.Reason]++
-	default:
-		e.nonTCP[res.Kind.String()]++
 	}
 }
 
@@ -517,19 +494,12 @@ func addProblems(s *report.Summary, problems []capture.Problem) {
 // Summary returns the running summary: counts so far, flows finished so far.
 func (e *Engine) Summary() report.Summary {
 	s := report.Summary{
-		PacketsRead: e.packets, TCPSegments: e.tcp, Filtered: e.filtered,
 		Flows:            e.nflows,
 		FlowsByConnState: copyMap(e.connStates),
-		DecodeProblems:   copyMap(e.decodeProblems),
-		NonTCP:           copyMap(e.nonTCP),
 		Evicted:          e.evicted,
 		AnomalyCounts:    copyMap(e.anomalyCounts),
 	}
-	if e.seenTime {
-		st, en := report.Time(e.start), report.Time(e.end)
-		s.Start, s.End = &st, &en
-		s.DurationSecs = float64(e.end-e.start) / 1e9
-	}
+	e.in.fill(&s)
 	return s
 }
 

@@ -197,13 +197,9 @@ type Pipeline struct {
 	cur     *round
 
 	// The reader's view of the whole capture.
-	packets, tcp, filtered uint64
-	start, end             int64
-	seenTime               bool
-	now, lastSweep         int64
-	lastFrame              uint64
-	nonTCP                 map[string]uint64
-	decodeProblems         map[string]uint64
+	read           input
+	now, lastSweep int64
+	lastFrame      uint64
 
 	// The merger's state.
 	wide   *wide.Detector
@@ -226,7 +222,7 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 		cfg: cfg, dec: capture.NewDecoder(capture.DecodeOptions{VerifyChecksums: cfg.VerifyChecksums}),
 		seed:   maphash.MakeSeed(),
 		rounds: make(chan *round, 2), free: make(chan *round, 3), merged: make(chan struct{}),
-		nonTCP: map[string]uint64{}, decodeProblems: map[string]uint64{},
+		read: newInput(),
 		wide: wide.New(cfg.Wide), ids: map[uint64]uint64{},
 	}
 	wcfg := cfg
@@ -354,32 +350,13 @@ func mergeEvents(dst []event, lists [][]event) []event {
 }
 
 // Filtered counts a frame that the user's filter excluded.
-func (p *Pipeline) Filtered() {
-	p.packets++
-	p.filtered++
-}
+func (p *Pipeline) Filtered() { p.read.filteredOut() }
 
 // Frame decodes a frame and hands its segment to the worker of its 4-tuple.
 func (p *Pipeline) Frame(fr *capture.Frame) {
-	p.packets++
-	if !p.seenTime || fr.Time < p.start {
-		p.start = fr.Time
-	}
-	if !p.seenTime || fr.Time > p.end {
-		p.end = fr.Time
-	}
-	p.seenTime = true
-	res := p.dec.Decode(fr, &p.seg)
-	switch res.Kind {
-	case capture.KindTCP:
-	case capture.KindMalformed, capture.KindUnsupportedLink:
-		p.decodeProblems[res.Reason]++
-		return
-	default:
-		p.nonTCP[res.Kind.String()]++
+	if !p.read.decode(p.dec, fr, &p.seg) {
 		return
 	}
-	p.tcp++
 	s := &p.seg
 	p.lastFrame = s.Frame
 	if s.Time > p.now {
@@ -464,8 +441,7 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 	r := &report.Report{Flows: flows, Anomalies: p.wide.Findings()}
 	s := &r.Summary
 	s.Files = files
-	s.PacketsRead, s.TCPSegments, s.Filtered = p.packets, p.tcp, p.filtered
-	s.NonTCP, s.DecodeProblems = p.nonTCP, p.decodeProblems
+	p.read.fill(s)
 	s.FlowsByConnState, s.AnomalyCounts = map[string]int{}, map[string]uint64{}
 	for _, w := range p.workers {
 		ws := w.Summary()
@@ -480,11 +456,6 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 	}
 	for _, a := range r.Anomalies {
 		s.AnomalyCounts[a.Kind]++
-	}
-	if p.seenTime {
-		st, en := report.Time(p.start), report.Time(p.end)
-		s.Start, s.End = &st, &en
-		s.DurationSecs = float64(p.end-p.start) / 1e9
 	}
 	addProblems(s, problems)
 	return r
