@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/textdist"
 )
 
 // ErrUnknownKind is returned, wrapped, by RunExplain for a kind name that is
@@ -152,7 +153,7 @@ func closestKinds(name string) []string {
 	var cs []cand
 	for _, k := range anomaly.Kinds() {
 		n := k.String()
-		d := editDistance(name, n)
+		d := textdist.Edit(name, n)
 		limit := max(2, max(len(n), len(name))/3)
 		switch {
 		case d <= limit:
@@ -169,25 +170,4 @@ func closestKinds(name string) []string {
 		out = append(out, cs[i].name)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
