@@ -34,7 +34,7 @@ either byte order), pcapng, and gzip-compressed files of either.`,
 		Example: `  tcpflow-analyze analyze testdata/pcaps/normal_exchange.pcap
   tcpflow-analyze analyze -o json -f 'port 443' a.pcap b.pcapng
   tcpdump -w - -i eth0 | tcpflow-analyze analyze -`,
-		Args: cobra.MinimumNArgs(1),
+		Args: needFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = args
 			if err := loadConfig(cmd, o.Config); err != nil {

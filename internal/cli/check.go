@@ -56,7 +56,7 @@ Metrics:
   tcpflow-analyze check --fail-on half_open,rejected --max retransmission_rate=0.01 a.pcap
   tcpflow-analyze analyze -o json old.pcap > old.json
   tcpflow-analyze check --baseline old.json new.pcap`,
-		Args: cobra.MinimumNArgs(1),
+		Args: needFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = args
 			if err := loadConfig(cmd, configPath); err != nil {

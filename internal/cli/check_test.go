@@ -377,7 +377,7 @@ func TestCheckUnusableInput(t *testing.T) {
 		{"bad format", []string{"-o", "xml", capture}, `unknown output format "xml"`},
 		{"bad baseline", []string{"--baseline", notJSON, capture}, "not a tcpflow-analyze JSON report"},
 		{"missing baseline", []string{"--baseline", filepath.Join(dir, "none.json"), capture}, "reading baseline"},
-		{"no files", nil, "requires at least 1 arg"},
+		{"no files", nil, "needs at least one capture file"},
 		{"unknown flag", []string{"--tolerance", "2", capture}, "unknown flag"},
 	}
 	for _, tt := range tests {

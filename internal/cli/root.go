@@ -84,3 +84,11 @@ func isTerminal(w io.Writer) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
+
+// needFiles is the Args check of the commands that read captures.
+func needFiles(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return &ExitError{ExitInput, fmt.Errorf("%s needs at least one capture file (or - for standard input); see %s --help", cmd.Name(), cmd.CommandPath())}
+	}
+	return nil
+}
