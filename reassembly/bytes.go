@@ -201,6 +201,7 @@ func (s *dirState) addHole(h hole, maxHoles uint32) {
 	}
 	if maxHoles == 0 {
 		s.droppedHoleBytes += k
+		s.st |= stCapHoles
 		return
 	}
 	i := len(s.holes)
@@ -223,6 +224,7 @@ func (s *dirState) addHole(h hole, maxHoles uint32) {
 		return
 	}
 	if uint32(len(s.holes)) >= maxHoles {
+		s.st |= stCapHoles
 		if i == 0 {
 			s.droppedHoleBytes += k
 			return

@@ -41,3 +41,26 @@ func TestFINIsNotMissedData(t *testing.T) {
 		})
 	}
 }
+
+// TestCapsAreReported: a direction whose bounded records filled up says so.
+func TestCapsAreReported(t *testing.T) {
+	var tr Tracker
+	tr.Init(&Config{MaxRanges: 2, MaxUnacked: 2})
+	steps := []step{
+		seg(O, S, 100, 0, 0, 1000), seg(R, SA, 500, 101, 0, 1000), seg(O, A, 101, 501, 0, 1000),
+		// Three segments with gaps between them: more holes than the record holds,
+		// and more unacknowledged segments than it remembers.
+		seg(O, PA, 101, 501, 10, 1000), seg(O, PA, 121, 501, 10, 1000), seg(O, PA, 141, 501, 10, 1000), seg(O, PA, 161, 501, 10, 1000),
+	}
+	for i, st := range steps {
+		s := st.seg
+		s.Frame, s.Time = uint64(i+1), int64(i+1)*1e6
+		tr.Add(st.dir, &s)
+	}
+	if d := tr.Dir(segment.Orig); !d.HolesCapped || !d.UnackedCapped {
+		t.Fatalf("orig: HolesCapped %v UnackedCapped %v, want both", d.HolesCapped, d.UnackedCapped)
+	}
+	if d := tr.Dir(segment.Resp); d.HolesCapped || d.UnackedCapped {
+		t.Fatalf("resp reports caps it never hit")
+	}
+}

@@ -161,6 +161,11 @@ type DirStats struct {
 	MissedBytes uint64
 	// ZeroWindows counts zero-window advertisements (ZeroWindow segments).
 	ZeroWindows uint64
+	// HolesCapped and UnackedCapped say that a bounded record was full at
+	// some point (MaxRanges, MaxUnacked): the analysis of this direction then
+	// forgot the oldest hole, or did not remember a segment (an RTO or a
+	// retransmission kind may be less exact).
+	HolesCapped, UnackedCapped bool
 	// Unacked and Holes are the current sizes of the bounded records.
 	Unacked int
 	Holes   int
@@ -180,18 +185,20 @@ type hole struct {
 
 // Direction state bits.
 const (
-	stSeen     uint16 = 1 << iota // a segment of this direction was seen
-	stNext                        // nextSeq is valid
-	stMaxAck                      // maxSeqToBeAcked is valid
-	stLastAck                     // lastAck came from a segment with ACK
-	stFirstAck                    // Wireshark's is_first_ack: last handshake segment was a SYN
-	stSyn                         // a SYN was seen (isn valid)
-	stFin                         // a FIN was seen (finEnd valid)
-	stCover                       // lo/hi valid
-	stPay                         // payLo/payHi valid
-	stEdge                        // rightEdge valid
-	stSackPerm                    // the SYN permitted SACK
-	stHighAck                     // highestAck valid
+	stSeen       uint16 = 1 << iota // a segment of this direction was seen
+	stNext                          // nextSeq is valid
+	stMaxAck                        // maxSeqToBeAcked is valid
+	stLastAck                       // lastAck came from a segment with ACK
+	stFirstAck                      // Wireshark's is_first_ack: last handshake segment was a SYN
+	stSyn                           // a SYN was seen (isn valid)
+	stFin                           // a FIN was seen (finEnd valid)
+	stCover                         // lo/hi valid
+	stPay                           // payLo/payHi valid
+	stEdge                          // rightEdge valid
+	stSackPerm                      // the SYN permitted SACK
+	stCapHoles                      // the hole record was full once
+	stCapUnacked                    // the unacked record was full once
+	stHighAck                       // highestAck valid
 )
 
 // Window-scale encoding in dirState.ws: zero value means unknown.
@@ -362,6 +369,8 @@ func (t *Tracker) Dir(d segment.Dir) DirStats {
 		UniqueBytes:   s.uniqueBytes,
 		RetransBytes:  s.retransBytes,
 		MissedBytes:   s.holeBytes + s.droppedHoleBytes,
+		HolesCapped:   s.st&stCapHoles != 0,
+		UnackedCapped: s.st&stCapUnacked != 0,
 		ZeroWindows:   s.zeroWindows,
 		Unacked:       len(s.unacked),
 		Holes:         len(s.holes),
@@ -478,8 +487,12 @@ func (t *Tracker) Add(dir segment.Dir, seg *segment.Segment) Result {
 
 	// Remember the segment until it is acknowledged.
 	end := seq.Add(seqnum.Size(seglen + synfin))
-	if (seglen > 0 || synfin != 0) && uint32(len(fwd.unacked)) < t.maxUnacked {
-		fwd.unacked = append(fwd.unacked, unackedSeg{seq: seq, end: end, frame: seg.Frame, time: now})
+	if seglen > 0 || synfin != 0 {
+		if uint32(len(fwd.unacked)) < t.maxUnacked {
+			fwd.unacked = append(fwd.unacked, unackedSeg{seq: seq, end: end, frame: seg.Frame, time: now})
+		} else {
+			fwd.st |= stCapUnacked
+		}
 	}
 
 	// Advance nextSeq (not for a zero-window probe) and the contiguous edge.

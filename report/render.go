@@ -498,6 +498,9 @@ func writeSummary(w io.Writer, r *Report) error {
 	if s.Evicted > 0 {
 		fmt.Fprintf(&b, "  evicted        %d open connections (flow table full)\n", s.Evicted)
 	}
+	if s.FlowsCapped > 0 {
+		fmt.Fprintf(&b, "  capped         %d flows hit a memory bound of the analysis (see \"capped\" in JSON)\n", s.FlowsCapped)
+	}
 	if len(s.AnomalyCounts) > 0 {
 		fmt.Fprintf(&b, "  anomalies      %s\n", CountsText(s.AnomalyCounts))
 	}

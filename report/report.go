@@ -61,6 +61,8 @@ type Summary struct {
 	AnomalyCounts map[string]uint64 `json:"anomaly_counts"`
 	// Evicted counts open connections that were dropped because the flow table was full.
 	Evicted uint64 `json:"evicted"`
+	// FlowsCapped counts flows whose analysis hit a memory bound (see Flow.Capped).
+	FlowsCapped int `json:"flows_capped"`
 }
 
 // Flow is one TCP connection (one generation of a 4-tuple).
@@ -97,6 +99,10 @@ type Flow struct {
 	// Transitions is the timeline of endpoint state changes.
 	Transitions        []Transition `json:"transitions"`
 	TransitionsDropped int          `json:"transitions_dropped,omitempty"`
+	// Capped names the bounded records of the analysis that filled up for
+	// this flow ("holes", "unacked", "timeline"): the flow was analyzed in
+	// bounded memory, and some figures may be less exact.
+	Capped []string `json:"capped,omitempty"`
 	// Anomalies lists what the analysis found wrong with this flow.
 	Anomalies []Anomaly `json:"anomalies"`
 }

@@ -91,6 +91,7 @@ type Engine struct {
 
 	in            input
 	evicted       uint64
+	capped        int
 	connStates    map[string]int
 	anomalyCounts map[string]uint64
 	nflows        int
@@ -418,6 +419,9 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 		e.wide.FlowEnd(&f)
 	}
 	e.nflows++
+	if len(f.Capped) > 0 {
+		e.capped++
+	}
 	e.connStates[f.ConnState]++
 	for _, a := range f.Anomalies {
 		e.anomalyCounts[a.Kind] += a.Count
@@ -497,6 +501,7 @@ func (e *Engine) Summary() report.Summary {
 		Flows:            e.nflows,
 		FlowsByConnState: copyMap(e.connStates),
 		Evicted:          e.evicted,
+		FlowsCapped:      e.capped,
 		AnomalyCounts:    copyMap(e.anomalyCounts),
 	}
 	e.in.fill(&s)

@@ -447,6 +447,7 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 		ws := w.Summary()
 		s.Flows += ws.Flows
 		s.Evicted += ws.Evicted
+		s.FlowsCapped += ws.FlowsCapped
 		for k, v := range ws.FlowsByConnState {
 			s.FlowsByConnState[k] += v
 		}

@@ -47,6 +47,21 @@ func (e *Engine) flowRecord(c *conn, reason string, final bool) report.Flow {
 		})
 	}
 	f.TransitionsDropped = int(c.st.Dropped())
+	var holes, unacked bool
+	for d := segment.Orig; d <= segment.Resp; d++ {
+		ds := c.seq.Dir(d)
+		holes = holes || ds.HolesCapped
+		unacked = unacked || ds.UnackedCapped
+	}
+	if holes {
+		f.Capped = append(f.Capped, "holes")
+	}
+	if unacked {
+		f.Capped = append(f.Capped, "unacked")
+	}
+	if f.TransitionsDropped > 0 {
+		f.Capped = append(f.Capped, "timeline")
+	}
 	if final {
 		e.flowAnomalies(c, &f)
 	}
