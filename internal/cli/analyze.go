@@ -88,13 +88,21 @@ func (f timersFlag) Set(s string) error {
 	return fmt.Errorf("want linux or zeek")
 }
 
-// loadConfig applies a --config file to the command's flags, if one was given.
+// loadConfig applies a --config file to the command's flags, if one was given,
+// and lets the TIME_WAIT storm detector follow --time-wait unless --tw-len
+// was given too.
 func loadConfig(cmd *cobra.Command, path string) error {
-	if path == "" {
-		return nil
+	if path != "" {
+		if err := applyConfigFile(path, cmd.Flags()); err != nil {
+			return &ExitError{ExitInput, err}
+		}
 	}
-	if err := applyConfigFile(path, cmd.Flags()); err != nil {
-		return &ExitError{ExitInput, err}
+	f := cmd.Flags()
+	if f.Changed("time-wait") && !f.Changed("tw-len") {
+		tw, _ := f.GetDuration("time-wait")
+		if err := f.Set("tw-len", tw.String()); err != nil {
+			return &ExitError{ExitInput, err}
+		}
 	}
 	return nil
 }

@@ -64,3 +64,27 @@ func TestApplyConfigFile(t *testing.T) {
 		})
 	}
 }
+
+func TestTimeWaitLenFollowsTimeWait(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, 60 * time.Second},
+		{[]string{"--time-wait", "240s"}, 240 * time.Second},
+		{[]string{"--time-wait", "240s", "--tw-len", "30s"}, 30 * time.Second},
+	} {
+		cfg := engine.DefaultConfig()
+		cmd := &cobra.Command{Use: "x"}
+		addEngineFlags(cmd, &cfg)
+		if err := cmd.Flags().Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := loadConfig(cmd, ""); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Wide.TimeWaitLen != tc.want {
+			t.Errorf("%v: tw-len %v, want %v", tc.args, cfg.Wide.TimeWaitLen, tc.want)
+		}
+	}
+}

@@ -141,6 +141,9 @@ Capturing needs root or the capabilities; grant them once with
   tcpflow-analyze live --list-interfaces`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := loadConfig(cmd, ""); err != nil {
+				return err
+			}
 			if !cmd.Flags().Changed("output") {
 				o.Output = defaultFormat(s)
 			}
