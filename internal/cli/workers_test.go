@@ -54,3 +54,26 @@ func TestWorkersGiveIdenticalReports(t *testing.T) {
 		t.Fatalf("compared only %d captures", compared)
 	}
 }
+
+// TestWorkersStreamIdenticalNDJSON: streamed flows come out in the same order
+// and with the same bytes for any number of workers.
+func TestWorkersStreamIdenticalNDJSON(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(repoRoot, "testdata", "pcaps", "*.pcap"))
+	for _, path := range files {
+		var outs []string
+		for _, n := range []int{1, 2} {
+			cfg := engine.DefaultConfig()
+			cfg.Workers = n
+			var out bytes.Buffer
+			s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
+			err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "ndjson", Engine: cfg}, s)
+			if err != nil && filepath.Base(path) != "truncated.pcap" {
+				t.Fatalf("%s: %v", path, err)
+			}
+			outs = append(outs, out.String())
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("%s: ndjson differs between 1 and 2 workers\n%s", filepath.Base(path), firstDiff(outs[0], outs[1]))
+		}
+	}
+}
