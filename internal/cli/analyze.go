@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"sort"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -125,16 +128,17 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	}
 	var sink func(*report.Flow)
 	var sinkErr error
+	finishSink := func() error { return nil }
 	var kept *lowestFlows
 	switch format {
 	case report.FormatNDJSON:
 		// Each flow is written as it finishes: the report never sits in
-		// memory whole.
-		sink = func(f *report.Flow) {
-			if sinkErr == nil {
-				sinkErr = report.WriteNDJSONFlow(s.Out, f)
-			}
-		}
+		// memory whole. Encoding runs in its own goroutine, in order, so it
+		// overlaps the analysis.
+		w := newFlowWriter(s.Out)
+		defer w.close()
+		sink = w.put
+		finishSink = func() error { return w.close() }
 	case report.FormatTable:
 		// The table shows the first --limit flows: keep only those.
 		if o.Limit > 0 {
@@ -145,6 +149,9 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	rep, readErr := AnalyzeStream(o.Files, o.Filter, o.Engine, s, sink)
 	if rep == nil {
 		return &ExitError{ExitInput, readErr}
+	}
+	if err := finishSink(); err != nil {
+		sinkErr = err
 	}
 	if sinkErr != nil {
 		return sinkErr
@@ -166,6 +173,48 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		return &ExitError{ExitInput, readErr}
 	}
 	return nil
+}
+
+// flowWriter encodes flows as ndjson lines in a goroutine of its own, in the
+// order they are put.
+type flowWriter struct {
+	ch   chan *report.Flow
+	done chan error
+	once sync.Once
+	err  error
+}
+
+func newFlowWriter(out io.Writer) *flowWriter {
+	w := &flowWriter{ch: make(chan *report.Flow, 1024), done: make(chan error, 1)}
+	go func() {
+		bw := bufio.NewWriterSize(out, 64<<10)
+		var err error
+		for f := range w.ch {
+			if err == nil {
+				err = report.WriteNDJSONFlow(bw, f)
+			}
+		}
+		if ferr := bw.Flush(); err == nil && ferr != nil {
+			err = fmt.Errorf("writing ndjson: %w", ferr)
+		}
+		w.done <- err
+	}()
+	return w
+}
+
+// put queues a copy of f: the caller may reuse f.
+func (w *flowWriter) put(f *report.Flow) {
+	c := *f
+	w.ch <- &c
+}
+
+// close waits until every flow is written and returns the first error.
+func (w *flowWriter) close() error {
+	w.once.Do(func() {
+		close(w.ch)
+		w.err = <-w.done
+	})
+	return w.err
 }
 
 // lowestFlows keeps the max flows with the lowest ids (the first packets),

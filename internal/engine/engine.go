@@ -351,6 +351,17 @@ func (e *Engine) wideEvents(c *conn, d segment.Dir, s *segment.Segment, step *fs
 	}
 }
 
+// over reports whether the connection has ended: reset, or both endpoints
+// CLOSED or in TIME_WAIT (which only waits out old segments).
+func (c *conn) over() bool {
+	if c.st.Finished() {
+		return true
+	}
+	st := c.st.States()
+	done := func(s fsm.State) bool { return s == fsm.Closed || s == fsm.TimeWait }
+	return done(st[0]) && done(st[1]) && (c.finSeen[0] || c.finSeen[1])
+}
+
 // classOf files a connection under the timeout class of its endpoints' states.
 func classOf(c *conn) flow.Class {
 	st := c.st.States()
@@ -377,7 +388,7 @@ func classOf(c *conn) flow.Class {
 func (e *Engine) evict(ent *flow.Entry[*conn]) {
 	switch ent.Class() {
 	case flow.ClassClosed, flow.ClassTimeWait:
-		e.finish(ent, "closed")
+		e.finish(ent, "evicted_over")
 	default:
 		e.evicted++
 		e.finish(ent, "evicted")
@@ -406,7 +417,12 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 			reason = "closed"
 		}
 	}
-	if c.st.Finished() && (reason == "timeout" || reason == "end_of_capture") {
+	if reason == "evicted_over" && !c.over() {
+		// TIME_WAIT on one side, the other still closing: not over yet.
+		e.evicted++
+		reason = "evicted"
+	}
+	if (reason == "timeout" || reason == "end_of_capture" || reason == "evicted_over") && c.over() {
 		reason = "closed"
 		if c.st.Reset() {
 			reason = "reset"
