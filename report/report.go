@@ -63,6 +63,10 @@ type Summary struct {
 	Evicted uint64 `json:"evicted"`
 	// FlowsCapped counts flows whose analysis hit a memory bound (see Flow.Capped).
 	FlowsCapped int `json:"flows_capped"`
+	// LatePackets counts packets of connections that a full flow table had
+	// already dropped (and reported) before their linger ended: stragglers
+	// that join no flow.
+	LatePackets uint64 `json:"late_packets"`
 }
 
 // Flow is one TCP connection (one generation of a 4-tuple).

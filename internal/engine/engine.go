@@ -92,6 +92,13 @@ type Engine struct {
 	in            input
 	evicted       uint64
 	capped        int
+	// tombs remember finished connections that a full table dropped before
+	// their linger ended, so their stragglers and the reuse of their
+	// 4-tuple are still recognised; tombOrder bounds them, oldest first.
+	tombs     map[flow.Key]tomb
+	tombOrder []tombRef
+	tombHead  int
+	late      uint64
 	connStates    map[string]int
 	anomalyCounts map[string]uint64
 	nflows        int
@@ -194,6 +201,22 @@ func (e *Engine) Segment(s *segment.Segment) {
 			prev = &prevGen{gen: c.gen, timeWait: st[0] == fsm.TimeWait || st[1] == fsm.TimeWait, finished: c.st.Finished()}
 			e.finish(ent, "reused")
 			ent = nil
+		}
+	}
+	if ent == nil && e.tombs != nil {
+		if t, ok := e.tombs[key]; ok {
+			switch {
+			case s.Time > t.until:
+				delete(e.tombs, key)
+			case t.reusedBy(s):
+				prev = &prevGen{gen: t.gen, timeWait: t.timeWait && s.Time-t.lastSeen <= int64(e.cfg.TimeWait), finished: true}
+				delete(e.tombs, key)
+			default:
+				// A straggler of a connection already reported: it would
+				// otherwise start a bogus flow picked up mid-stream.
+				e.late++
+				return
+			}
 		}
 	}
 	if ent == nil {
@@ -386,9 +409,12 @@ func classOf(c *conn) flow.Class {
 // TIME_WAIT) go first and are reported as closed; a live one is reported as
 // evicted and counted.
 func (e *Engine) evict(ent *flow.Entry[*conn]) {
-	switch ent.Class() {
+	switch cls := ent.Class(); cls {
 	case flow.ClassClosed, flow.ClassTimeWait:
+		t := e.tombOf(ent.Value, ent.LastSeen, cls)
+		key := ent.Key
 		e.finish(ent, "evicted_over")
+		e.bury(key, t)
 	default:
 		e.evicted++
 		e.finish(ent, "evicted")
@@ -518,6 +544,7 @@ func (e *Engine) Summary() report.Summary {
 		FlowsByConnState: copyMap(e.connStates),
 		Evicted:          e.evicted,
 		FlowsCapped:      e.capped,
+		LatePackets:      e.late,
 		AnomalyCounts:    copyMap(e.anomalyCounts),
 	}
 	e.in.fill(&s)

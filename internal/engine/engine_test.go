@@ -295,3 +295,54 @@ func TestEngineView(t *testing.T) {
 		t.Errorf("anomalous %v", v.Anomalous)
 	}
 }
+
+// TestEngineTombs: a finished connection dropped early from a full table
+// leaves a tomb, so its stragglers start no bogus flow and a new SYN on its
+// 4-tuple is still a port reuse.
+func TestEngineTombs(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxFlows = 1
+	other := netip.MustParseAddrPort("10.0.0.9:50000")
+	e := New(cfg)
+	frame := uint64(0)
+	feed := func(src netip.AddrPort, ps []pkt) {
+		for _, p := range ps {
+			frame++
+			s := segment.Segment{Frame: frame, Time: p.ms * int64(time.Millisecond),
+				Seq: seqnum.Value(p.seq), Ack: seqnum.Value(p.ack), Flags: p.flags, Window: 65535,
+				PayloadLen: p.n, Payload: make([]byte, p.n)}
+			s.Src, s.Dst = src, srv
+			if !p.c2s {
+				s.Src, s.Dst = srv, src
+			}
+			e.Segment(&s)
+		}
+	}
+	feed(cli, exchange(0, 1000, 5000))                   // closes: client in TIME_WAIT
+	feed(other, []pkt{{100, true, S, 7, 0, 0}})          // the table is full: the closed one is dropped
+	feed(cli, []pkt{{200, false, F | A, 5101, 1102, 0}}) // a straggler: a retransmitted FIN
+	feed(cli, exchange(300, 9000, 7000))                 // a new SYN with a new ISN: reuse in TIME_WAIT
+	r := e.Finish(nil, nil)
+	if r.Summary.LatePackets != 1 {
+		t.Errorf("late packets %d, want 1", r.Summary.LatePackets)
+	}
+	var gens []int
+	for _, f := range r.Flows {
+		if f.Orig == cli.String() {
+			gens = append(gens, f.Generation)
+			if f.Generation == 2 && kinds(&f)["port_reuse"] != 1 {
+				t.Errorf("second generation lacks port_reuse: %v", kinds(&f))
+			}
+			if f.Midstream {
+				t.Errorf("a straggler started a midstream flow: %+v", f)
+			}
+		}
+	}
+	if len(gens) != 2 || gens[0] != 1 || gens[1] != 2 {
+		t.Fatalf("client flows have generations %v, want [1 2]", gens)
+	}
+	if r.Summary.Evicted != 1 {
+		// The other client's half-open SYN is evicted (counted) by the new SYN.
+		t.Errorf("evicted %d, want 1", r.Summary.Evicted)
+	}
+}

@@ -448,6 +448,7 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 		s.Flows += ws.Flows
 		s.Evicted += ws.Evicted
 		s.FlowsCapped += ws.FlowsCapped
+		s.LatePackets += ws.LatePackets
 		for k, v := range ws.FlowsByConnState {
 			s.FlowsByConnState[k] += v
 		}
