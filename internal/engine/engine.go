@@ -89,16 +89,16 @@ type Engine struct {
 	now, lastSweep int64
 	seg            segment.Segment
 
-	in            input
-	evicted       uint64
-	capped        int
+	in      input
+	evicted uint64
+	capped  int
 	// tombs remember finished connections that a full table dropped before
 	// their linger ended, so their stragglers and the reuse of their
 	// 4-tuple are still recognised; tombOrder bounds them, oldest first.
-	tombs     map[flow.Key]tomb
-	tombOrder []tombRef
-	tombHead  int
-	late      uint64
+	tombs         map[flow.Key]tomb
+	tombOrder     []tombRef
+	tombHead      int
+	late          uint64
 	connStates    map[string]int
 	anomalyCounts map[string]uint64
 	nflows        int
