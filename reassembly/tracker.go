@@ -274,6 +274,23 @@ const (
 	hsDone                       // strict: hsRTT valid
 )
 
+// Release frees the bounded records once the connection is over (closed or
+// reset) and only stragglers can follow: holes still open stay counted as
+// missed bytes, unacknowledged segments are forgotten (a later retransmission
+// gets no RTO) and the payload copy is dropped. Classification goes on with
+// the per-direction state.
+func (t *Tracker) Release() {
+	for i := range t.d {
+		s := &t.d[i]
+		s.droppedHoleBytes += s.holeBytes
+		s.holeBytes = 0
+		s.holes = nil
+		s.unacked = nil
+		s.pay = nil
+		s.st &^= stPay
+	}
+}
+
 // Init resets t and applies cfg (nil means the defaults). It keeps the memory
 // of the bounded records for reuse.
 func (t *Tracker) Init(cfg *Config) {

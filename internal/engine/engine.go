@@ -44,6 +44,7 @@ type conn struct {
 	// synCounted and established make the capture-wide detectors see one
 	// attempt and one completed handshake per connection.
 	synCounted, established bool
+	released                bool // the sequence tracker's buffers were let go
 	badChecksums            uint32
 	// maxGap is the longest silence between two packets, ending at gapFrame.
 	maxGap   int64
@@ -342,6 +343,12 @@ func (e *Engine) update(c *conn, s *segment.Segment) {
 	step := c.st.Step(d, s)
 	e.detect(c, d, s, &res, &step)
 	e.wideEvents(c, d, s, &step)
+	if !c.released && step.Changed && c.over() {
+		// Only stragglers can follow: the connection lingers with its
+		// state, not with its buffers.
+		c.seq.Release()
+		c.released = true
+	}
 
 	if s.Flags.Has(segment.FIN) && !c.finSeen[d] {
 		c.finSeen[d], c.finSeq[d] = true, s.Seq.Add(seqnum.Size(s.PayloadLen))
