@@ -64,3 +64,30 @@ func TestCapsAreReported(t *testing.T) {
 		t.Fatalf("resp reports caps it never hit")
 	}
 }
+
+// TestReleaseKeepsCounts: releasing the buffers of a finished connection
+// keeps its missed bytes and lets stragglers still be classified.
+func TestReleaseKeepsCounts(t *testing.T) {
+	var tr Tracker
+	tr.Init(nil)
+	steps := []step{
+		seg(O, S, 100, 0, 0, 1000), seg(R, SA, 500, 101, 0, 1000), seg(O, A, 101, 501, 0, 1000),
+		seg(O, PA, 101, 501, 10, 1000), seg(O, PA, 121, 501, 10, 1000), // a 10-byte hole
+	}
+	for i, st := range steps {
+		s := st.seg
+		s.Frame, s.Time = uint64(i+1), int64(i+1)*1e6
+		tr.Add(st.dir, &s)
+	}
+	before := tr.Dir(segment.Orig)
+	tr.Release()
+	after := tr.Dir(segment.Orig)
+	if after.MissedBytes != before.MissedBytes || after.MissedBytes != 10 || after.Holes != 0 || after.Unacked != 0 {
+		t.Fatalf("after Release: missed %d (before %d), holes %d, unacked %d", after.MissedBytes, before.MissedBytes, after.Holes, after.Unacked)
+	}
+	s := steps[4].seg // the same segment again: still a retransmission
+	s.Frame, s.Time = 9, 9e6
+	if r := tr.Add(segment.Orig, &s); !r.Class.Has(Retransmission) {
+		t.Fatalf("straggler after Release classified %v, want a retransmission", r.Class)
+	}
+}
