@@ -55,6 +55,13 @@ type Config struct {
 	// (overlap_mismatch); 0 turns the check off. Memory is taken only by
 	// connections that carry payload, and freed when they finish.
 	OverlapBytes int
+	// CompactClosed reports a connection as soon as it is over (closed or
+	// reset) and keeps only a ~100-byte tomb for its linger instead of the
+	// whole connection: memory then grows with the connections really open.
+	// Stragglers are counted as late_packets instead of joining the flow, so
+	// what they would show (stuck_time_wait, data_after_reset, a late RST in
+	// the history) is not seen. Linux timers only.
+	CompactClosed bool
 	// Timers chooses how connections are ended and split: TimersLinux (the
 	// default) or TimersZeek.
 	Timers Timers

@@ -231,9 +231,18 @@ func (e *Engine) Segment(s *segment.Segment) {
 	}
 	c := ent.Value
 	e.update(c, s)
-	e.table.Touch(ent, s.Time, classOf(c))
+	cls := classOf(c)
+	e.table.Touch(ent, s.Time, cls)
 	if e.zeekT {
 		e.zeekSchedule(ent)
+		return
+	}
+	if e.cfg.CompactClosed && c.over() {
+		// Report the connection now and keep only a tomb for its linger.
+		t := e.tombOf(c, s.Time, cls)
+		key := ent.Key
+		e.finish(ent, "closed")
+		e.bury(key, t)
 	}
 }
 

@@ -346,3 +346,29 @@ func TestEngineTombs(t *testing.T) {
 		t.Errorf("evicted %d, want 1", r.Summary.Evicted)
 	}
 }
+
+// TestEngineCompactClosed: with CompactClosed a connection is reported as
+// soon as it is over; its stragglers are counted, and a new SYN on the
+// 4-tuple is still a port reuse.
+func TestEngineCompactClosed(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CompactClosed = true
+	pkts := append(exchange(0, 1000, 5000),
+		pkt{100, false, F | A, 5101, 1102, 0}) // the server resends its FIN: a straggler
+	pkts = append(pkts, exchange(1000, 9000, 7000)...)
+	r := run(t, cfg, pkts)
+	if r.Summary.LatePackets != 1 || len(r.Flows) != 2 {
+		t.Fatalf("late %d flows %d, want 1 and 2", r.Summary.LatePackets, len(r.Flows))
+	}
+	if f := r.Flows[0]; f.EndReason != "closed" || f.OrigPackets+f.RespPackets != 8 {
+		t.Errorf("first flow: end %s, %d packets; want closed with the 8 packets before it was over", f.EndReason, f.OrigPackets+f.RespPackets)
+	}
+	if f := r.Flows[1]; f.Generation != 2 || kinds(&f)["port_reuse"] != 1 {
+		t.Errorf("second flow: generation %d anomalies %v", f.Generation, kinds(&f))
+	}
+	// Without the option the straggler joins the first flow.
+	r = run(t, DefaultConfig(), pkts)
+	if r.Summary.LatePackets != 0 || r.Flows[0].OrigPackets+r.Flows[0].RespPackets != 9 {
+		t.Errorf("default: late %d, first flow %d packets; want 0 and 9", r.Summary.LatePackets, r.Flows[0].OrigPackets+r.Flows[0].RespPackets)
+	}
+}
