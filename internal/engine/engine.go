@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"hash/maphash"
 	"net/netip"
 	"sort"
 
@@ -96,7 +97,8 @@ type Engine struct {
 	// tombs remember finished connections that a full table dropped before
 	// their linger ended, so their stragglers and the reuse of their
 	// 4-tuple are still recognised; tombOrder bounds them, oldest first.
-	tombs         map[flow.Key]tomb
+	tombs         map[uint64]tomb
+	tombSeed      maphash.Seed
 	tombOrder     []tombRef
 	tombHead      int
 	late          uint64
@@ -113,6 +115,7 @@ func New(cfg Config) *Engine {
 		table:         flow.NewTable[*conn](cfg.timeouts(), cfg.MaxFlows),
 		wide:          wide.New(cfg.Wide),
 		in:            newInput(),
+		tombSeed:      maphash.MakeSeed(),
 		connStates:    map[string]int{},
 		anomalyCounts: map[string]uint64{},
 	}
@@ -205,13 +208,14 @@ func (e *Engine) Segment(s *segment.Segment) {
 		}
 	}
 	if ent == nil && e.tombs != nil {
-		if t, ok := e.tombs[key]; ok {
+		h := e.tombKey(key)
+		if t, ok := e.tombs[h]; ok {
 			switch {
 			case s.Time > t.until:
-				delete(e.tombs, key)
-			case t.reusedBy(s):
-				prev = &prevGen{gen: t.gen, timeWait: t.timeWait && s.Time-t.lastSeen <= int64(e.cfg.TimeWait), finished: true}
-				delete(e.tombs, key)
+				delete(e.tombs, h)
+			case t.reusedBy(key, s):
+				prev = &prevGen{gen: int(t.gen), timeWait: t.bits&tombTimeWait != 0 && s.Time-t.lastSeen <= int64(e.cfg.TimeWait), finished: true}
+				delete(e.tombs, h)
 			default:
 				// A straggler of a connection already reported: it would
 				// otherwise start a bogus flow picked up mid-stream.
@@ -239,10 +243,10 @@ func (e *Engine) Segment(s *segment.Segment) {
 	}
 	if e.cfg.CompactClosed && c.over() {
 		// Report the connection now and keep only a tomb for its linger.
-		t := e.tombOf(c, s.Time, cls)
 		key := ent.Key
+		t := e.tombOf(key, c, s.Time, cls)
 		e.finish(ent, "closed")
-		e.bury(key, t)
+		e.bury(e.tombKey(key), t)
 	}
 }
 
@@ -427,10 +431,10 @@ func classOf(c *conn) flow.Class {
 func (e *Engine) evict(ent *flow.Entry[*conn]) {
 	switch cls := ent.Class(); cls {
 	case flow.ClassClosed, flow.ClassTimeWait:
-		t := e.tombOf(ent.Value, ent.LastSeen, cls)
 		key := ent.Key
+		t := e.tombOf(key, ent.Value, ent.LastSeen, cls)
 		e.finish(ent, "evicted_over")
-		e.bury(key, t)
+		e.bury(e.tombKey(key), t)
 	default:
 		e.evicted++
 		e.finish(ent, "evicted")

@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"net/netip"
+	"hash/maphash"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/fsm"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
@@ -9,60 +9,95 @@ import (
 	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
 )
 
-// tomb is what is left of a finished connection that a full flow table
-// dropped before its linger ended: enough to tell a straggler from a new
-// connection on the same 4-tuple, in about a hundred bytes instead of the
-// connection's kilobytes.
+// tomb is what is left of a finished connection whose record was already
+// written (dropped from a full table, or reported early with CompactClosed)
+// while its linger has not ended: enough to tell a straggler from a new
+// connection on the same 4-tuple. Tombs are keyed by a 64-bit hash of the
+// 4-tuple and take 32 bytes, against the connection's kilobyte and a half; a
+// hash collision (about one in 10^7 pairs at a million tombs) would at worst
+// count a packet as late or miss one port reuse.
 type tomb struct {
 	until    int64 // when the linger would have ended
 	lastSeen int64
-	gen      int
-	orig     netip.AddrPort
-	baseSeq  [2]seqnum.Value
-	baseSet  [2]bool
-	timeWait bool // an endpoint was in TIME_WAIT
+	baseSeq  [2]seqnum.Value // indexed by the side of the key: 0 = Key.A
+	gen      int32
+	bits     uint8 // tombBaseA, tombBaseB, tombTimeWait
 }
 
-// tombRef is an entry of the tombs' FIFO: the key and the tomb's until, so
-// that a later tomb on the same key is not taken for the old one.
+const (
+	tombBaseA    uint8 = 1 << iota // baseSeq[0] is set
+	tombBaseB                      // baseSeq[1] is set
+	tombTimeWait                   // an endpoint was in TIME_WAIT
+)
+
+// tombRef is an entry of the tombs' FIFO: the key's hash and the tomb's until,
+// so that a later tomb on the same 4-tuple is not taken for the old one.
 type tombRef struct {
-	key   flow.Key
+	h     uint64
 	until int64
 }
 
-// reusedBy reports whether s opens a new connection on the tomb's 4-tuple,
-// by the same rule as a live connection: a pure SYN with a new ISN.
-func (t *tomb) reusedBy(s *segment.Segment) bool {
+// tombKey hashes a 4-tuple for the tombs.
+func (e *Engine) tombKey(k flow.Key) uint64 {
+	var h maphash.Hash
+	h.SetSeed(e.tombSeed)
+	a, b := k.A.Addr().As16(), k.B.Addr().As16()
+	h.Write(a[:])
+	h.Write(b[:])
+	var p [4]byte
+	p[0], p[1] = byte(k.A.Port()), byte(k.A.Port()>>8)
+	p[2], p[3] = byte(k.B.Port()), byte(k.B.Port()>>8)
+	h.Write(p[:])
+	return h.Sum64()
+}
+
+// reusedBy reports whether s, on the 4-tuple k, opens a new connection, by the
+// same rule as a live connection: a pure SYN with a new ISN.
+func (t *tomb) reusedBy(k flow.Key, s *segment.Segment) bool {
 	if !s.Flags.Has(segment.SYN) || s.Flags.Any(segment.ACK|segment.RST|segment.FIN) {
 		return false
 	}
-	d := segment.Resp
-	if s.Src == t.orig {
-		d = segment.Orig
+	side, bit := 1, tombBaseB
+	if s.Src == k.A {
+		side, bit = 0, tombBaseA
 	}
-	return !t.baseSet[d] || t.baseSeq[d] != s.Seq
+	return t.bits&bit == 0 || t.baseSeq[side] != s.Seq
 }
 
-// tombOf takes what a tomb keeps from c, which was last seen at lastSeen in
-// class cls.
-func (e *Engine) tombOf(c *conn, lastSeen int64, cls flow.Class) tomb {
-	st := c.st.States()
-	return tomb{
-		until:    lastSeen + e.table.Timeouts[cls],
-		lastSeen: lastSeen, gen: c.gen, orig: c.orig,
-		baseSeq: c.baseSeq, baseSet: c.baseSet,
-		timeWait: st[0] == fsm.TimeWait || st[1] == fsm.TimeWait,
+// tombOf takes what a tomb keeps from c, on 4-tuple k, last seen at lastSeen
+// in class cls.
+func (e *Engine) tombOf(k flow.Key, c *conn, lastSeen int64, cls flow.Class) tomb {
+	t := tomb{until: lastSeen + e.table.Timeouts[cls], lastSeen: lastSeen, gen: int32(c.gen)}
+	// conn's directions are orig/resp; the tomb's are the key's sides.
+	origSide := 1
+	if c.orig == k.A {
+		origSide = 0
 	}
+	for d := 0; d < 2; d++ {
+		if !c.baseSet[d] {
+			continue
+		}
+		side := origSide
+		if d == 1 {
+			side = 1 - origSide
+		}
+		t.baseSeq[side] = c.baseSeq[d]
+		t.bits |= tombBaseA << side
+	}
+	if st := c.st.States(); st[0] == fsm.TimeWait || st[1] == fsm.TimeWait {
+		t.bits |= tombTimeWait
+	}
+	return t
 }
 
-// maxTombsPerFlow bounds the tombs at this many times the flow table's cap:
-// a tomb costs a tenth of an open connection or less.
+// maxTombsPerFlow bounds the tombs at this many times the flow table's cap.
 const maxTombsPerFlow = 4
 
-// bury keeps t for key, forgetting the oldest tomb when there are too many.
-func (e *Engine) bury(key flow.Key, t tomb) {
+// bury keeps t for the 4-tuple hashed h, forgetting the oldest tomb when there
+// are too many.
+func (e *Engine) bury(h uint64, t tomb) {
 	if e.tombs == nil {
-		e.tombs = make(map[flow.Key]tomb)
+		e.tombs = make(map[uint64]tomb)
 	}
 	max := maxTombsPerFlow * e.cfg.MaxFlows
 	if max <= 0 {
@@ -71,14 +106,14 @@ func (e *Engine) bury(key flow.Key, t tomb) {
 	for len(e.tombs) >= max && e.tombHead < len(e.tombOrder) {
 		old := e.tombOrder[e.tombHead]
 		e.tombHead++
-		if cur, ok := e.tombs[old.key]; ok && cur.until == old.until {
-			delete(e.tombs, old.key)
+		if cur, ok := e.tombs[old.h]; ok && cur.until == old.until {
+			delete(e.tombs, old.h)
 		}
 	}
 	if e.tombHead > len(e.tombOrder)/2 && e.tombHead > 1024 {
 		e.tombOrder = append(e.tombOrder[:0], e.tombOrder[e.tombHead:]...)
 		e.tombHead = 0
 	}
-	e.tombs[key] = t
-	e.tombOrder = append(e.tombOrder, tombRef{key, t.until})
+	e.tombs[h] = t
+	e.tombOrder = append(e.tombOrder, tombRef{h, t.until})
 }
