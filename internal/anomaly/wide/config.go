@@ -56,7 +56,9 @@ type Config struct {
 	ConnFloodMaxRate float64
 
 	// MaxKeys caps each detector's table of tracked keys (destinations,
-	// address pairs, sources).
+	// address pairs, sources). The default, 16384, keeps the detectors near
+	// 30 MiB (a few hundred bytes a key); events for keys beyond it are
+	// counted in Stats.
 	MaxKeys int
 	// MaxSources caps the distinct addresses and targets remembered per
 	// finding, and the idle connections remembered in all.
@@ -85,8 +87,8 @@ func DefaultConfig() Config {
 		ConnFloodIdle:         100,
 		ConnFloodMinHold:      30 * time.Second,
 		ConnFloodMaxRate:      16,
-		MaxKeys:               1 << 16,
-		MaxSources:            1 << 16,
+		MaxKeys:               1 << 14,
+		MaxSources:            1 << 14,
 	}
 }
 
