@@ -128,7 +128,6 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		return &ExitError{ExitInput, err}
 	}
 	var sink func(*report.Flow)
-	var sinkErr error
 	finishSink := func() error { return nil }
 	var kept *lowestFlows
 	switch format {
@@ -152,10 +151,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		return &ExitError{ExitInput, readErr}
 	}
 	if err := finishSink(); err != nil {
-		sinkErr = err
-	}
-	if sinkErr != nil {
-		return sinkErr
+		return err
 	}
 	var werr error
 	switch {
