@@ -571,17 +571,6 @@ func (e *Engine) Summary() report.Summary {
 	return s
 }
 
-// Snapshot returns the open connections with their current states, oldest
-// first, for a live view. It does not change them.
-func (e *Engine) Snapshot() []report.Flow {
-	out := make([]report.Flow, 0, e.table.Len())
-	e.table.All(func(ent *flow.Entry[*conn]) {
-		out = append(out, e.flowRecord(ent.Value, "open", false))
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
 // OpenFlows returns how many connections are open now.
 func (e *Engine) OpenFlows() int { return e.table.Len() }
 
