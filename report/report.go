@@ -88,6 +88,10 @@ type Flow struct {
 	DurationSec float64 `json:"duration_s"`
 	OrigPackets uint64  `json:"orig_packets"`
 	RespPackets uint64  `json:"resp_packets"`
+	// OrigSeqPackets and RespSeqPackets count the segments that take sequence
+	// space (payload, SYN or FIN): the ones that can be retransmitted.
+	OrigSeqPackets uint64 `json:"orig_seq_packets"`
+	RespSeqPackets uint64 `json:"resp_seq_packets"`
 	// OrigBytes and RespBytes are TCP payload bytes as the IP headers give them.
 	OrigBytes uint64 `json:"orig_bytes"`
 	RespBytes uint64 `json:"resp_bytes"`

@@ -32,6 +32,7 @@ type conn struct {
 	firstFrame, lastFrame uint64
 	start, end            int64
 	pkts, bytes, ipBytes  [2]uint64
+	seqPkts               [2]uint64 // segments that take sequence space
 
 	// baseSeq is the first sequence number seen from each direction (the ISN
 	// when the SYN was seen); a pure SYN with another number starts a new
@@ -341,6 +342,9 @@ func (e *Engine) update(c *conn, s *segment.Segment) {
 	}
 	c.lastFrame, c.end = s.Frame, s.Time
 	c.pkts[d]++
+	if s.SeqLen() > 0 {
+		c.seqPkts[d]++
+	}
 	c.bytes[d] += uint64(s.PayloadLen)
 	c.ipBytes[d] += uint64(s.IPLen)
 	c.noteBaseSeq(d, s)

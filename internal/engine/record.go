@@ -24,6 +24,7 @@ func (e *Engine) flowRecord(c *conn, reason string, final bool) report.Flow {
 		Start: report.Time(c.start), End: report.Time(c.end),
 		DurationSec: float64(c.end-c.start) / 1e9,
 		OrigPackets: c.pkts[0], RespPackets: c.pkts[1],
+		OrigSeqPackets: c.seqPkts[0], RespSeqPackets: c.seqPkts[1],
 		OrigBytes: c.bytes[0], RespBytes: c.bytes[1],
 		OrigIPBytes: c.ipBytes[0], RespIPBytes: c.ipBytes[1],
 	}

@@ -47,13 +47,13 @@
 //
 //   - flows: flows in scope.
 //   - retransmission_rate: retransmission, fast_retransmission and
-//     spurious_retransmission findings divided by all TCP segments of the flows
-//     (both directions, pure ACKs included: the report does not count data
-//     segments apart, so on a bulk transfer with delayed ACKs this is roughly
-//     two thirds of the share of data segments resent). SYN and FIN
-//     retransmissions count.
-//   - lost_segment_rate: lost_segment findings divided by all segments.
-//   - out_of_order_rate: out_of_order findings divided by all segments.
+//     spurious_retransmission findings divided by the segments that take
+//     sequence space (payload, SYN or FIN; the flows' orig_seq_packets and
+//     resp_seq_packets), both directions: the share of what could be resent
+//     that was. SYN and FIN retransmissions count. A report without those
+//     fields (older JSON) falls back to all segments.
+//   - lost_segment_rate: lost_segment findings divided by the same segments.
+//   - out_of_order_rate: out_of_order findings divided by the same segments.
 //   - half_open_share: flows with a half_open finding divided by the flows
 //     whose first SYN the capture saw (not midstream).
 //   - rejected_share: flows with a rejected finding (SYN answered by RST)

@@ -71,18 +71,18 @@ func Metrics() []Metric {
 		{
 			Name: "retransmission_rate", Unit: UnitRatio, Regresses: true, Slack: 0.001,
 			Doc: "retransmitted segments (retransmission + fast_retransmission + spurious_retransmission findings) " +
-				"divided by all TCP segments of the flows in scope, both directions, pure ACKs included " +
-				"(the report does not count data segments apart)",
+				"divided by the segments that take sequence space (payload, SYN or FIN: orig_seq_packets + resp_seq_packets) " +
+				"of the flows in scope, both directions; reports without those fields fall back to all segments",
 			Compute: rateOf("retransmission", "fast_retransmission", "spurious_retransmission"),
 		},
 		{
 			Name: "lost_segment_rate", Unit: UnitRatio, Regresses: true, Slack: 0.001,
-			Doc:     "lost_segment findings (a gap in sequence space the capture never filled) divided by all TCP segments in scope",
+			Doc:     "lost_segment findings (a gap in sequence space the capture never filled) divided by the segments that take sequence space in scope",
 			Compute: rateOf("lost_segment"),
 		},
 		{
 			Name: "out_of_order_rate", Unit: UnitRatio, Regresses: true, Slack: 0.001,
-			Doc:     "out_of_order findings divided by all TCP segments in scope",
+			Doc:     "out_of_order findings divided by the segments that take sequence space in scope",
 			Compute: rateOf("out_of_order"),
 		},
 		{
@@ -236,19 +236,23 @@ func kindLabel(kinds []string) string {
 // rateOf divides the findings of kinds by the segments of the flows in scope.
 func rateOf(kinds ...string) func(*report.Report, Scope) Measure {
 	return func(r *report.Report, s Scope) Measure {
-		var hits, segs uint64
+		var hits, segs, all uint64
 		var cs []contribution
 		for i := range r.Flows {
 			f := &r.Flows[i]
 			if !s.Match(f) {
 				continue
 			}
-			segs += f.OrigPackets + f.RespPackets
+			segs += f.OrigSeqPackets + f.RespSeqPackets
+			all += f.OrigPackets + f.RespPackets
 			n, pkts := findings(f, kinds...)
 			if n > 0 {
 				hits += n
 				cs = append(cs, contribution{flow: f, value: float64(n), packets: pkts, kind: kindLabel(kinds)})
 			}
+		}
+		if segs == 0 {
+			segs = all // a report from before the seq_packets fields
 		}
 		if segs == 0 {
 			return Measure{NoData: true}

@@ -252,3 +252,16 @@ func TestParsePrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestRatesDivideBySequenceSegments: with the seq_packets fields, rates divide
+// by the segments that could be retransmitted, not by pure ACKs too.
+func TestRatesDivideBySequenceSegments(t *testing.T) {
+	f := mkFlow(1, "192.0.2.1:1000", "10.0.0.1:80", 100, finding("retransmission", notice, 2, 7, 9))
+	m, _ := MetricByName("retransmission_rate")
+	before := m.Compute(&report.Report{Flows: []report.Flow{f}}, Scope{}).Value
+	f.OrigSeqPackets, f.RespSeqPackets = 30, 10
+	after := m.Compute(&report.Report{Flows: []report.Flow{f}}, Scope{}).Value
+	if after != 2.0/40 || before == after {
+		t.Fatalf("rate %v with seq packets (want %v), %v without", after, 2.0/40, before)
+	}
+}
