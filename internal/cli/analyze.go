@@ -274,6 +274,19 @@ func Analyze(files []string, filter string, cfg engine.Config, s *IO) (*report.R
 // AnalyzeStream is Analyze with each flow handed to sink as it finishes (in
 // capture order) instead of kept in the report, when sink is not nil.
 func AnalyzeStream(files []string, filter string, cfg engine.Config, s *IO, sink func(*report.Flow)) (*report.Report, error) {
+	eng, err := engine.NewAnalyzer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if sink != nil {
+		eng.SetSink(sink)
+	}
+	return runAnalyzer(eng, files, filter, s)
+}
+
+// runAnalyzer feeds the files (through the filter) to eng and returns its
+// report, with the input problems printed as warnings.
+func runAnalyzer(eng engine.Analyzer, files []string, filter string, s *IO) (*report.Report, error) {
 	var flt *capture.Filter
 	if filter != "" {
 		var err error
@@ -286,13 +299,6 @@ func AnalyzeStream(files []string, filter string, cfg engine.Config, s *IO, sink
 		return nil, err
 	}
 	defer src.Close()
-	eng, err := engine.NewAnalyzer(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if sink != nil {
-		eng.SetSink(sink)
-	}
 	for src.Next() {
 		fr := src.Frame()
 		if flt != nil && !flt.Match(fr) {

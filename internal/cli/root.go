@@ -55,6 +55,7 @@ and what went wrong.`,
 	root.AddCommand(newCheckCmd(s))
 	root.AddCommand(newLiveCmd(s))
 	root.AddCommand(newGenCmd(s))
+	root.AddCommand(newFlowCmd(s))
 	return root
 }
 

@@ -91,6 +91,23 @@ func invalidFlags(s *segment.Segment) bool {
 	return false
 }
 
+// SegmentEvent is how one segment was read, for a packet-by-packet view of a
+// flow. Sequence and acknowledgement numbers are relative to the first ones of
+// their direction, as Wireshark shows them.
+type SegmentEvent struct {
+	FlowID         uint64
+	Frame          uint64
+	Time           int64
+	Dir            segment.Dir
+	Flags          segment.Flags
+	RelSeq, RelAck uint32
+	Len            int
+	Class          string // the sequence tracker's classes, "|"-joined, or "None"
+	Event, Verdict string
+	Reason         string
+	States         [2]fsm.State // orig, resp after the segment
+}
+
 // AnomalyEvent tells a live consumer that a flow showed an anomaly kind for the
 // first time.
 type AnomalyEvent struct {

@@ -88,6 +88,9 @@ type Engine struct {
 	Sink func(*report.Flow)
 	// OnAnomaly, when set, is told the first time each flow shows each kind.
 	OnAnomaly func(AnomalyEvent)
+	// OnSegment, when set, is told how every segment was read: its class,
+	// the state tracker's event, verdict and reason, and the states after it.
+	OnSegment func(*SegmentEvent)
 
 	now, lastSweep int64
 	seg            segment.Segment
@@ -358,6 +361,12 @@ func (e *Engine) update(c *conn, s *segment.Segment) {
 	}
 	res := c.seq.Add(d, s)
 	step := c.st.Step(d, s)
+	if e.OnSegment != nil {
+		e.OnSegment(&SegmentEvent{FlowID: c.id, Frame: s.Frame, Time: s.Time, Dir: d,
+			Flags: s.Flags, RelSeq: uint32(s.Seq - c.baseSeq[d]), RelAck: uint32(s.Ack - c.baseSeq[d.Other()]),
+			Len: s.PayloadLen, Class: res.Class.String(), Event: step.Event.String(),
+			Verdict: step.Verdict.String(), Reason: step.Reason, States: step.To})
+	}
 	e.detect(c, d, s, &res, &step)
 	e.wideEvents(c, d, s, &step)
 	if !c.released && step.Changed && c.over() {
