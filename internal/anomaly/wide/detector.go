@@ -178,6 +178,36 @@ func flagged[K comparable, E any, P interface {
 	found[k] = e
 }
 
+// episode is what the detectors keep per finding: it folds another episode of
+// the same key into itself and clones itself deeply.
+type episode[E any] interface {
+	*E
+	fold(*E, int)
+	clone() *E
+}
+
+// snapshot returns the findings of a detector as they stand, without changing
+// it: a copy of each reported episode, with the key's open episode folded in
+// when open returns one.
+func snapshot[K comparable, V any, E any, P episode[E]](found map[K]*E, live map[K]V, open func(V) *E, maxSources int) map[K]*E {
+	all := make(map[K]*E, len(found))
+	for k, ep := range found {
+		all[k] = P(ep).clone()
+	}
+	for k, v := range live {
+		ep := open(v)
+		if ep == nil {
+			continue
+		}
+		if a := all[k]; a != nil {
+			P(a).fold(ep, maxSources)
+		} else {
+			all[k] = P(ep).clone()
+		}
+	}
+	return all
+}
+
 // sweepDue reports whether a full table may be swept now: at most once per
 // second of capture time, so a table full of live keys costs no more.
 func sweepDue(last *int64, now int64) bool {

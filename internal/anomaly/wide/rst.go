@@ -130,20 +130,7 @@ func (s *rstStorm) merge(d *Detector, o *rstStorm) {
 }
 
 func (s *rstStorm) findings(d *Detector, out []finding) []finding {
-	all := make(map[netip.Addr]*rstEp, len(s.found))
-	for k, ep := range s.found {
-		all[k] = ep.clone()
-	}
-	for k, e := range s.live {
-		if e.open == nil {
-			continue
-		}
-		if a := all[k]; a != nil {
-			a.fold(e.open, d.cfg.MaxSources)
-		} else {
-			all[k] = e.open.clone()
-		}
-	}
+	all := snapshot(s.found, s.live, func(e *rstSrc) *rstEp { return e.open }, d.cfg.MaxSources)
 	for k, ep := range all {
 		out = append(out, finding{kind: anomaly.RSTStorm, start: ep.start, key: k.String(), a: s.report(k, ep)})
 	}

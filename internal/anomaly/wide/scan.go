@@ -157,20 +157,12 @@ func (s *portScan) merge(d *Detector, o *portScan) {
 }
 
 func (s *portScan) findings(d *Detector, out []finding) []finding {
-	all := make(map[netip.Addr]*scanWin, len(s.found))
-	for k, w := range s.found {
-		all[k] = w.clone()
-	}
-	for k, w := range s.live {
+	all := snapshot(s.found, s.live, func(w *scanWin) *scanWin {
 		if !s.scan(w) {
-			continue
+			return nil
 		}
-		if a := all[k]; a != nil {
-			a.fold(w, d.cfg.MaxSources)
-		} else {
-			all[k] = w.clone()
-		}
-	}
+		return w
+	}, d.cfg.MaxSources)
 	for k, w := range all {
 		out = append(out, finding{kind: anomaly.PortScan, start: w.start, key: k.String(), a: s.report(k, w)})
 	}

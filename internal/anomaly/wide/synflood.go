@@ -160,20 +160,12 @@ func (s *synFlood) merge(d *Detector, o *synFlood) {
 }
 
 func (s *synFlood) findings(d *Detector, out []finding) []finding {
-	all := make(map[netip.AddrPort]*synEp, len(s.found))
-	for k, ep := range s.found {
-		all[k] = ep.clone()
-	}
-	for k, e := range s.live {
+	all := snapshot(s.found, s.live, func(e *synDest) *synEp {
 		if e.open == nil || !s.flood(e.open) {
-			continue
+			return nil
 		}
-		if a := all[k]; a != nil {
-			a.fold(e.open, d.cfg.MaxSources)
-		} else {
-			all[k] = e.open.clone()
-		}
-	}
+		return e.open
+	}, d.cfg.MaxSources)
 	for k, ep := range all {
 		out = append(out, finding{kind: anomaly.SynFlood, start: ep.start, key: k.String(), a: s.report(k, ep)})
 	}

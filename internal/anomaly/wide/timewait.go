@@ -30,6 +30,11 @@ type twEp struct {
 	ev                 evidence
 }
 
+func (a *twEp) clone() *twEp {
+	c := *a
+	return &c
+}
+
 func (a *twEp) fold(o *twEp, _ int) {
 	a.widen(o.span)
 	a.conns += o.conns
@@ -163,22 +168,7 @@ func (s *twStorm) merge(d *Detector, o *twStorm) {
 }
 
 func (s *twStorm) findings(d *Detector, out []finding) []finding {
-	all := make(map[twKey]*twEp, len(s.found))
-	for k, ep := range s.found {
-		c := *ep
-		all[k] = &c
-	}
-	for k, e := range s.live {
-		if e.open == nil {
-			continue
-		}
-		if a := all[k]; a != nil {
-			a.fold(e.open, 0)
-		} else {
-			c := *e.open
-			all[k] = &c
-		}
-	}
+	all := snapshot(s.found, s.live, func(e *twEntry) *twEp { return e.open }, 0)
 	for k, ep := range all {
 		out = append(out, finding{kind: anomaly.TimeWaitStorm, start: ep.start, key: k.String(), a: s.report(k, ep)})
 	}
