@@ -551,8 +551,12 @@ func fmtSeconds(s float64) string {
 		return fmtMillis(s * 1000)
 	case s < 120:
 		return strconv.FormatFloat(s, 'f', 3, 64) + "s"
+	case s < 2*3600:
+		return strconv.FormatFloat(s/60, 'f', 1, 64) + "m"
+	case s < 2*86400:
+		return strconv.FormatFloat(s/3600, 'f', 1, 64) + "h"
 	}
-	return strconv.FormatFloat(s/60, 'f', 1, 64) + "m"
+	return strconv.FormatFloat(s/86400, 'f', 1, 64) + "d"
 }
 
 func fmtMillis(ms float64) string {

@@ -99,3 +99,13 @@ func TestParseFormat(t *testing.T) {
 		t.Errorf("bad format error should list the formats: %v", err)
 	}
 }
+
+func TestFmtSeconds(t *testing.T) {
+	for in, want := range map[float64]string{
+		0: "0s", 0.0005: "500µs", 0.25: "250.0ms", 30: "30.000s", 600: "10.0m", 3 * 3600: "3.0h", 3 * 86400: "3.0d",
+	} {
+		if got := fmtSeconds(in); got != want {
+			t.Errorf("fmtSeconds(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

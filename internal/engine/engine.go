@@ -43,6 +43,7 @@ type conn struct {
 	finSeen  [2]bool
 	rstSeen  bool
 	rstFrame uint64
+	rstDir   segment.Dir // who sent the first RST
 	// synCounted and established make the capture-wide detectors see one
 	// attempt and one completed handshake per connection.
 	synCounted, established bool
@@ -380,7 +381,7 @@ func (e *Engine) update(c *conn, s *segment.Segment) {
 		c.finSeen[d], c.finSeq[d] = true, s.Seq.Add(seqnum.Size(s.PayloadLen))
 	}
 	if s.Flags.Has(segment.RST) && !c.rstSeen {
-		c.rstSeen, c.rstFrame = true, s.Frame
+		c.rstSeen, c.rstFrame, c.rstDir = true, s.Frame, d
 	}
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -370,5 +371,29 @@ func TestEngineCompactClosed(t *testing.T) {
 	r = run(t, DefaultConfig(), pkts)
 	if r.Summary.LatePackets != 0 || r.Flows[0].OrigPackets+r.Flows[0].RespPackets != 9 {
 		t.Errorf("default: late %d, first flow %d packets; want 0 and 9", r.Summary.LatePackets, r.Flows[0].OrigPackets+r.Flows[0].RespPackets)
+	}
+}
+
+// TestEngineResetNamesSender: the reset finding names the endpoint that sent
+// the RST, whichever side it was.
+func TestEngineResetNamesSender(t *testing.T) {
+	for _, tc := range []struct {
+		c2s  bool
+		want string
+	}{{false, "the responder " + srv.String()}, {true, "the originator " + cli.String()}} {
+		pkts := append(exchange(0, 1000, 5000)[:5], pkt{40, tc.c2s, R | A, 1101, 5101, 0})
+		if !tc.c2s {
+			pkts[len(pkts)-1] = pkt{40, false, R | A, 5101, 1101, 0}
+		}
+		r := run(t, DefaultConfig(), pkts)
+		var msg string
+		for _, a := range r.Flows[0].Anomalies {
+			if a.Kind == "reset" {
+				msg = a.Message
+			}
+		}
+		if !strings.Contains(msg, tc.want) {
+			t.Errorf("reset message %q does not name %s", msg, tc.want)
+		}
 	}
 }

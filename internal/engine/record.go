@@ -137,7 +137,7 @@ func flowMessage(c *conn, f *report.Flow, k anomaly.Kind) string {
 	switch k {
 	case anomaly.Reset:
 		who := "the responder " + f.Resp
-		if len(f.History) > 0 && containsRune(f.History, 'R') && !containsRune(f.History, 'r') {
+		if c.rstDir == segment.Orig {
 			who = "the originator " + f.Orig
 		}
 		return fmt.Sprintf("the established connection was aborted by RST from %s (packet %d)", who, c.rstFrame)
@@ -187,13 +187,4 @@ func flowMessage(c *conn, f *report.Flow, k anomaly.Kind) string {
 		return "the SYN-ACK was never acknowledged"
 	}
 	return ""
-}
-
-func containsRune(s string, r rune) bool {
-	for _, c := range s {
-		if c == r {
-			return true
-		}
-	}
-	return false
 }
