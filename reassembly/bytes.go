@@ -43,7 +43,7 @@ func (t *Tracker) bookBytes(fwd, rev *dirState, seg *segment.Segment, seglen uin
 			if len(p) > int(seglen) {
 				p = p[:seglen]
 			}
-			if fwd.keepPayload(a, p, t.payCap) {
+			if fwd.keepPayload(a, p, t.payCap, t.rings) {
 				*c |= OverlapMismatch
 			}
 		}
@@ -73,6 +73,7 @@ func (t *Tracker) bookBytes(fwd, rev *dirState, seg *segment.Segment, seglen uin
 			// The peer's FIN is acknowledged, so all its data was: what it
 			// sends again is spurious, and a closed connection (TIME_WAIT
 			// lasts a minute) should not hold kilobytes of payload.
+			t.rings.put(rev.pay)
 			rev.pay = nil
 			rev.st &^= stPay
 		}
@@ -248,7 +249,7 @@ func (s *dirState) dropHole(i int) {
 
 // keepPayload compares the captured payload p at a with the copy of the
 // bytes seen before and extends the copy; it reports a mismatch.
-func (s *dirState) keepPayload(a seqnum.Value, p []byte, capN uint32) (mismatch bool) {
+func (s *dirState) keepPayload(a seqnum.Value, p []byte, capN uint32, pool *RingPool) (mismatch bool) {
 	if len(p) == 0 || capN == 0 {
 		return false
 	}
@@ -256,7 +257,7 @@ func (s *dirState) keepPayload(a seqnum.Value, p []byte, capN uint32) (mismatch 
 	if s.st&stPay != 0 && !s.payFar(a) {
 		if a.LessThanEq(s.payHi) && b.GreaterThan(s.payHi) {
 			// The copy will hold [payLo, b), at most capN of it.
-			s.growPay(uint32(min(s.payLo.Size(b), seqnum.Size(capN))), capN)
+			s.growPay(uint32(min(s.payLo.Size(b), seqnum.Size(capN))), capN, pool)
 		}
 		mask := uint32(len(s.pay)) - 1
 		ls, le := seqnum.Max(a, s.payLo), seqnum.Min(b, s.payHi)
@@ -283,7 +284,7 @@ func (s *dirState) keepPayload(a seqnum.Value, p []byte, capN uint32) (mismatch 
 		p = p[uint32(len(p))-capN:]
 	}
 	s.st &^= stPay // nothing to keep while growing
-	s.growPay(uint32(len(p)), capN)
+	s.growPay(uint32(len(p)), capN, pool)
 	s.ringCopy(a, p, uint32(len(s.pay))-1)
 	s.payLo, s.payHi = a, b
 	s.st |= stPay
@@ -297,7 +298,7 @@ const minPayRing = 512
 
 // growPay makes the ring hold at least n bytes (n ≤ capN, a power of two),
 // keeping the bytes [payLo, payHi) it holds.
-func (s *dirState) growPay(n, capN uint32) {
+func (s *dirState) growPay(n, capN uint32, pool *RingPool) {
 	size := uint32(len(s.pay))
 	if size >= n {
 		return
@@ -308,7 +309,8 @@ func (s *dirState) growPay(n, capN uint32) {
 	}
 	size = min(size, capN)
 	old := s.pay
-	s.pay = make([]byte, size)
+	s.pay = pool.get(size)
+	defer pool.put(old)
 	if s.st&stPay == 0 || len(old) == 0 {
 		return
 	}

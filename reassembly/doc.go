@@ -117,7 +117,7 @@
 //
 // # Memory and speed
 //
-// A Tracker is 496 bytes (unsafe.Sizeof on 64-bit) with no maps; the hole
+// A Tracker is 504 bytes (unsafe.Sizeof on 64-bit) with no maps; the hole
 // list (8 bytes a hole), the unacknowledged-segment list (24 bytes a segment)
 // and the optional payload copy are allocated lazily, grow to their bounds at
 // most, and are reused, so Add does not allocate on the steady path.

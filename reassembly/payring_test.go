@@ -32,6 +32,16 @@ func TestPayloadRingGrows(t *testing.T) {
 			}
 			isn := seqnum.Value(r.Uint32())
 			var grown, full dirState
+			// The growing ring comes from a pool of dirty rings: what it
+			// compares must be only what it was given.
+			pool := new(RingPool)
+			for c := 9; c <= 14; c++ {
+				b := make([]byte, 1<<c)
+				for i := range b {
+					b[i] = byte(i*7 + c)
+				}
+				pool.put(b)
+			}
 			full.pay = make([]byte, tc.capN)
 			next := 0 // the next new offset
 			mismatches := 0
@@ -50,7 +60,7 @@ func TestPayloadRingGrows(t *testing.T) {
 					p[r.IntN(n)] ^= 0xff
 				}
 				a := isn.Add(seqnum.Size(off))
-				g, f := grown.keepPayload(a, p, tc.capN), full.keepPayload(a, p, tc.capN)
+				g, f := grown.keepPayload(a, p, tc.capN, pool), full.keepPayload(a, p, tc.capN, nil)
 				if g != f {
 					t.Fatalf("segment %d [%d, %d): mismatch %v with a growing ring, %v with a full one", i, off, off+n, g, f)
 				}
@@ -78,11 +88,11 @@ func TestPayloadRingGrows(t *testing.T) {
 // TestPayloadRingSmall checks that a short connection's copy stays small.
 func TestPayloadRingSmall(t *testing.T) {
 	var s dirState
-	s.keepPayload(1000, make([]byte, 300), DefaultMaxPayloadBytes)
+	s.keepPayload(1000, make([]byte, 300), DefaultMaxPayloadBytes, nil)
 	if len(s.pay) != minPayRing {
 		t.Errorf("300 bytes: ring of %d", len(s.pay))
 	}
-	s.keepPayload(1300, make([]byte, 1448), DefaultMaxPayloadBytes)
+	s.keepPayload(1300, make([]byte, 1448), DefaultMaxPayloadBytes, nil)
 	if len(s.pay) != 2048 {
 		t.Errorf("1748 bytes: ring of %d", len(s.pay))
 	}

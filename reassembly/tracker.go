@@ -47,6 +47,8 @@ type Config struct {
 	KeepPayload bool
 	// MaxPayloadBytes caps that copy per direction.
 	MaxPayloadBytes int
+	// Rings, when set, lends and takes back the payload copies' memory.
+	Rings *RingPool
 }
 
 // WScale is a direction's window scale shift as the analysis uses it.
@@ -255,6 +257,7 @@ type Tracker struct {
 	hsSynTime  int64 // SYN of the strict handshake
 	hsRTT      int64 // SYN → SYN-ACK → ACK
 
+	rings        *RingPool
 	maxUnacked   uint32
 	payCap       uint32
 	maxHoles     uint16
@@ -286,6 +289,7 @@ func (t *Tracker) Release() {
 		s.holeBytes = 0
 		s.holes = nil
 		s.unacked = nil
+		t.rings.put(s.pay)
 		s.pay = nil
 		s.st &^= stPay
 	}
@@ -328,6 +332,7 @@ func (t *Tracker) Init(cfg *Config) {
 	}
 	t.payCap = p
 	t.keepPay = c.KeepPayload
+	t.rings = c.Rings
 	t.tsharkCompat = c.TsharkCompat
 	t.configured = true
 	for i := range t.d {
@@ -335,6 +340,8 @@ func (t *Tracker) Init(cfg *Config) {
 		t.d[i].unacked = keepU[i]
 		if t.keepPay && len(keepP[i]) > 0 && uint32(len(keepP[i])) <= p {
 			t.d[i].pay = keepP[i]
+		} else {
+			t.rings.put(keepP[i])
 		}
 	}
 }

@@ -95,14 +95,18 @@ func WriteJSON(w io.Writer, r *Report) error {
 			return err
 		}
 		bw.WriteString(",\n  \"flows\": [")
+		var buf []byte
 		for i := range n.Flows {
 			if i > 0 {
 				bw.WriteString(",")
 			}
 			bw.WriteString("\n    ")
-			f := n.Flows[i]
-			normalizeFlow(&f)
-			if err := put("    ", &f); err != nil {
+			jw := jsonWriter{b: buf[:0], indent: true, prefix: "    ", norm: true}
+			if err := jw.flow(&n.Flows[i]); err != nil {
+				return err
+			}
+			buf = jw.b
+			if _, err := bw.Write(buf); err != nil {
 				return err
 			}
 		}
@@ -140,12 +144,25 @@ type ndjsonSummary struct {
 
 // WriteNDJSONFlow writes one {"type":"flow","flow":{...}} line.
 func WriteNDJSONFlow(w io.Writer, f *Flow) error {
-	c := *f
-	normalizeFlow(&c)
-	if err := json.NewEncoder(w).Encode(ndjsonFlow{"flow", &c}); err != nil {
+	b, err := AppendNDJSONFlow(nil, f)
+	if err == nil {
+		_, err = w.Write(b)
+	}
+	if err != nil {
 		return fmt.Errorf("writing ndjson: %w", err)
 	}
 	return nil
+}
+
+// AppendNDJSONFlow appends the {"type":"flow","flow":{...}} line of f,
+// newline included, to b.
+func AppendNDJSONFlow(b []byte, f *Flow) ([]byte, error) {
+	b = append(b, `{"type":"flow","flow":`...)
+	w := jsonWriter{b: b, norm: true}
+	if err := w.flow(f); err != nil {
+		return b, err
+	}
+	return append(w.b, '}', '\n'), nil
 }
 
 // WriteNDJSONEnd writes the capture-wide findings, one
@@ -201,29 +218,6 @@ func NormalizedSummary(s Summary) Summary {
 		s.AnomalyCounts = map[string]uint64{}
 	}
 	return s
-}
-
-// normalizeFlow makes a flow's nil lists empty, so JSON readers see [].
-func normalizeFlow(f *Flow) {
-	if f.Transitions == nil {
-		f.Transitions = []Transition{}
-	}
-	if f.Anomalies == nil {
-		f.Anomalies = []Anomaly{}
-	}
-	for j := range f.Anomalies {
-		if f.Anomalies[j].Packets == nil {
-			as := make([]Anomaly, len(f.Anomalies))
-			copy(as, f.Anomalies)
-			for k := range as {
-				if as[k].Packets == nil {
-					as[k].Packets = []uint64{}
-				}
-			}
-			f.Anomalies = as
-			break
-		}
-	}
 }
 
 // tableColumns are the columns of the flow table and of the CSV output.

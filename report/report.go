@@ -7,10 +7,6 @@
 // contract; add fields, never rename them.
 package report
 
-import (
-	"time"
-)
-
 // TimeLayout is how every timestamp in the report is written: RFC 3339 in UTC
 // with all nine fractional digits, so values sort as text.
 const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
@@ -21,12 +17,12 @@ type Time int64
 
 // MarshalText writes t in TimeLayout.
 func (t Time) MarshalText() ([]byte, error) {
-	return []byte(t.String()), nil
+	return appendTime(nil, t), nil
 }
 
 // String returns t in TimeLayout.
 func (t Time) String() string {
-	return time.Unix(0, int64(t)).UTC().Format(TimeLayout)
+	return string(appendTime(make([]byte, 0, len(TimeLayout)), t))
 }
 
 // Report is everything one analysis produced.

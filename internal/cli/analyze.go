@@ -186,9 +186,12 @@ func newFlowWriter(out io.Writer) *flowWriter {
 	go func() {
 		bw := bufio.NewWriterSize(out, 64<<10)
 		var err error
+		var buf []byte
 		for f := range w.ch {
 			if err == nil {
-				err = report.WriteNDJSONFlow(bw, f)
+				if buf, err = report.AppendNDJSONFlow(buf[:0], f); err == nil {
+					_, err = bw.Write(buf)
+				}
 			}
 		}
 		if ferr := bw.Flush(); err == nil && ferr != nil {

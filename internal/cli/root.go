@@ -47,6 +47,8 @@ and what went wrong.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	var prof profileFlags
+	prof.bind(root)
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)

@@ -126,7 +126,7 @@ func New(cfg Config) *Engine {
 	}
 	e.events = e.wide
 	e.zeekT = cfg.Timers == TimersZeek
-	e.rcfg = reassembly.Config{KeepPayload: cfg.OverlapBytes > 0, MaxPayloadBytes: cfg.OverlapBytes}
+	e.rcfg = reassembly.Config{KeepPayload: cfg.OverlapBytes > 0, MaxPayloadBytes: cfg.OverlapBytes, Rings: new(reassembly.RingPool)}
 	e.fcfg = fsm.Config{TimeWait: int64(cfg.TimeWait)}
 	return e
 }

@@ -1,0 +1,469 @@
+package report
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// This file encodes flows and anomalies as JSON by hand. A capture of a
+// million connections writes a million flow records, and encoding/json's
+// reflection and allocations were a fifth of the whole analysis (issue 5).
+// The bytes are exactly those encoding/json writes for the same values, in
+// compact and in indented form (TestFlowJSONMatchesEncodingJSON and the fuzz
+// target check it), so the schema keeps a single definition: the struct tags.
+
+// jsonWriter appends JSON to b, compact or indented like json.MarshalIndent
+// with a prefix and two spaces.
+type jsonWriter struct {
+	b      []byte
+	indent bool
+	prefix string
+	depth  int
+	first  bool // no member written yet in the innermost object or array
+	// norm writes nil lists of a flow as [] (normalizeFlow's effect).
+	norm bool
+}
+
+func (w *jsonWriter) null() {
+	if w.norm {
+		w.b = append(w.b, '[', ']')
+	} else {
+		w.b = append(w.b, "null"...)
+	}
+}
+
+func (w *jsonWriter) newline() {
+	if !w.indent {
+		return
+	}
+	w.b = append(w.b, '\n')
+	w.b = append(w.b, w.prefix...)
+	for range w.depth {
+		w.b = append(w.b, ' ', ' ')
+	}
+}
+
+// open starts an object or an array.
+func (w *jsonWriter) open(c byte) {
+	w.b = append(w.b, c)
+	w.depth++
+	w.first = true
+}
+
+// close ends the innermost object or array.
+func (w *jsonWriter) close(c byte) {
+	w.depth--
+	if !w.first {
+		w.newline()
+	}
+	w.b = append(w.b, c)
+	w.first = false
+}
+
+// elem starts an array element.
+func (w *jsonWriter) elem() {
+	if !w.first {
+		w.b = append(w.b, ',')
+	}
+	w.first = false
+	w.newline()
+}
+
+// key starts an object member; k needs no escaping.
+func (w *jsonWriter) key(k string) {
+	w.elem()
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':')
+	if w.indent {
+		w.b = append(w.b, ' ')
+	}
+}
+
+func (w *jsonWriter) uint(v uint64) { w.b = strconv.AppendUint(w.b, v, 10) }
+func (w *jsonWriter) int(v int64)   { w.b = strconv.AppendInt(w.b, v, 10) }
+func (w *jsonWriter) str(s string)  { w.b = appendJSONString(w.b, s) }
+func (w *jsonWriter) time(t Time) {
+	w.b = append(w.b, '"')
+	w.b = appendTime(w.b, t)
+	w.b = append(w.b, '"')
+}
+func (w *jsonWriter) float(f float64) { w.b = appendJSONFloat(w.b, f) }
+
+func (w *jsonWriter) bool(v bool) {
+	if v {
+		w.b = append(w.b, "true"...)
+	} else {
+		w.b = append(w.b, "false"...)
+	}
+}
+
+func (w *jsonWriter) uints(vs []uint64) {
+	if vs == nil {
+		w.null()
+		return
+	}
+	w.open('[')
+	for _, v := range vs {
+		w.elem()
+		w.uint(v)
+	}
+	w.close(']')
+}
+
+func (w *jsonWriter) ints2(vs [2]int) {
+	w.open('[')
+	for _, v := range vs {
+		w.elem()
+		w.int(int64(v))
+	}
+	w.close(']')
+}
+
+// value writes v with encoding/json, re-indented to the current depth; it
+// serves the free-form anomaly details.
+func (w *jsonWriter) value(v any) error {
+	var b []byte
+	var err error
+	if w.indent {
+		pre := w.prefix
+		for range w.depth {
+			pre += "  "
+		}
+		b, err = json.MarshalIndent(v, pre, "  ")
+	} else {
+		b, err = json.Marshal(v)
+	}
+	if err != nil {
+		return err
+	}
+	w.b = append(w.b, b...)
+	return nil
+}
+
+// flow writes f as encoding/json would.
+func (w *jsonWriter) flow(f *Flow) error {
+	w.open('{')
+	w.key("id")
+	w.uint(f.ID)
+	w.key("orig")
+	w.str(f.Orig)
+	w.key("resp")
+	w.str(f.Resp)
+	w.key("generation")
+	w.int(int64(f.Generation))
+	w.key("midstream")
+	w.bool(f.Midstream)
+	w.key("conn_state")
+	w.str(f.ConnState)
+	w.key("history")
+	w.str(f.History)
+	w.key("orig_state")
+	w.str(f.OrigState)
+	w.key("resp_state")
+	w.str(f.RespState)
+	w.key("end_reason")
+	w.str(f.EndReason)
+	w.key("first_packet")
+	w.uint(f.FirstPacket)
+	w.key("last_packet")
+	w.uint(f.LastPacket)
+	w.key("start")
+	w.time(f.Start)
+	w.key("end")
+	w.time(f.End)
+	w.key("duration_s")
+	w.float(f.DurationSec)
+	w.key("orig_packets")
+	w.uint(f.OrigPackets)
+	w.key("resp_packets")
+	w.uint(f.RespPackets)
+	w.key("orig_seq_packets")
+	w.uint(f.OrigSeqPackets)
+	w.key("resp_seq_packets")
+	w.uint(f.RespSeqPackets)
+	w.key("orig_bytes")
+	w.uint(f.OrigBytes)
+	w.key("resp_bytes")
+	w.uint(f.RespBytes)
+	w.key("orig_ip_bytes")
+	w.uint(f.OrigIPBytes)
+	w.key("resp_ip_bytes")
+	w.uint(f.RespIPBytes)
+	w.key("missed_bytes")
+	w.uint(f.MissedBytes)
+	w.key("handshake_rtt_ms")
+	if f.HandshakeRTTMs == nil {
+		w.b = append(w.b, "null"...)
+	} else {
+		w.float(*f.HandshakeRTTMs)
+	}
+	w.key("mss")
+	w.ints2(f.MSS)
+	w.key("window_scale")
+	w.ints2(f.WindowScale)
+	w.key("transitions")
+	if f.Transitions == nil {
+		w.null()
+	} else {
+		w.open('[')
+		for i := range f.Transitions {
+			w.elem()
+			w.transition(&f.Transitions[i])
+		}
+		w.close(']')
+	}
+	if f.TransitionsDropped != 0 {
+		w.key("transitions_dropped")
+		w.int(int64(f.TransitionsDropped))
+	}
+	if len(f.Capped) > 0 {
+		w.key("capped")
+		w.open('[')
+		for _, s := range f.Capped {
+			w.elem()
+			w.str(s)
+		}
+		w.close(']')
+	}
+	w.key("anomalies")
+	if err := w.anomalies(f.Anomalies); err != nil {
+		return err
+	}
+	w.close('}')
+	return nil
+}
+
+func (w *jsonWriter) transition(t *Transition) {
+	w.open('{')
+	w.key("packet")
+	w.uint(t.Packet)
+	w.key("time")
+	w.time(t.Time)
+	w.key("event")
+	w.str(t.Event)
+	w.key("dir")
+	w.str(t.Dir)
+	w.key("orig_from")
+	w.str(t.OrigFrom)
+	w.key("orig_to")
+	w.str(t.OrigTo)
+	w.key("resp_from")
+	w.str(t.RespFrom)
+	w.key("resp_to")
+	w.str(t.RespTo)
+	w.close('}')
+}
+
+func (w *jsonWriter) anomalies(as []Anomaly) error {
+	if as == nil {
+		w.null()
+		return nil
+	}
+	w.open('[')
+	for i := range as {
+		w.elem()
+		if err := w.anomaly(&as[i]); err != nil {
+			return err
+		}
+	}
+	w.close(']')
+	return nil
+}
+
+func (w *jsonWriter) anomaly(a *Anomaly) error {
+	w.open('{')
+	w.key("kind")
+	w.str(a.Kind)
+	w.key("severity")
+	w.str(string(a.Severity))
+	w.key("count")
+	w.uint(a.Count)
+	w.key("packets")
+	w.uints(a.Packets)
+	if len(a.Times) > 0 {
+		w.key("times")
+		w.open('[')
+		for _, t := range a.Times {
+			w.elem()
+			w.time(t)
+		}
+		w.close(']')
+	}
+	w.key("message")
+	w.str(a.Message)
+	if len(a.Flows) > 0 {
+		w.key("flows")
+		w.uints(a.Flows)
+	}
+	if len(a.Details) > 0 {
+		w.key("details")
+		keys := make([]string, 0, len(a.Details))
+		for k := range a.Details {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		w.open('{')
+		for _, k := range keys {
+			w.elem()
+			w.str(k)
+			w.b = append(w.b, ':')
+			if w.indent {
+				w.b = append(w.b, ' ')
+			}
+			if err := w.value(a.Details[k]); err != nil {
+				return err
+			}
+		}
+		w.close('}')
+	}
+	w.close('}')
+	return nil
+}
+
+// AppendFlowJSON appends f as compact JSON, the bytes json.Marshal gives.
+func AppendFlowJSON(b []byte, f *Flow) ([]byte, error) {
+	w := jsonWriter{b: b}
+	err := w.flow(f)
+	return w.b, err
+}
+
+// appendFlowJSONIndent appends f as json.MarshalIndent(f, prefix, "  ") gives.
+func appendFlowJSONIndent(b []byte, f *Flow, prefix string) ([]byte, error) {
+	w := jsonWriter{b: b, indent: true, prefix: prefix}
+	err := w.flow(f)
+	return w.b, err
+}
+
+// appendAnomalyJSON appends a as compact JSON.
+func appendAnomalyJSON(b []byte, a *Anomaly) ([]byte, error) {
+	w := jsonWriter{b: b}
+	err := w.anomaly(a)
+	return w.b, err
+}
+
+// appendJSONFloat formats f as encoding/json does: the shortest decimal that
+// reads back the same, in exponent form only for very small or large values.
+func appendJSONFloat(b []byte, f float64) []byte {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		// encoding/json refuses these; the report never holds them, and a
+		// null keeps the document valid if it ever did.
+		return append(b, "null"...)
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString quotes s as encoding/json does with HTML escaping on:
+// <, > and & become \u003c, \u003e and \u0026, invalid UTF-8 becomes
+// \ufffd, and U+2028 and U+2029 are escaped.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendTime appends t in TimeLayout (UTC, nine fractional digits) without
+// going through time.Time.Format, which is several times slower.
+func appendTime(b []byte, t Time) []byte {
+	sec, nsec := int64(t)/1e9, int64(t)%1e9
+	if nsec < 0 {
+		sec--
+		nsec += 1e9
+	}
+	tt := time.Unix(sec, 0).UTC()
+	year, month, day := tt.Date()
+	if year < 0 || year > 9999 {
+		return tt.Add(time.Duration(nsec)).AppendFormat(b, TimeLayout)
+	}
+	hour, min, s := tt.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, min, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s, 2)
+	b = append(b, '.')
+	b = appendDigits(b, int(nsec), 9)
+	return append(b, 'Z')
+}
+
+// appendDigits appends v (≥ 0) zero-padded to width digits.
+func appendDigits(b []byte, v, width int) []byte {
+	var buf [9]byte
+	for i := width - 1; i >= 0; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, buf[:width]...)
+}
