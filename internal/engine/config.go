@@ -39,6 +39,15 @@ type Config struct {
 	// payload copies, unacknowledged segments and findings, so the default of
 	// 131072 bounds the table near 200–500 MiB.
 	MaxFlows int
+	// MaxLinger caps the finished connections (closed, reset, TIME_WAIT) kept
+	// whole for their linger; beyond it the oldest finished one is reported
+	// and leaves a 32-byte tomb, which still recognises its stragglers (counted
+	// as late_packets) and the reuse of its 4-tuple. Stragglers come within a
+	// few round trips of the close, so the whole-connection linger is what
+	// keeps their analysis exact, and the cap is what keeps memory growing with
+	// the open connections rather than with the closing rate. 0 means no cap
+	// (MaxFlows still applies).
+	MaxLinger int
 	// VerifyChecksums checks TCP checksums where the whole segment was captured.
 	VerifyChecksums bool
 	// CloseWaitLeak is how long an endpoint may sit in CLOSE_WAIT, with the
@@ -98,6 +107,7 @@ func DefaultConfig() Config {
 		ClosingTimeout:     120 * time.Second,
 		ClosedLinger:       60 * time.Second,
 		MaxFlows:           1 << 17,
+		MaxLinger:          1 << 14,
 		CloseWaitLeak:      5 * time.Second,
 		Timers:             TimersLinux,
 		OverlapBytes:       8 << 10,
@@ -136,6 +146,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxFlows < 0 {
 		errs = append(errs, fmt.Errorf("--max-flows must not be negative"))
+	}
+	if c.MaxLinger < 0 {
+		errs = append(errs, fmt.Errorf("--max-linger must not be negative"))
 	}
 	if err := c.Wide.Validate(); err != nil {
 		errs = append(errs, err)

@@ -102,10 +102,8 @@ type Engine struct {
 	// tombs remember finished connections that a full table dropped before
 	// their linger ended, so their stragglers and the reuse of their
 	// 4-tuple are still recognised; tombOrder bounds them, oldest first.
-	tombs         map[uint64]tomb
+	tombs         *tombTable
 	tombSeed      maphash.Seed
-	tombOrder     []tombRef
-	tombHead      int
 	late          uint64
 	connStates    map[string]int
 	anomalyCounts map[string]uint64
@@ -214,13 +212,13 @@ func (e *Engine) Segment(s *segment.Segment) {
 	}
 	if ent == nil && e.tombs != nil {
 		h := e.tombKey(key)
-		if t, ok := e.tombs[h]; ok {
+		if t := e.tombs.get(h); t != nil {
 			switch {
 			case s.Time > t.until:
-				delete(e.tombs, h)
+				e.tombs.del(h)
 			case t.reusedBy(key, s):
 				prev = &prevGen{gen: int(t.gen), timeWait: t.bits&tombTimeWait != 0 && s.Time-t.lastSeen <= int64(e.cfg.TimeWait), finished: true}
-				delete(e.tombs, h)
+				e.tombs.del(h)
 			default:
 				// A straggler of a connection already reported: it would
 				// otherwise start a bogus flow picked up mid-stream.
@@ -252,6 +250,11 @@ func (e *Engine) Segment(s *segment.Segment) {
 		t := e.tombOf(key, c, s.Time, cls)
 		e.finish(ent, "closed")
 		e.bury(e.tombKey(key), t)
+	}
+	if e.cfg.MaxLinger > 0 {
+		for e.table.ClassLen(flow.ClassClosed)+e.table.ClassLen(flow.ClassTimeWait) > e.cfg.MaxLinger {
+			e.evict(e.table.Oldest())
+		}
 	}
 }
 

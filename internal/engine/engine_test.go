@@ -348,6 +348,52 @@ func TestEngineTombs(t *testing.T) {
 	}
 }
 
+// TestEngineMaxLinger: past MaxLinger finished connections, the oldest one
+// is reported and leaves a tomb; open connections are never touched by it.
+func TestEngineMaxLinger(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxLinger = 1
+	other := netip.MustParseAddrPort("10.0.0.9:50000")
+	third := netip.MustParseAddrPort("10.0.0.8:50000")
+	e := New(cfg)
+	frame := uint64(0)
+	feed := func(src netip.AddrPort, ps []pkt) {
+		for _, p := range ps {
+			frame++
+			s := segment.Segment{Frame: frame, Time: p.ms * int64(time.Millisecond),
+				Seq: seqnum.Value(p.seq), Ack: seqnum.Value(p.ack), Flags: p.flags, Window: 65535,
+				PayloadLen: p.n, Payload: make([]byte, p.n)}
+			s.Src, s.Dst = src, srv
+			if !p.c2s {
+				s.Src, s.Dst = srv, src
+			}
+			e.Segment(&s)
+		}
+	}
+	feed(third, []pkt{{0, true, S, 3, 0, 0}})            // stays open (half-open) throughout
+	feed(cli, exchange(0, 1000, 5000))                   // closes: client in TIME_WAIT
+	feed(cli, []pkt{{150, false, F | A, 5101, 1102, 0}}) // a straggler while it lingers whole: joins it
+	feed(other, exchange(200, 3000, 4000))               // a second finished one: the first goes
+	feed(cli, []pkt{{400, false, F | A, 5101, 1102, 0}}) // a straggler now: late
+	r := e.Finish(nil, nil)
+	if r.Summary.LatePackets != 1 || r.Summary.Evicted != 0 {
+		t.Errorf("late packets %d evicted %d, want 1 and 0", r.Summary.LatePackets, r.Summary.Evicted)
+	}
+	byOrig := map[string]report.Flow{}
+	for _, f := range r.Flows {
+		byOrig[f.Orig] = f
+	}
+	if f := byOrig[cli.String()]; f.RespPackets != 4 || f.EndReason != "closed" {
+		t.Errorf("first flow: %d server packets (want 3 + the straggler that came while it lingered), end %q", f.RespPackets, f.EndReason)
+	}
+	if f := byOrig[third.String()]; f.EndReason != "end_of_capture" {
+		t.Errorf("the half-open connection ended with %q, want end_of_capture", f.EndReason)
+	}
+	if len(r.Flows) != 3 {
+		t.Errorf("%d flows, want 3", len(r.Flows))
+	}
+}
+
 // TestEngineCompactClosed: with CompactClosed a connection is reported as
 // soon as it is over; its stragglers are counted, and a new SYN on the
 // 4-tuple is still a port reuse.

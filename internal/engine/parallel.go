@@ -229,6 +229,9 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 	if cfg.MaxFlows > 0 {
 		wcfg.MaxFlows = (cfg.MaxFlows + n - 1) / n
 	}
+	if cfg.MaxLinger > 0 {
+		wcfg.MaxLinger = (cfg.MaxLinger + n - 1) / n
+	}
 	for i := 0; i < n; i++ {
 		w := New(wcfg)
 		w.rec = &recorder{}

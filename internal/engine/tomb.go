@@ -30,13 +30,6 @@ const (
 	tombTimeWait                   // an endpoint was in TIME_WAIT
 )
 
-// tombRef is an entry of the tombs' FIFO: the key's hash and the tomb's until,
-// so that a later tomb on the same 4-tuple is not taken for the old one.
-type tombRef struct {
-	h     uint64
-	until int64
-}
-
 // tombKey hashes a 4-tuple for the tombs.
 func (e *Engine) tombKey(k flow.Key) uint64 {
 	var h maphash.Hash
@@ -93,27 +86,15 @@ func (e *Engine) tombOf(k flow.Key, c *conn, lastSeen int64, cls flow.Class) tom
 // maxTombsPerFlow bounds the tombs at this many times the flow table's cap.
 const maxTombsPerFlow = 4
 
-// bury keeps t for the 4-tuple hashed h, forgetting the oldest tomb when there
-// are too many.
+// bury keeps t for the 4-tuple hashed h; when there are too many tombs, the
+// one whose linger ends first among its neighbours is forgotten.
 func (e *Engine) bury(h uint64, t tomb) {
 	if e.tombs == nil {
-		e.tombs = make(map[uint64]tomb)
-	}
-	max := maxTombsPerFlow * e.cfg.MaxFlows
-	if max <= 0 {
-		max = 1 << 20
-	}
-	for len(e.tombs) >= max && e.tombHead < len(e.tombOrder) {
-		old := e.tombOrder[e.tombHead]
-		e.tombHead++
-		if cur, ok := e.tombs[old.h]; ok && cur.until == old.until {
-			delete(e.tombs, old.h)
+		max := maxTombsPerFlow * e.cfg.MaxFlows
+		if max <= 0 {
+			max = 1 << 20
 		}
+		e.tombs = newTombTable(max)
 	}
-	if e.tombHead > len(e.tombOrder)/2 && e.tombHead > 1024 {
-		e.tombOrder = append(e.tombOrder[:0], e.tombOrder[e.tombHead:]...)
-		e.tombHead = 0
-	}
-	e.tombs[h] = t
-	e.tombOrder = append(e.tombOrder, tombRef{h, t.until})
+	e.tombs.put(h, t, e.now)
 }

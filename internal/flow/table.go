@@ -101,6 +101,9 @@ func NewTable[V any](timeouts [NumClasses]int64, max int) *Table[V] {
 // Len returns the number of open connections.
 func (t *Table[V]) Len() int { return len(t.m) }
 
+// ClassLen returns the number of entries filed under c.
+func (t *Table[V]) ClassLen(c Class) int { return t.lists[c].n }
+
 // Get returns the entry for k, or nil.
 func (t *Table[V]) Get(k Key) *Entry[V] { return t.m[k] }
 

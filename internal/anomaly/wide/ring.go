@@ -1,6 +1,7 @@
 package wide
 
 import (
+	"encoding/binary"
 	"math"
 	"net/netip"
 
@@ -144,14 +145,41 @@ func (e *evidence) into(a *report.Anomaly) {
 }
 
 // addrSet is a capped set of addresses; once full it stops growing and the
-// size it reports is a lower bound.
+// count it gives is a lower bound (capped is set). Only the count is used, so
+// it keeps a 64-bit key per address (the address itself for IPv4, a fixed
+// mix of its bytes for IPv6): 16 bytes an entry in the map instead of 40, and
+// the same keys in every worker, so merged counts do not depend on sharding.
 type addrSet struct {
-	m      map[netip.Addr]struct{}
+	m      map[uint64]struct{}
 	capped bool
 }
 
-func (s *addrSet) add(a netip.Addr, limit int) {
-	if _, ok := s.m[a]; ok {
+// addrKey maps an address to its key in an addrSet.
+func addrKey(a netip.Addr) uint64 {
+	if a.Is4() {
+		b := a.As4()
+		return uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
+	}
+	b := a.As16()
+	hi := binary.BigEndian.Uint64(b[:8])
+	lo := binary.BigEndian.Uint64(b[8:])
+	// Set bit 63 so that no IPv6 key equals an IPv4 one (those are < 2^32).
+	return mix64(hi^mix64(lo)) | 1<<63
+}
+
+// mix64 is a fixed 64-bit finaliser (the one of SplitMix64).
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+func (s *addrSet) add(a netip.Addr, limit int) { s.addKey(addrKey(a), limit) }
+
+func (s *addrSet) addKey(k uint64, limit int) {
+	if _, ok := s.m[k]; ok {
 		return
 	}
 	if len(s.m) >= limit {
@@ -159,17 +187,17 @@ func (s *addrSet) add(a netip.Addr, limit int) {
 		return
 	}
 	if s.m == nil {
-		s.m = make(map[netip.Addr]struct{})
+		s.m = make(map[uint64]struct{})
 	}
-	s.m[a] = struct{}{}
+	s.m[k] = struct{}{}
 }
 
 func (s *addrSet) clone() addrSet {
 	c := addrSet{capped: s.capped}
 	if s.m != nil {
-		c.m = make(map[netip.Addr]struct{}, len(s.m))
-		for a := range s.m {
-			c.m[a] = struct{}{}
+		c.m = make(map[uint64]struct{}, len(s.m))
+		for k := range s.m {
+			c.m[k] = struct{}{}
 		}
 	}
 	return c
@@ -177,8 +205,8 @@ func (s *addrSet) clone() addrSet {
 
 func (s *addrSet) fold(o *addrSet, limit int) {
 	s.capped = s.capped || o.capped
-	for a := range o.m {
-		s.add(a, limit)
+	for k := range o.m {
+		s.addKey(k, limit)
 	}
 }
 
