@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"hash/maphash"
 	"net/netip"
 	"sort"
 
@@ -103,7 +102,6 @@ type Engine struct {
 	// their linger ended, so their stragglers and the reuse of their
 	// 4-tuple are still recognised; tombOrder bounds them, oldest first.
 	tombs         *tombTable
-	tombSeed      maphash.Seed
 	late          uint64
 	connStates    map[string]int
 	anomalyCounts map[string]uint64
@@ -118,7 +116,6 @@ func New(cfg Config) *Engine {
 		table:         flow.NewTable[*conn](cfg.timeouts(), cfg.MaxFlows),
 		wide:          wide.New(cfg.Wide),
 		in:            newInput(),
-		tombSeed:      maphash.MakeSeed(),
 		connStates:    map[string]int{},
 		anomalyCounts: map[string]uint64{},
 	}
@@ -211,7 +208,7 @@ func (e *Engine) Segment(s *segment.Segment) {
 		}
 	}
 	if ent == nil && e.tombs != nil {
-		h := e.tombKey(key)
+		h := tombKey(key)
 		if t := e.tombs.get(h); t != nil {
 			switch {
 			case s.Time > t.until:
@@ -249,7 +246,7 @@ func (e *Engine) Segment(s *segment.Segment) {
 		key := ent.Key
 		t := e.tombOf(key, c, s.Time, cls)
 		e.finish(ent, "closed")
-		e.bury(e.tombKey(key), t)
+		e.bury(tombKey(key), t)
 	}
 	if e.cfg.MaxLinger > 0 {
 		for e.table.ClassLen(flow.ClassClosed)+e.table.ClassLen(flow.ClassTimeWait) > e.cfg.MaxLinger {
@@ -451,7 +448,7 @@ func (e *Engine) evict(ent *flow.Entry[*conn]) {
 		key := ent.Key
 		t := e.tombOf(key, ent.Value, ent.LastSeen, cls)
 		e.finish(ent, "evicted_over")
-		e.bury(e.tombKey(key), t)
+		e.bury(tombKey(key), t)
 	default:
 		e.evicted++
 		e.finish(ent, "evicted")

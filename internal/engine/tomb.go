@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"hash/maphash"
+	"encoding/binary"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/fsm"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
@@ -30,18 +30,28 @@ const (
 	tombTimeWait                   // an endpoint was in TIME_WAIT
 )
 
-// tombKey hashes a 4-tuple for the tombs.
-func (e *Engine) tombKey(k flow.Key) uint64 {
-	var h maphash.Hash
-	h.SetSeed(e.tombSeed)
+// tombKey hashes a 4-tuple for the tombs. The hash is fixed (no random
+// seed), so which tombs a full table gives up, and so the report, is the same
+// on every run.
+func tombKey(k flow.Key) uint64 {
 	a, b := k.A.Addr().As16(), k.B.Addr().As16()
-	h.Write(a[:])
-	h.Write(b[:])
-	var p [4]byte
-	p[0], p[1] = byte(k.A.Port()), byte(k.A.Port()>>8)
-	p[2], p[3] = byte(k.B.Port()), byte(k.B.Port()>>8)
-	h.Write(p[:])
-	return h.Sum64()
+	h := uint64(k.A.Port())<<16 | uint64(k.B.Port())
+	for _, w := range [4]uint64{
+		binary.LittleEndian.Uint64(a[:8]), binary.LittleEndian.Uint64(a[8:]),
+		binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:]),
+	} {
+		h = mix64(h ^ w)
+	}
+	return h
+}
+
+// mix64 is SplitMix64's finaliser.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // reusedBy reports whether s, on the 4-tuple k, opens a new connection, by the

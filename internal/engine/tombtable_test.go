@@ -56,8 +56,8 @@ func TestTombTableMatchesMap(t *testing.T) {
 			ref[h] = tb
 		}
 	}
-	if len(tt.slots) > 1<<17 {
-		t.Errorf("table grew to %d slots for at most 50000 keys", len(tt.slots))
+	if len(tt.hs) > 1<<17 {
+		t.Errorf("table grew to %d slots for at most 50000 keys", len(tt.hs))
 	}
 }
 
@@ -68,8 +68,8 @@ func TestTombTableCap(t *testing.T) {
 	for i := range uint64(100_000) {
 		tt.put(i*0x9e3779b97f4a7c15, tomb{until: 1_000_000 + int64(i)}, 0)
 	}
-	if len(tt.slots) != 1<<10 {
-		t.Fatalf("%d slots, want the cap %d", len(tt.slots), 1<<10)
+	if len(tt.hs) != 1<<10 {
+		t.Fatalf("%d slots, want the cap %d", len(tt.hs), 1<<10)
 	}
 	if tt.n != 1<<10 {
 		t.Fatalf("n = %d, want the table full", tt.n)
