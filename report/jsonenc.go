@@ -26,6 +26,30 @@ type jsonWriter struct {
 	first  bool // no member written yet in the innermost object or array
 	// norm writes nil lists of a flow as [] (normalizeFlow's effect).
 	norm bool
+	tc   timeCache
+}
+
+// timeCache keeps the date and clock of the latest second formatted: the
+// times of one flow mostly share their second.
+type timeCache struct {
+	sec int64
+	ok  bool
+	b   [20]byte // "2006-01-02T15:04:05."
+}
+
+// append appends t in TimeLayout.
+func (c *timeCache) append(b []byte, t Time) []byte {
+	sec, nsec := splitTime(t)
+	if !c.ok || c.sec != sec {
+		if _, ok := appendClock(c.b[:0], sec); !ok {
+			c.ok = false
+			return appendTime(b, t)
+		}
+		c.sec, c.ok = sec, true
+	}
+	b = append(b, c.b[:]...)
+	b = appendDigits(b, int(nsec), 9)
+	return append(b, 'Z')
 }
 
 func (w *jsonWriter) null() {
@@ -89,7 +113,7 @@ func (w *jsonWriter) int(v int64)   { w.b = strconv.AppendInt(w.b, v, 10) }
 func (w *jsonWriter) str(s string)  { w.b = appendJSONString(w.b, s) }
 func (w *jsonWriter) time(t Time) {
 	w.b = append(w.b, '"')
-	w.b = appendTime(w.b, t)
+	w.b = w.tc.append(w.b, t)
 	w.b = append(w.b, '"')
 }
 func (w *jsonWriter) float(f float64) { w.b = appendJSONFloat(w.b, f) }
@@ -431,15 +455,30 @@ func appendJSONString(b []byte, s string) []byte {
 // appendTime appends t in TimeLayout (UTC, nine fractional digits) without
 // going through time.Time.Format, which is several times slower.
 func appendTime(b []byte, t Time) []byte {
-	sec, nsec := int64(t)/1e9, int64(t)%1e9
+	sec, nsec := splitTime(t)
+	if p, ok := appendClock(b, sec); ok {
+		return append(appendDigits(p, int(nsec), 9), 'Z')
+	}
+	return time.Unix(sec, nsec).UTC().AppendFormat(b, TimeLayout)
+}
+
+// splitTime splits t into seconds and nanoseconds, 0 ≤ nsec < 1e9.
+func splitTime(t Time) (sec, nsec int64) {
+	sec, nsec = int64(t)/1e9, int64(t)%1e9
 	if nsec < 0 {
 		sec--
 		nsec += 1e9
 	}
+	return sec, nsec
+}
+
+// appendClock appends "2006-01-02T15:04:05." for second sec, if its year has
+// four digits.
+func appendClock(b []byte, sec int64) ([]byte, bool) {
 	tt := time.Unix(sec, 0).UTC()
 	year, month, day := tt.Date()
 	if year < 0 || year > 9999 {
-		return tt.Add(time.Duration(nsec)).AppendFormat(b, TimeLayout)
+		return b, false
 	}
 	hour, min, s := tt.Clock()
 	b = appendDigits(b, year, 4)
@@ -453,9 +492,7 @@ func appendTime(b []byte, t Time) []byte {
 	b = appendDigits(b, min, 2)
 	b = append(b, ':')
 	b = appendDigits(b, s, 2)
-	b = append(b, '.')
-	b = appendDigits(b, int(nsec), 9)
-	return append(b, 'Z')
+	return append(b, '.'), true
 }
 
 // appendDigits appends v (≥ 0) zero-padded to width digits.

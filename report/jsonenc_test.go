@@ -99,3 +99,13 @@ func FuzzFlowJSON(f *testing.F) {
 		checkFlowJSON(t, &fl)
 	})
 }
+
+func TestTimeCache(t *testing.T) {
+	var c timeCache
+	for _, v := range []Time{1_700_000_000_123_456_789, 1_700_000_000_999_999_999, 1_700_000_001_000_000_001,
+		-1, -1_000_000_001, 0, 1_700_000_001_000_000_002, math.MaxInt64, math.MinInt64, 5} {
+		if got, want := string(c.append(nil, v)), v.String(); got != want {
+			t.Errorf("cached %d = %s, want %s", int64(v), got, want)
+		}
+	}
+}

@@ -203,11 +203,8 @@ func newFlowWriter(out io.Writer) *flowWriter {
 	return w
 }
 
-// put queues a copy of f: the caller may reuse f.
-func (w *flowWriter) put(f *report.Flow) {
-	c := *f
-	w.ch <- &c
-}
+// put queues f, which the engine gives away.
+func (w *flowWriter) put(f *report.Flow) { w.ch <- f }
 
 // close waits until every flow is written and returns the first error.
 func (w *flowWriter) close() error {

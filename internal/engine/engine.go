@@ -84,7 +84,8 @@ type Engine struct {
 
 	flows flowList
 	// Sink, when set, receives each flow as it finishes instead of the flows
-	// being kept for the report.
+	// being kept for the report. The flow is the sink's to keep: the engine
+	// does not touch it again.
 	Sink func(*report.Flow)
 	// OnAnomaly, when set, is told the first time each flow shows each kind.
 	OnAnomaly func(AnomalyEvent)

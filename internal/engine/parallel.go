@@ -48,7 +48,7 @@ type Analyzer interface {
 	Filtered()
 	Finish(files []string, problems []capture.Problem) *report.Report
 	// SetSink makes each flow go to fn as it finishes, in capture order,
-	// instead of into the report.
+	// instead of into the report. fn owns the flows it is given.
 	SetSink(fn func(*report.Flow))
 }
 
@@ -109,8 +109,7 @@ func (r *recorder) add(ev event) {
 func (r *recorder) created(frame uint64) { r.add(event{kind: evCreated, id: frame}) }
 
 func (r *recorder) finished(class flow.Class, last uint64, f *report.Flow) {
-	fc := *f
-	r.add(event{kind: evFinished, class: uint8(class), last: last, id: f.FirstPacket, flow: &fc})
+	r.add(event{kind: evFinished, class: uint8(class), last: last, id: f.FirstPacket, flow: f})
 }
 
 func (r *recorder) SYN(t int64, src, dst netip.AddrPort, frame uint64) {
@@ -221,7 +220,7 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 	p := &Pipeline{
 		cfg: cfg, dec: capture.NewDecoder(capture.DecodeOptions{VerifyChecksums: cfg.VerifyChecksums}),
 		seed:   maphash.MakeSeed(),
-		rounds: make(chan *round, 2), free: make(chan *round, 3), merged: make(chan struct{}),
+		rounds: make(chan *round, 2), free: make(chan *round, 4), merged: make(chan struct{}),
 		read: newInput(),
 		wide: wide.New(cfg.Wide), ids: map[uint64]uint64{},
 	}
@@ -241,7 +240,7 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 		p.in = append(p.in, ch)
 		go p.work(w, ch)
 	}
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 4; i++ {
 		p.free <- p.newRound()
 	}
 	p.cur = <-p.free
@@ -275,17 +274,13 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 	}
 }
 
-// merge hands each round to the workers, waits for them, and replays their
-// events in capture order.
+// merge hands each round to the workers and replays the events of the round
+// before in capture order while they work on it.
 func (p *Pipeline) merge() {
 	var all []event
 	var lists [][]event
-	for r := range p.rounds {
-		p.done.Add(len(p.workers))
-		for i := range p.workers {
-			p.in[i] <- &r.batches[i]
-		}
-		p.done.Wait()
+	var pending *round
+	finish := func(r *round) {
 		lists = lists[:0]
 		for i := range r.batches {
 			lists = append(lists, r.batches[i].rec.events)
@@ -298,6 +293,20 @@ func (p *Pipeline) merge() {
 		}
 		r.n = 0
 		p.free <- r
+	}
+	for r := range p.rounds {
+		p.done.Add(len(p.workers))
+		for i := range p.workers {
+			p.in[i] <- &r.batches[i]
+		}
+		if pending != nil {
+			finish(pending)
+		}
+		p.done.Wait()
+		pending = r
+	}
+	if pending != nil {
+		finish(pending)
 	}
 	close(p.merged)
 }
