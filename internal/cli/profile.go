@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,7 @@ func (p *profileFlags) bind(root *cobra.Command) {
 }
 
 func (p *profileFlags) start() error {
+	setGC()
 	if p.cpu == "" {
 		return nil
 	}
@@ -40,6 +42,22 @@ func (p *profileFlags) start() error {
 	}
 	p.cpuFile = f
 	return nil
+}
+
+// defaultGCPercent is the garbage collector's target unless GOGC is set. The
+// analysis keeps a fairly steady live heap (open connections, lingering ones,
+// tombs, detector windows) and allocates per flow; Go's default of 100 lets
+// the heap grow to twice the live part, so the peak memory is mostly garbage.
+// At 50, a capture of 10 M packets and 1 M connections peaks at 135 MiB
+// instead of 210 MiB in the same time (fewer fresh pages to fault in makes up
+// for the extra collections): docs/performance.md.
+const defaultGCPercent = 50
+
+// setGC applies defaultGCPercent unless the user set GOGC.
+func setGC() {
+	if _, ok := os.LookupEnv("GOGC"); !ok {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 }
 
 func (p *profileFlags) stop() error {

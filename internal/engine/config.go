@@ -107,7 +107,7 @@ func DefaultConfig() Config {
 		ClosingTimeout:     120 * time.Second,
 		ClosedLinger:       60 * time.Second,
 		MaxFlows:           1 << 17,
-		MaxLinger:          1 << 14,
+		MaxLinger:          1 << 13,
 		CloseWaitLeak:      5 * time.Second,
 		Timers:             TimersLinux,
 		OverlapBytes:       8 << 10,

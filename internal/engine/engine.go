@@ -215,8 +215,10 @@ func (e *Engine) Segment(s *segment.Segment) {
 			case s.Time > t.until:
 				e.tombs.del(h)
 			case t.reusedBy(key, s):
-				prev = &prevGen{gen: int(t.gen), timeWait: t.bits&tombTimeWait != 0 && s.Time-t.lastSeen <= int64(e.cfg.TimeWait), finished: true}
+				prev = &prevGen{gen: int(t.gen), timeWait: t.bits&tombTimeWait != 0 && s.Time-t.lastSeen <= int64(e.cfg.TimeWait), finished: t.bits&tombHalfOpen == 0}
 				e.tombs.del(h)
+			case !t.absorbs(s):
+				e.tombs.del(h) // an evicted half-open connection comes back
 			default:
 				// A straggler of a connection already reported: it would
 				// otherwise start a bogus flow picked up mid-stream.
@@ -449,6 +451,13 @@ func (e *Engine) evict(ent *flow.Entry[*conn]) {
 		key := ent.Key
 		t := e.tombOf(key, ent.Value, ent.LastSeen, cls)
 		e.finish(ent, "evicted_over")
+		e.bury(tombKey(key), t)
+	case flow.ClassHandshake:
+		key := ent.Key
+		t := e.tombOf(key, ent.Value, ent.LastSeen, cls)
+		t.bits |= tombHalfOpen
+		e.evicted++
+		e.finish(ent, "evicted")
 		e.bury(tombKey(key), t)
 	default:
 		e.evicted++

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -345,6 +347,49 @@ func TestEngineTombs(t *testing.T) {
 	if r.Summary.Evicted != 1 {
 		// The other client's half-open SYN is evicted (counted) by the new SYN.
 		t.Errorf("evicted %d, want 1", r.Summary.Evicted)
+	}
+}
+
+// TestEngineEvictedHalfOpen: a half-open connection evicted from a full
+// table leaves a tomb that takes its retransmitted SYN-ACKs (a SYN flood's
+// backscatter) as stragglers, while data brings the connection back.
+func TestEngineEvictedHalfOpen(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxFlows = 1
+	other := netip.MustParseAddrPort("10.0.0.9:50000")
+	e := New(cfg)
+	frame := uint64(0)
+	feed := func(src netip.AddrPort, ps []pkt) {
+		for _, p := range ps {
+			frame++
+			s := segment.Segment{Frame: frame, Time: p.ms * int64(time.Millisecond),
+				Seq: seqnum.Value(p.seq), Ack: seqnum.Value(p.ack), Flags: p.flags, Window: 65535,
+				PayloadLen: p.n, Payload: make([]byte, p.n)}
+			s.Src, s.Dst = src, srv
+			if !p.c2s {
+				s.Src, s.Dst = srv, src
+			}
+			e.Segment(&s)
+		}
+	}
+	feed(cli, []pkt{{0, true, S, 1000, 0, 0}, {1, false, S | A, 5000, 1001, 0}})
+	feed(other, []pkt{{10, true, S, 7, 0, 0}})             // evicts the half-open one
+	feed(cli, []pkt{{1000, false, S | A, 5000, 1001, 0}})  // its SYN-ACK again: a straggler
+	feed(cli, []pkt{{1001, true, S, 1000, 0, 0}})          // its SYN again: a straggler
+	feed(cli, []pkt{{1100, true, A | P, 1001, 5001, 100}}) // data: the connection is back
+	r := e.Finish(nil, nil)
+	if r.Summary.LatePackets != 2 {
+		t.Errorf("late packets %d, want 2", r.Summary.LatePackets)
+	}
+	var got []string
+	for _, f := range r.Flows {
+		if f.Orig == cli.String() {
+			got = append(got, fmt.Sprintf("%s midstream=%v", f.EndReason, f.Midstream))
+		}
+	}
+	want := []string{"evicted midstream=false", "end_of_capture midstream=true"}
+	if !slices.Equal(got, want) {
+		t.Errorf("client flows %q, want %q", got, want)
 	}
 }
 

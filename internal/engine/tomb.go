@@ -21,14 +21,28 @@ type tomb struct {
 	lastSeen int64
 	baseSeq  [2]seqnum.Value // indexed by the side of the key: 0 = Key.A
 	gen      int32
-	bits     uint8 // tombBaseA, tombBaseB, tombTimeWait
+	bits     uint8 // tombBaseA, tombBaseB, tombTimeWait, tombHalfOpen
 }
 
 const (
 	tombBaseA    uint8 = 1 << iota // baseSeq[0] is set
 	tombBaseB                      // baseSeq[1] is set
 	tombTimeWait                   // an endpoint was in TIME_WAIT
+	// tombHalfOpen marks a half-open connection evicted from a full table
+	// (a SYN flood's): its retransmitted SYNs and SYN-ACKs and the RSTs
+	// that answer them are stragglers, not new connections picked up
+	// mid-stream; anything else brings the connection back as a new flow.
+	tombHalfOpen
 )
+
+// absorbs reports whether s, a segment on the tomb's 4-tuple that opens no
+// new generation, belongs to the connection the tomb stands for.
+func (t *tomb) absorbs(s *segment.Segment) bool {
+	if t.bits&tombHalfOpen == 0 {
+		return true
+	}
+	return s.PayloadLen == 0 && s.Flags.Any(segment.SYN|segment.RST) && !s.Flags.Has(segment.FIN)
+}
 
 // tombKey hashes a 4-tuple for the tombs. The hash is fixed (no random
 // seed), so which tombs a full table gives up, and so the report, is the same
