@@ -59,9 +59,10 @@ type Summary struct {
 	Evicted uint64 `json:"evicted"`
 	// FlowsCapped counts flows whose analysis hit a memory bound (see Flow.Capped).
 	FlowsCapped int `json:"flows_capped"`
-	// LatePackets counts packets of connections that a full flow table had
-	// already dropped (and reported) before their linger ended: stragglers
-	// that join no flow.
+	// LatePackets counts stragglers that join no flow: packets of finished
+	// connections already reported before their linger ended (past
+	// --max-linger, or a full table), and retransmitted SYNs, SYN-ACKs and
+	// RSTs of half-open connections that a full table evicted.
 	LatePackets uint64 `json:"late_packets"`
 }
 
