@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/fsm"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
@@ -47,26 +46,7 @@ func (t *tomb) absorbs(s *segment.Segment) bool {
 // tombKey hashes a 4-tuple for the tombs. The hash is fixed (no random
 // seed), so which tombs a full table gives up, and so the report, is the same
 // on every run.
-func tombKey(k flow.Key) uint64 {
-	a, b := k.A.Addr().As16(), k.B.Addr().As16()
-	h := uint64(k.A.Port())<<16 | uint64(k.B.Port())
-	for _, w := range [4]uint64{
-		binary.LittleEndian.Uint64(a[:8]), binary.LittleEndian.Uint64(a[8:]),
-		binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:]),
-	} {
-		h = mix64(h ^ w)
-	}
-	return h
-}
-
-// mix64 is SplitMix64's finaliser.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
-}
+func tombKey(k flow.Key) uint64 { return k.Hash() }
 
 // reusedBy reports whether s, on the 4-tuple k, opens a new connection, by the
 // same rule as a live connection: a pure SYN with a new ISN.

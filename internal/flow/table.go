@@ -42,6 +42,7 @@ type Entry[V any] struct {
 	Key      Key
 	Value    V
 	LastSeen int64 // capture time of the last segment, ns
+	h        uint64
 	class    Class
 	prev     *Entry[V]
 	next     *Entry[V]
@@ -88,27 +89,27 @@ type Table[V any] struct {
 	Timeouts [NumClasses]int64
 	// Max caps the number of open connections (0 = no cap).
 	Max   int
-	m     map[Key]*Entry[V]
+	idx   index[V]
 	lists [NumClasses]list[V]
 	free  []*Entry[V]
 }
 
 // NewTable returns an empty table.
 func NewTable[V any](timeouts [NumClasses]int64, max int) *Table[V] {
-	return &Table[V]{Timeouts: timeouts, Max: max, m: make(map[Key]*Entry[V])}
+	return &Table[V]{Timeouts: timeouts, Max: max}
 }
 
 // Len returns the number of open connections.
-func (t *Table[V]) Len() int { return len(t.m) }
+func (t *Table[V]) Len() int { return t.idx.n }
 
 // ClassLen returns the number of entries filed under c.
 func (t *Table[V]) ClassLen(c Class) int { return t.lists[c].n }
 
 // Get returns the entry for k, or nil.
-func (t *Table[V]) Get(k Key) *Entry[V] { return t.m[k] }
+func (t *Table[V]) Get(k Key) *Entry[V] { return t.idx.get(k, k.Hash()) }
 
 // Full reports whether inserting one more entry would exceed Max.
-func (t *Table[V]) Full() bool { return t.Max > 0 && len(t.m) >= t.Max }
+func (t *Table[V]) Full() bool { return t.Max > 0 && t.idx.n >= t.Max }
 
 // Insert adds a new entry for k (which must not be present) and returns it.
 func (t *Table[V]) Insert(k Key, now int64, c Class) *Entry[V] {
@@ -119,8 +120,8 @@ func (t *Table[V]) Insert(k Key, now int64, c Class) *Entry[V] {
 	} else {
 		e = new(Entry[V])
 	}
-	e.Key, e.LastSeen, e.class = k, now, c
-	t.m[k] = e
+	e.Key, e.LastSeen, e.class, e.h = k, now, c, k.Hash()
+	t.idx.insert(e)
 	t.lists[c].pushBack(e)
 	return e
 }
@@ -138,7 +139,7 @@ func (t *Table[V]) Touch(e *Entry[V], now int64, c Class) {
 // Remove deletes e from the table. The entry may be reused by a later Insert,
 // so the caller must not keep it.
 func (t *Table[V]) Remove(e *Entry[V]) {
-	delete(t.m, e.Key)
+	t.idx.remove(e)
 	t.lists[e.class].remove(e)
 	var zero V
 	e.Value = zero
