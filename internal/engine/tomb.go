@@ -1,7 +1,6 @@
 package engine
 
 import (
-
 	"github.com/tcpflow-analyze/tcpflow-analyze/fsm"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
