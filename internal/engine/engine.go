@@ -500,9 +500,9 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 	}
 	f := e.flowRecord(c, reason, true)
 	if e.rec != nil {
-		e.rec.finished(cls, c.lastFrame, &f)
+		e.rec.finished(cls, c.lastFrame, &f, c.orig, c.resp)
 	} else {
-		e.wide.FlowEnd(&f)
+		e.wide.FlowEndAt(&f, c.orig, c.resp)
 	}
 	e.nflows++
 	if len(f.Capped) > 0 {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"hash/maphash"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -39,7 +38,7 @@ type wideSink interface {
 	Handshake(t int64, orig, resp netip.AddrPort)
 	TimeWait(t int64, orig, resp netip.AddrPort, origCloses bool, flowID, frame uint64)
 	RST(t int64, src, dst netip.AddrPort, frame uint64)
-	FlowEnd(f *report.Flow)
+	FlowEndAt(f *report.Flow, orig, resp netip.AddrPort)
 }
 
 // Analyzer is what the commands drive: one Engine, or a Pipeline of them.
@@ -108,8 +107,8 @@ func (r *recorder) add(ev event) {
 
 func (r *recorder) created(frame uint64) { r.add(event{kind: evCreated, id: frame}) }
 
-func (r *recorder) finished(class flow.Class, last uint64, f *report.Flow) {
-	r.add(event{kind: evFinished, class: uint8(class), last: last, id: f.FirstPacket, flow: f})
+func (r *recorder) finished(class flow.Class, last uint64, f *report.Flow, orig, resp netip.AddrPort) {
+	r.add(event{kind: evFinished, class: uint8(class), last: last, id: f.FirstPacket, flow: f, a: orig, b: resp})
 }
 
 func (r *recorder) SYN(t int64, src, dst netip.AddrPort, frame uint64) {
@@ -128,7 +127,7 @@ func (r *recorder) RST(t int64, src, dst netip.AddrPort, frame uint64) {
 	r.add(event{kind: evRST, t: t, a: src, b: dst})
 }
 
-func (r *recorder) FlowEnd(*report.Flow) {} // finished records the flow itself
+func (r *recorder) FlowEndAt(*report.Flow, netip.AddrPort, netip.AddrPort) {} // finished records the flow itself
 
 // less orders events as a single engine would have produced them.
 func (ev *event) less(o *event) bool {
@@ -165,13 +164,20 @@ type batch struct {
 	items []item
 	arena []byte // payload copies, so the reader's buffer can be reused
 	rec   recorder
+	done  *sync.WaitGroup // the round's
 }
 
 // round is a run of frames split between the workers.
 type round struct {
 	batches []batch
 	n       int
+	done    sync.WaitGroup // the workers that have not finished their batch
 }
+
+// roundsInFlight bounds the rounds between the reader and the merger: the
+// workers run ahead of each other by up to this many rounds, so that none
+// waits for the slowest at every round.
+const roundsInFlight = 6
 
 // batchFrames is how many TCP segments a round holds: big enough to amortize
 // the hand-off, small enough to keep the copies in cache.
@@ -186,10 +192,8 @@ type Pipeline struct {
 	cfg     Config
 	dec     *capture.Decoder
 	seg     segment.Segment
-	seed    maphash.Seed
 	workers []*Engine
 	in      []chan *batch
-	done    sync.WaitGroup
 	rounds  chan *round
 	free    chan *round
 	merged  chan struct{}
@@ -219,8 +223,7 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 	}
 	p := &Pipeline{
 		cfg: cfg, dec: capture.NewDecoder(capture.DecodeOptions{VerifyChecksums: cfg.VerifyChecksums}),
-		seed:   maphash.MakeSeed(),
-		rounds: make(chan *round, 2), free: make(chan *round, 4), merged: make(chan struct{}),
+		rounds: make(chan *round, roundsInFlight), free: make(chan *round, roundsInFlight), merged: make(chan struct{}),
 		read: newInput(),
 		wide: wide.New(cfg.Wide), ids: map[uint64]uint64{},
 	}
@@ -236,11 +239,11 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 		w.rec = &recorder{}
 		w.events = w.rec
 		p.workers = append(p.workers, w)
-		ch := make(chan *batch)
+		ch := make(chan *batch, roundsInFlight)
 		p.in = append(p.in, ch)
 		go p.work(w, ch)
 	}
-	for i := 0; i < 4; i++ {
+	for i := 0; i < roundsInFlight; i++ {
 		p.free <- p.newRound()
 	}
 	p.cur = <-p.free
@@ -249,7 +252,11 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 }
 
 func (p *Pipeline) newRound() *round {
-	return &round{batches: make([]batch, len(p.workers))}
+	r := &round{batches: make([]batch, len(p.workers))}
+	for i := range r.batches {
+		r.batches[i].done = &r.done
+	}
+	return r
 }
 
 // work runs one worker: each batch is analyzed in order, its events recorded.
@@ -270,17 +277,17 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 			w.rec.at(it.seg.Frame, phasePacket)
 			w.Segment(&it.seg)
 		}
-		p.done.Done()
+		b.done.Done()
 	}
 }
 
-// merge hands each round to the workers and replays the events of the round
-// before in capture order while they work on it.
+// merge replays each round's events in capture order once every worker has
+// done its batch of it; the workers meanwhile go on with the next rounds.
 func (p *Pipeline) merge() {
 	var all []event
 	var lists [][]event
-	var pending *round
-	finish := func(r *round) {
+	for r := range p.rounds {
+		r.done.Wait()
 		lists = lists[:0]
 		for i := range r.batches {
 			lists = append(lists, r.batches[i].rec.events)
@@ -293,20 +300,6 @@ func (p *Pipeline) merge() {
 		}
 		r.n = 0
 		p.free <- r
-	}
-	for r := range p.rounds {
-		p.done.Add(len(p.workers))
-		for i := range p.workers {
-			p.in[i] <- &r.batches[i]
-		}
-		if pending != nil {
-			finish(pending)
-		}
-		p.done.Wait()
-		pending = r
-	}
-	if pending != nil {
-		finish(pending)
 	}
 	close(p.merged)
 }
@@ -332,7 +325,7 @@ func (p *Pipeline) replay(evs []event) {
 			f := ev.flow
 			f.ID = p.ids[ev.id]
 			delete(p.ids, ev.id)
-			p.wide.FlowEnd(f)
+			p.wide.FlowEndAt(f, ev.a, ev.b)
 			if p.Sink != nil {
 				p.Sink(f)
 			} else {
@@ -383,16 +376,9 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 		}
 		p.lastSweep = p.now
 	}
-	k := flow.KeyOf(s.Src, s.Dst)
-	var h maphash.Hash
-	h.SetSeed(p.seed)
-	h.Write(k.A.Addr().AsSlice())
-	h.Write(k.B.Addr().AsSlice())
-	h.WriteByte(byte(k.A.Port()))
-	h.WriteByte(byte(k.A.Port() >> 8))
-	h.WriteByte(byte(k.B.Port()))
-	h.WriteByte(byte(k.B.Port() >> 8))
-	b := &r.batches[h.Sum64()%uint64(len(p.workers))]
+	// The high half of the key's hash picks the worker; the flow table
+	// indexes by the low bits.
+	b := &r.batches[(flow.KeyOf(s.Src, s.Dst).Hash()>>32)%uint64(len(p.workers))]
 	cp := *s
 	if len(s.Payload) > 0 {
 		if cap(b.arena)-len(b.arena) < len(s.Payload) {
@@ -416,7 +402,12 @@ func (p *Pipeline) flush() {
 	if p.cur.n == 0 && !slices.ContainsFunc(p.cur.batches, func(b batch) bool { return len(b.items) > 0 }) {
 		return
 	}
-	p.rounds <- p.cur
+	r := p.cur
+	r.done.Add(len(p.workers))
+	for i := range p.workers {
+		p.in[i] <- &r.batches[i]
+	}
+	p.rounds <- r
 	p.cur = <-p.free
 }
 

@@ -101,6 +101,12 @@ func (d *Detector) FlowEnd(f *report.Flow) {
 		d.stats.BadFlows++
 		return
 	}
+	d.FlowEndAt(f, orig, resp)
+}
+
+// FlowEndAt is FlowEnd for a caller that has the endpoints at hand, which
+// spares parsing them back from the flow's strings.
+func (d *Detector) FlowEndAt(f *report.Flow, orig, resp netip.AddrPort) {
 	if f.Midstream {
 		return
 	}
