@@ -193,6 +193,7 @@ func newFlowWriter(out io.Writer) *flowWriter {
 				if buf, err = report.AppendNDJSONFlow(buf[:0], f); err == nil {
 					_, err = bw.Write(buf)
 				}
+				engine.RecycleFlow(f)
 			}
 		}
 		if ferr := bw.Flush(); err == nil && ferr != nil {

@@ -498,11 +498,12 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 			reason = "reset"
 		}
 	}
-	f := e.flowRecord(c, reason, true)
+	f := flowPool.Get().(*report.Flow)
+	e.fillRecord(f, c, reason, true)
 	if e.rec != nil {
-		e.rec.finished(cls, c.lastFrame, &f, c.orig, c.resp)
+		e.rec.finished(cls, c.lastFrame, f, c.orig, c.resp)
 	} else {
-		e.wide.FlowEndAt(&f, c.orig, c.resp)
+		e.wide.FlowEndAt(f, c.orig, c.resp)
 	}
 	e.nflows++
 	if len(f.Capped) > 0 {
@@ -517,10 +518,10 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 		return // the pipeline collects it
 	}
 	if e.Sink != nil {
-		e.Sink(&f)
+		e.Sink(f)
 		return
 	}
-	e.flows.add(&f)
+	e.flows.add(f)
 }
 
 // maxFreeConns bounds the finished connections kept for reuse.

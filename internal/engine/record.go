@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/fsm"
@@ -13,8 +14,16 @@ import (
 // flowRecord builds the report entry of a connection. Only a final record adds
 // the flow-level findings, which need the whole connection.
 func (e *Engine) flowRecord(c *conn, reason string, final bool) report.Flow {
+	var f report.Flow
+	e.fillRecord(&f, c, reason, final)
+	return f
+}
+
+// fillRecord is flowRecord into f, reusing the capacity of f.Transitions.
+func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) {
 	st := c.st.States()
-	f := report.Flow{
+	ts := f.Transitions[:0]
+	*f = report.Flow{
 		ID: c.id, Orig: c.orig.String(), Resp: c.resp.String(),
 		Generation: c.gen, Midstream: c.midstream,
 		ConnState: c.zeek.ConnState(), History: c.zeek.History(),
@@ -39,7 +48,10 @@ func (e *Engine) flowRecord(c *conn, reason string, final bool) report.Flow {
 		f.HandshakeRTTMs = &ms
 	}
 	tl := c.st.Timeline()
-	f.Transitions = make([]report.Transition, 0, len(tl))
+	if cap(ts) < len(tl) {
+		ts = make([]report.Transition, 0, max(len(tl), fsm.TimelineCap))
+	}
+	f.Transitions = ts
 	for _, t := range tl {
 		f.Transitions = append(f.Transitions, report.Transition{
 			Packet: t.Frame, Time: report.Time(t.Time), Event: t.Event.String(), Dir: t.Dir.String(),
@@ -64,10 +76,23 @@ func (e *Engine) flowRecord(c *conn, reason string, final bool) report.Flow {
 		f.Capped = append(f.Capped, "timeline")
 	}
 	if final {
-		e.flowAnomalies(c, &f)
+		e.flowAnomalies(c, f)
 	}
-	f.Anomalies = c.an.Report(func(k anomaly.Kind) string { return flowMessage(c, &f, k) })
-	return f
+	f.Anomalies = c.an.Report(func(k anomaly.Kind) string { return flowMessage(c, f, k) })
+}
+
+// flowPool holds flow records that a sink gave back with RecycleFlow.
+var flowPool = sync.Pool{New: func() any { return new(report.Flow) }}
+
+// RecycleFlow gives back a flow record that the engine handed to a sink, for
+// the records of later flows. The sink must keep no part of f (a copy of the
+// struct shares its lists): the ndjson writer calls it once a flow's line is
+// written.
+func RecycleFlow(f *report.Flow) {
+	if cap(f.Transitions) == 0 {
+		return
+	}
+	flowPool.Put(f)
 }
 
 // flowAnomalies adds the flow-level findings that need the whole connection.
