@@ -215,7 +215,7 @@ func (e *Engine) Segment(s *segment.Segment) {
 			case s.Time > t.until:
 				e.tombs.del(h)
 			case t.reusedBy(key, s):
-				prev = &prevGen{gen: int(t.gen), timeWait: t.bits&tombTimeWait != 0 && s.Time-t.lastSeen <= int64(e.cfg.TimeWait), finished: t.bits&tombHalfOpen == 0}
+				prev = &prevGen{gen: int(t.gen), timeWait: t.bits&tombTimeWait != 0 && s.Time-t.lastSeen(&e.table.Timeouts) <= int64(e.cfg.TimeWait), finished: t.bits&tombHalfOpen == 0}
 				e.tombs.del(h)
 			case !t.absorbs(s):
 				e.tombs.del(h) // an evicted half-open connection comes back

@@ -8,18 +8,24 @@ import (
 )
 
 // tomb is what is left of a finished connection whose record was already
-// written (dropped from a full table, or reported early with CompactClosed)
-// while its linger has not ended: enough to tell a straggler from a new
+// written (past --max-linger, dropped from a full table, or reported early
+// with CompactClosed) while its linger has not ended, or of a half-open one
+// that a full table evicted: enough to tell a straggler from a new
 // connection on the same 4-tuple. Tombs are keyed by a 64-bit hash of the
-// 4-tuple and take 32 bytes, against the connection's kilobyte and a half; a
+// 4-tuple and take 32 bytes with the hash, against the connection's kilobyte and a half; a
 // hash collision (about one in 10^7 pairs at a million tombs) would at worst
 // count a packet as late or miss one port reuse.
 type tomb struct {
-	until    int64 // when the linger would have ended
-	lastSeen int64
-	baseSeq  [2]seqnum.Value // indexed by the side of the key: 0 = Key.A
-	gen      int32
-	bits     uint8 // tombBaseA, tombBaseB, tombTimeWait, tombHalfOpen
+	until   int64           // when the linger would have ended
+	baseSeq [2]seqnum.Value // indexed by the side of the key: 0 = Key.A
+	gen     int32
+	bits    uint8      // tombBaseA, tombBaseB, tombTimeWait, tombHalfOpen
+	class   flow.Class // the table class it left: until minus its timeout is when it was last seen
+}
+
+// lastSeen returns when the connection's last packet came.
+func (t *tomb) lastSeen(timeouts *[flow.NumClasses]int64) int64 {
+	return t.until - timeouts[t.class]
 }
 
 const (
@@ -63,7 +69,7 @@ func (t *tomb) reusedBy(k flow.Key, s *segment.Segment) bool {
 // tombOf takes what a tomb keeps from c, on 4-tuple k, last seen at lastSeen
 // in class cls.
 func (e *Engine) tombOf(k flow.Key, c *conn, lastSeen int64, cls flow.Class) tomb {
-	t := tomb{until: lastSeen + e.table.Timeouts[cls], lastSeen: lastSeen, gen: int32(c.gen)}
+	t := tomb{until: lastSeen + e.table.Timeouts[cls], class: cls, gen: int32(c.gen)}
 	// conn's directions are orig/resp; the tomb's are the key's sides.
 	origSide := 1
 	if c.orig == k.A {

@@ -1,6 +1,6 @@
 package engine
 
-// tombTable holds the tombs in flat arrays, 8-way buckets of 40 bytes a
+// tombTable holds the tombs in flat arrays, 8-way buckets of 32 bytes a
 // slot, instead of a Go map plus a FIFO of references (about 110 bytes a
 // tomb): at a million connections a minute, the tombs are most of what the
 // analysis keeps (issue 5). The hashes of a bucket share one cache line, so a

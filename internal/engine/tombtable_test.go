@@ -3,6 +3,7 @@ package engine
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 func TestTombTableBasics(t *testing.T) {
@@ -80,5 +81,16 @@ func TestTombTableCap(t *testing.T) {
 	}
 	if tt.get(0) != nil {
 		t.Error("the first tomb survived 100 000 later ones in 1024 slots")
+	}
+}
+
+// TestTombSize pins the 32 bytes a tomb takes in the table (its hash and the
+// tomb), the figure README.md gives.
+func TestTombSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("size documented for 64-bit platforms")
+	}
+	if got := unsafe.Sizeof(tomb{}) + unsafe.Sizeof(uint64(0)); got != 32 {
+		t.Errorf("a tomb takes %d bytes in the table, documented 32", got)
 	}
 }
