@@ -49,7 +49,8 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 	}
 	tl := c.st.Timeline()
 	if cap(ts) < len(tl) {
-		ts = make([]report.Transition, 0, max(len(tl), fsm.TimelineCap))
+		// Exactly sized: the json output keeps every flow's list.
+		ts = make([]report.Transition, 0, len(tl))
 	}
 	f.Transitions = ts
 	for _, t := range tl {
