@@ -93,7 +93,7 @@ func (e *Engine) tombOf(k flow.Key, c *conn, lastSeen int64, cls flow.Class) tom
 }
 
 // maxTombsPerFlow bounds the tombs at this many times the flow table's cap.
-const maxTombsPerFlow = 4
+const maxTombsPerFlow = 8
 
 // bury keeps t for the 4-tuple hashed h; when there are too many tombs, the
 // one whose linger ends first among its neighbours is forgotten.

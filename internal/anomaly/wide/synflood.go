@@ -104,7 +104,12 @@ func (s *synFlood) add(d *Detector, t int64, src, dst netip.AddrPort, frame uint
 	ep.end = max(ep.end, t)
 	ep.peakSec = max(ep.peakSec, n)
 	ep.peakWin = max(ep.peakWin, e.syn.sum)
-	ep.src.add(src.Addr(), d.cfg.MaxSources)
+	if s.flood(ep) {
+		// Sources matter only to a finding, which needs a low share of
+		// completed handshakes: a busy server's clients are not collected
+		// (the count stays a lower bound either way).
+		ep.src.add(src.Addr(), d.cfg.MaxSources)
+	}
 	ep.ev.packet(frame, t)
 }
 
