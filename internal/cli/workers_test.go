@@ -2,12 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/engine"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/oracle"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/pcapgen"
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
 
@@ -74,6 +76,53 @@ func TestWorkersStreamIdenticalNDJSON(t *testing.T) {
 		}
 		if outs[0] != outs[1] {
 			t.Errorf("%s: ndjson differs between 1 and 2 workers\n%s", filepath.Base(path), firstDiff(outs[0], outs[1]))
+		}
+	}
+}
+
+// TestWorkersManyRounds runs a generated capture long enough for the
+// pipeline's workers to run several rounds ahead of each other, and for
+// flow records to come back through the ndjson writer's pool: the JSON report
+// and the ndjson stream must be the same for any number of workers.
+func TestWorkersManyRounds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mix.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pcapgen.WriteMix(f, pcapgen.MixOptions{Packets: 60_000, Connections: 6_000,
+		Concurrency: 200, Seed: 7, FloodSources: 300}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var jsons, streams []string
+	for _, n := range []int{1, 2, 3} {
+		cfg := engine.DefaultConfig()
+		cfg.Workers = n
+		for _, format := range []string{"json", "ndjson"} {
+			var out bytes.Buffer
+			s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
+			if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: format, Engine: cfg}, s); err != nil {
+				t.Fatalf("%d workers, %s: %v", n, format, err)
+			}
+			if format == "json" {
+				jsons = append(jsons, out.String())
+			} else {
+				streams = append(streams, out.String())
+			}
+		}
+	}
+	if !strings.Contains(jsons[0], `"flows": 6000,`) {
+		t.Fatalf("the report does not hold the generated flows:\n%.400s", jsons[0])
+	}
+	for i := 1; i < len(jsons); i++ {
+		if jsons[i] != jsons[0] {
+			t.Errorf("json with %d workers differs from one\n%s", i+1, firstDiff(jsons[0], jsons[i]))
+		}
+		if streams[i] != streams[0] {
+			t.Errorf("ndjson with %d workers differs from one\n%s", i+1, firstDiff(streams[0], streams[i]))
 		}
 	}
 }
