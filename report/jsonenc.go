@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // This file encodes flows and anomalies as JSON by hand. A capture of a
@@ -25,8 +26,62 @@ type jsonWriter struct {
 	depth  int
 	first  bool // no member written yet in the innermost object or array
 	// norm writes nil lists of a flow as [] (normalizeFlow's effect).
-	norm bool
-	tc   timeCache
+	norm  bool
+	tc    timeCache
+	tails *tailCache // compact transitions' names, when set
+}
+
+// tailCache remembers the JSON of the names that end a compact transition
+// (event, direction and the four states), keyed by the identity of the six
+// strings: the engine's names are constants, so a connection's transitions
+// are mostly found here, and a miss only costs the encoding. Strings with the
+// same bytes at other addresses are encoded again, never confused: the same
+// address and length means the same bytes.
+type tailCache [256]tailEntry
+
+type tailEntry struct {
+	key [6]string
+	b   []byte
+}
+
+// entry returns the entry for t's names, and whether it holds their JSON; on
+// a miss the caller fills it.
+func (c *tailCache) entry(t *Transition) (*tailEntry, bool) {
+	names := [6]string{t.Event, t.Dir, t.OrigFrom, t.OrigTo, t.RespFrom, t.RespTo}
+	var h uintptr
+	for _, s := range names {
+		h = (h ^ uintptr(unsafe.Pointer(unsafe.StringData(s)))) * 0x9e3779b97f4a7c15
+		h ^= uintptr(len(s))
+	}
+	e := &c[(h>>24)%uintptr(len(c))]
+	for i, s := range names {
+		k := e.key[i]
+		if len(k) != len(s) || unsafe.StringData(k) != unsafe.StringData(s) {
+			e.key = names
+			return e, false
+		}
+	}
+	return e, e.b != nil
+}
+
+// FlowEncoder writes flows as ndjson lines, the bytes AppendNDJSONFlow
+// writes, faster: it remembers the dates and transition names it has
+// written. It is not safe for concurrent use.
+type FlowEncoder struct {
+	tc    timeCache
+	tails tailCache
+}
+
+// AppendNDJSON appends the {"type":"flow","flow":{...}} line of f.
+func (e *FlowEncoder) AppendNDJSON(b []byte, f *Flow) ([]byte, error) {
+	b = append(b, `{"type":"flow","flow":`...)
+	w := jsonWriter{b: b, norm: true, tc: e.tc, tails: &e.tails}
+	err := w.flow(f)
+	e.tc = w.tc
+	if err != nil {
+		return b, err
+	}
+	return append(w.b, '}', '\n'), nil
 }
 
 // timeCache keeps the date and clock of the latest second formatted: the
@@ -268,6 +323,25 @@ func (w *jsonWriter) transition(t *Transition) {
 	w.uint(t.Packet)
 	w.key("time")
 	w.time(t.Time)
+	if w.tails != nil && !w.indent {
+		// The rest of a compact transition depends only on its six names.
+		e, hit := w.tails.entry(t)
+		if !hit {
+			start := len(w.b)
+			w.transitionNames(t)
+			e.b = append(e.b[:0], w.b[start:]...)
+		} else {
+			w.b = append(w.b, e.b...)
+			w.depth--
+			w.first = false
+		}
+		return
+	}
+	w.transitionNames(t)
+}
+
+// transitionNames writes the members of t after its time, and closes it.
+func (w *jsonWriter) transitionNames(t *Transition) {
 	w.key("event")
 	w.str(t.Event)
 	w.key("dir")

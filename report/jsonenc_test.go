@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -108,4 +109,77 @@ func TestTimeCache(t *testing.T) {
 			t.Errorf("cached %d = %s, want %s", int64(v), got, want)
 		}
 	}
+}
+
+// typicalFlow is a clean connection as the engine reports it: eight
+// transitions, no findings.
+func typicalFlow() *Flow {
+	f := sample().Flows[0]
+	steps := [][6]string{
+		{"SYN", "orig", "CLOSED", "SYN_SENT", "LISTEN", "SYN_RECEIVED"},
+		{"SYN+ACK", "resp", "SYN_SENT", "ESTABLISHED", "SYN_RECEIVED", "SYN_RECEIVED"},
+		{"ACK", "orig", "ESTABLISHED", "ESTABLISHED", "SYN_RECEIVED", "ESTABLISHED"},
+		{"FIN", "orig", "ESTABLISHED", "FIN_WAIT_1", "ESTABLISHED", "CLOSE_WAIT"},
+		{"ACK", "resp", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSE_WAIT"},
+		{"FIN", "resp", "FIN_WAIT_2", "TIME_WAIT", "CLOSE_WAIT", "LAST_ACK"},
+		{"ACK", "orig", "TIME_WAIT", "TIME_WAIT", "LAST_ACK", "CLOSED"},
+		{"timer", "orig", "TIME_WAIT", "CLOSED", "CLOSED", "CLOSED"},
+	}
+	for i, s := range steps {
+		f.Transitions = append(f.Transitions, Transition{Packet: uint64(i + 1), Time: f.Start + Time(i)*1000,
+			Event: s[0], Dir: s[1], OrigFrom: s[2], OrigTo: s[3], RespFrom: s[4], RespTo: s[5]})
+	}
+	f.Anomalies = nil
+	return &f
+}
+
+func BenchmarkAppendNDJSONFlow(b *testing.B) {
+	f := typicalFlow()
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = AppendNDJSONFlow(buf[:0], f)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+// TestFlowEncoderMatches: the caching encoder writes what AppendNDJSONFlow
+// writes, flow after flow, with names at other addresses (built at run time)
+// and with empty ones.
+func TestFlowEncoderMatches(t *testing.T) {
+	var enc FlowEncoder
+	built := typicalFlow()
+	for i := range built.Transitions {
+		tr := &built.Transitions[i]
+		tr.Event = strings.Clone(tr.Event)
+		tr.OrigTo = strings.ToUpper(strings.ToLower(tr.OrigTo)) + ""
+	}
+	odd := typicalFlow()
+	odd.Transitions[2].Event, odd.Transitions[3].Dir = "", "<&>"
+	flows := []*Flow{typicalFlow(), typicalFlow(), built, odd, typicalFlow(), &sample().Flows[1], built, odd}
+	var got []byte
+	for i, f := range flows {
+		want, err := AppendNDJSONFlow(nil, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err = enc.AppendNDJSON(got[:0], f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("flow %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+func BenchmarkFlowEncoder(b *testing.B) {
+	f := typicalFlow()
+	var enc FlowEncoder
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = enc.AppendNDJSON(buf[:0], f)
+	}
+	b.SetBytes(int64(len(buf)))
 }

@@ -188,9 +188,10 @@ func newFlowWriter(out io.Writer) *flowWriter {
 		bw := bufio.NewWriterSize(out, 64<<10)
 		var err error
 		var buf []byte
+		var enc report.FlowEncoder
 		for f := range w.ch {
 			if err == nil {
-				if buf, err = report.AppendNDJSONFlow(buf[:0], f); err == nil {
+				if buf, err = enc.AppendNDJSON(buf[:0], f); err == nil {
 					_, err = bw.Write(buf)
 				}
 				engine.RecycleFlow(f)
