@@ -1,0 +1,7 @@
+//go:build !linux
+
+package bigmem
+
+func mapAnon(int) ([]byte, bool) { return nil, false }
+
+func unmap([]byte) {}
