@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,6 +118,50 @@ func TestWorkersManyRounds(t *testing.T) {
 	// 6000 connections and one flow per flood source.
 	if !strings.Contains(jsons[0], `"flows": 6300,`) {
 		t.Fatalf("the report does not hold the generated flows:\n%.400s", jsons[0])
+	}
+	// The streamed flows are the report's flows: records recycled through
+	// the ndjson writer's pool must not bleed into each other.
+	var rep struct {
+		Flows []json.RawMessage `json:"flows"`
+	}
+	if err := json.Unmarshal([]byte(jsons[0]), &rep); err != nil {
+		t.Fatal(err)
+	}
+	// canon re-marshals a flow through a map: sorted keys, no layout.
+	canon := func(raw []byte) (float64, string) {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(m)
+		return m["id"].(float64), string(b)
+	}
+	byID := map[float64]string{}
+	for _, raw := range rep.Flows {
+		id, c := canon(raw)
+		byID[id] = c
+	}
+	lines := strings.Split(strings.TrimSpace(streams[0]), "\n")
+	streamed := 0
+	for _, line := range lines {
+		var ev struct {
+			Type string          `json:"type"`
+			Flow json.RawMessage `json:"flow"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type != "flow" {
+			continue
+		}
+		streamed++
+		id, c := canon(ev.Flow)
+		if byID[id] != c {
+			t.Fatalf("streamed flow %v differs from the report's\n%s", id, firstDiff(byID[id], c))
+		}
+	}
+	if streamed != len(byID) {
+		t.Errorf("streamed %d flows, the report has %d", streamed, len(byID))
 	}
 	for i := 1; i < len(jsons); i++ {
 		if jsons[i] != jsons[0] {
