@@ -264,11 +264,14 @@ func contains(s, sub string) bool {
 	return false
 }
 
-func TestEngineView(t *testing.T) {
-	e := New(DefaultConfig())
-	feed := func(src netip.AddrPort, ps []pkt) {
-		for i, p := range ps {
-			s := segment.Segment{Frame: uint64(i + 1), Time: p.ms * int64(time.Millisecond),
+// feeder returns a function that gives e the packets ps between src and the
+// server, numbering frames on from one call to the next.
+func feeder(e *Engine) func(src netip.AddrPort, ps []pkt) {
+	frame := uint64(0)
+	return func(src netip.AddrPort, ps []pkt) {
+		for _, p := range ps {
+			frame++
+			s := segment.Segment{Frame: frame, Time: p.ms * int64(time.Millisecond),
 				Seq: seqnum.Value(p.seq), Ack: seqnum.Value(p.ack), Flags: p.flags, Window: 65535,
 				PayloadLen: p.n, Payload: make([]byte, p.n)}
 			s.Src, s.Dst = src, srv
@@ -278,6 +281,11 @@ func TestEngineView(t *testing.T) {
 			e.Segment(&s)
 		}
 	}
+}
+
+func TestEngineView(t *testing.T) {
+	e := New(DefaultConfig())
+	feed := feeder(e)
 	// Three open connections: a busy one, a quiet one, and an unanswered
 	// SYN retransmitted twice (anomalies, few packets).
 	busy := exchange(0, 1000, 5000)[:5]
@@ -307,20 +315,7 @@ func TestEngineTombs(t *testing.T) {
 	cfg.MaxFlows = 1
 	other := netip.MustParseAddrPort("10.0.0.9:50000")
 	e := New(cfg)
-	frame := uint64(0)
-	feed := func(src netip.AddrPort, ps []pkt) {
-		for _, p := range ps {
-			frame++
-			s := segment.Segment{Frame: frame, Time: p.ms * int64(time.Millisecond),
-				Seq: seqnum.Value(p.seq), Ack: seqnum.Value(p.ack), Flags: p.flags, Window: 65535,
-				PayloadLen: p.n, Payload: make([]byte, p.n)}
-			s.Src, s.Dst = src, srv
-			if !p.c2s {
-				s.Src, s.Dst = srv, src
-			}
-			e.Segment(&s)
-		}
-	}
+	feed := feeder(e)
 	feed(cli, exchange(0, 1000, 5000))                   // closes: client in TIME_WAIT
 	feed(other, []pkt{{100, true, S, 7, 0, 0}})          // the table is full: the closed one is dropped
 	feed(cli, []pkt{{200, false, F | A, 5101, 1102, 0}}) // a straggler: a retransmitted FIN
@@ -358,20 +353,7 @@ func TestEngineEvictedHalfOpen(t *testing.T) {
 	cfg.MaxFlows = 1
 	other := netip.MustParseAddrPort("10.0.0.9:50000")
 	e := New(cfg)
-	frame := uint64(0)
-	feed := func(src netip.AddrPort, ps []pkt) {
-		for _, p := range ps {
-			frame++
-			s := segment.Segment{Frame: frame, Time: p.ms * int64(time.Millisecond),
-				Seq: seqnum.Value(p.seq), Ack: seqnum.Value(p.ack), Flags: p.flags, Window: 65535,
-				PayloadLen: p.n, Payload: make([]byte, p.n)}
-			s.Src, s.Dst = src, srv
-			if !p.c2s {
-				s.Src, s.Dst = srv, src
-			}
-			e.Segment(&s)
-		}
-	}
+	feed := feeder(e)
 	feed(cli, []pkt{{0, true, S, 1000, 0, 0}, {1, false, S | A, 5000, 1001, 0}})
 	feed(other, []pkt{{10, true, S, 7, 0, 0}})             // evicts the half-open one
 	feed(cli, []pkt{{1000, false, S | A, 5000, 1001, 0}})  // its SYN-ACK again: a straggler
@@ -401,20 +383,7 @@ func TestEngineMaxLinger(t *testing.T) {
 	other := netip.MustParseAddrPort("10.0.0.9:50000")
 	third := netip.MustParseAddrPort("10.0.0.8:50000")
 	e := New(cfg)
-	frame := uint64(0)
-	feed := func(src netip.AddrPort, ps []pkt) {
-		for _, p := range ps {
-			frame++
-			s := segment.Segment{Frame: frame, Time: p.ms * int64(time.Millisecond),
-				Seq: seqnum.Value(p.seq), Ack: seqnum.Value(p.ack), Flags: p.flags, Window: 65535,
-				PayloadLen: p.n, Payload: make([]byte, p.n)}
-			s.Src, s.Dst = src, srv
-			if !p.c2s {
-				s.Src, s.Dst = srv, src
-			}
-			e.Segment(&s)
-		}
-	}
+	feed := feeder(e)
 	feed(third, []pkt{{0, true, S, 3, 0, 0}})            // stays open (half-open) throughout
 	feed(cli, exchange(0, 1000, 5000))                   // closes: client in TIME_WAIT
 	feed(cli, []pkt{{150, false, F | A, 5101, 1102, 0}}) // a straggler while it lingers whole: joins it

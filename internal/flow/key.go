@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/fixhash"
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
 )
 
@@ -20,19 +21,10 @@ type Key struct {
 func (k Key) Hash() uint64 {
 	a, b := k.A.Addr().As16(), k.B.Addr().As16()
 	h := uint64(k.A.Port())<<16 | uint64(k.B.Port())
-	h = mix64(h ^ binary.LittleEndian.Uint64(a[:8]))
-	h = mix64(h ^ binary.LittleEndian.Uint64(a[8:]))
-	h = mix64(h ^ binary.LittleEndian.Uint64(b[:8]))
-	return mix64(h ^ binary.LittleEndian.Uint64(b[8:]))
-}
-
-// mix64 is SplitMix64's finaliser.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
+	h = fixhash.Mix64(h ^ binary.LittleEndian.Uint64(a[:8]))
+	h = fixhash.Mix64(h ^ binary.LittleEndian.Uint64(a[8:]))
+	h = fixhash.Mix64(h ^ binary.LittleEndian.Uint64(b[:8]))
+	return fixhash.Mix64(h ^ binary.LittleEndian.Uint64(b[8:]))
 }
 
 // KeyOf returns the key of a segment from src to dst.

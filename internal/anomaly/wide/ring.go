@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/fixhash"
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
 
@@ -164,16 +165,7 @@ func addrKey(a netip.Addr) uint64 {
 	hi := binary.BigEndian.Uint64(b[:8])
 	lo := binary.BigEndian.Uint64(b[8:])
 	// Set bit 63 so that no IPv6 key equals an IPv4 one (those are < 2^32).
-	return mix64(hi^mix64(lo)) | 1<<63
-}
-
-// mix64 is a fixed 64-bit finaliser (the one of SplitMix64).
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
+	return fixhash.Mix64(hi^fixhash.Mix64(lo)) | 1<<63
 }
 
 func (s *addrSet) add(a netip.Addr, limit int) { s.addKey(addrKey(a), limit) }
