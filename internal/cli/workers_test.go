@@ -171,4 +171,20 @@ func TestWorkersManyRounds(t *testing.T) {
 			t.Errorf("ndjson with %d workers differs from one\n%s", i+1, firstDiff(streams[0], streams[i]))
 		}
 	}
+	// Without the overlap check the pipeline hands its workers no payload
+	// bytes, only their captured length.
+	var noOverlap []string
+	for _, n := range []int{1, 2} {
+		cfg := engine.DefaultConfig()
+		cfg.Workers, cfg.OverlapBytes = n, 0
+		var out bytes.Buffer
+		s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
+		if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "json", Engine: cfg}, s); err != nil {
+			t.Fatal(err)
+		}
+		noOverlap = append(noOverlap, out.String())
+	}
+	if noOverlap[0] != noOverlap[1] {
+		t.Errorf("--overlap-bytes 0: 2 workers differ from one\n%s", firstDiff(noOverlap[0], noOverlap[1]))
+	}
 }

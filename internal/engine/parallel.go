@@ -200,6 +200,7 @@ type Pipeline struct {
 	cur     *round
 
 	// The reader's view of the whole capture.
+	blank          []byte // stands for payload bytes no worker reads
 	read           input
 	now, lastSweep int64
 	lastFrame      uint64
@@ -380,7 +381,14 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 	// indexes by the low bits.
 	b := &r.batches[(flow.KeyOf(s.Src, s.Dst).Hash()>>32)%uint64(len(p.workers))]
 	cp := *s
-	if len(s.Payload) > 0 {
+	if len(s.Payload) > 0 && p.cfg.OverlapBytes == 0 {
+		// Only the overlap check reads payload bytes; the rest of the
+		// analysis needs the captured length alone.
+		if len(p.blank) < len(s.Payload) {
+			p.blank = make([]byte, max(len(s.Payload), 64<<10))
+		}
+		cp.Payload = p.blank[:len(s.Payload):len(s.Payload)]
+	} else if len(s.Payload) > 0 {
 		if cap(b.arena)-len(b.arena) < len(s.Payload) {
 			// The old arena stays alive through the segments that point
 			// into it; start a bigger one.
