@@ -131,6 +131,9 @@ func (t *Table[V]) Touch(e *Entry[V], now int64, c Class) {
 	if now > e.LastSeen {
 		e.LastSeen = now
 	}
+	if e.class == c && t.lists[c].tail == e {
+		return // already the most recent of its class (a burst of one connection)
+	}
 	t.lists[e.class].remove(e)
 	e.class = c
 	t.lists[c].pushBack(e)
