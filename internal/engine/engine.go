@@ -185,6 +185,11 @@ func (e *Engine) Advance(now int64) {
 
 // Segment analyzes one decoded TCP segment.
 func (e *Engine) Segment(s *segment.Segment) {
+	e.segment(s, flow.KeyOf(s.Src, s.Dst).Hash())
+}
+
+// segment is Segment with the hash of the segment's flow key.
+func (e *Engine) segment(s *segment.Segment, h uint64) {
 	if s.Time > e.now {
 		e.now = s.Time
 	}
@@ -196,7 +201,7 @@ func (e *Engine) Segment(s *segment.Segment) {
 		e.lastSweep = e.now
 	}
 	key := flow.KeyOf(s.Src, s.Dst)
-	ent := e.table.Get(key)
+	ent := e.table.GetHashed(key, h)
 	var prev *prevGen
 	if ent != nil {
 		c := ent.Value
@@ -209,7 +214,6 @@ func (e *Engine) Segment(s *segment.Segment) {
 		}
 	}
 	if ent == nil && e.tombs != nil {
-		h := tombKey(key)
 		if t := e.tombs.get(h); t != nil {
 			switch {
 			case s.Time > t.until:
@@ -233,7 +237,7 @@ func (e *Engine) Segment(s *segment.Segment) {
 				e.evict(old)
 			}
 		}
-		ent = e.table.Insert(key, s.Time, flow.ClassHandshake)
+		ent = e.table.InsertHashed(key, h, s.Time, flow.ClassHandshake)
 		ent.Value = e.newConn(s, prev)
 	}
 	c := ent.Value
@@ -246,10 +250,10 @@ func (e *Engine) Segment(s *segment.Segment) {
 	}
 	if e.cfg.CompactClosed && c.over() {
 		// Report the connection now and keep only a tomb for its linger.
-		key := ent.Key
+		key, h := ent.Key, ent.Hash()
 		t := e.tombOf(key, c, s.Time, cls)
 		e.finish(ent, "closed")
-		e.bury(tombKey(key), t)
+		e.bury(h, t)
 	}
 	if e.cfg.MaxLinger > 0 {
 		for e.table.ClassLen(flow.ClassClosed)+e.table.ClassLen(flow.ClassTimeWait) > e.cfg.MaxLinger {
@@ -448,17 +452,17 @@ func classOf(c *conn) flow.Class {
 func (e *Engine) evict(ent *flow.Entry[*conn]) {
 	switch cls := ent.Class(); cls {
 	case flow.ClassClosed, flow.ClassTimeWait:
-		key := ent.Key
+		key, h := ent.Key, ent.Hash()
 		t := e.tombOf(key, ent.Value, ent.LastSeen, cls)
 		e.finish(ent, "evicted_over")
-		e.bury(tombKey(key), t)
+		e.bury(h, t)
 	case flow.ClassHandshake:
-		key := ent.Key
+		key, h := ent.Key, ent.Hash()
 		t := e.tombOf(key, ent.Value, ent.LastSeen, cls)
 		t.bits |= tombHalfOpen
 		e.evicted++
 		e.finish(ent, "evicted")
-		e.bury(tombKey(key), t)
+		e.bury(h, t)
 	default:
 		e.evicted++
 		e.finish(ent, "evicted")

@@ -156,7 +156,8 @@ func (ev *event) less(o *event) bool {
 // item is one segment (or a clock tick) handed to a worker.
 type item struct {
 	seg  segment.Segment
-	tick bool // a sweep at seg.Time before frame seg.Frame
+	h    uint64 // the flow key's hash, which the reader computed to shard
+	tick bool   // a sweep at seg.Time before frame seg.Frame
 }
 
 // batch is one worker's share of a round.
@@ -276,7 +277,7 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 				continue
 			}
 			w.rec.at(it.seg.Frame, phasePacket)
-			w.Segment(&it.seg)
+			w.segment(&it.seg, it.h)
 		}
 		b.done.Done()
 	}
@@ -285,7 +286,6 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 // merge replays each round's events in capture order once every worker has
 // done its batch of it; the workers meanwhile go on with the next rounds.
 func (p *Pipeline) merge() {
-	var all []event
 	var lists [][]event
 	for r := range p.rounds {
 		r.done.Wait()
@@ -293,8 +293,7 @@ func (p *Pipeline) merge() {
 		for i := range r.batches {
 			lists = append(lists, r.batches[i].rec.events)
 		}
-		all = mergeEvents(all[:0], lists)
-		p.replay(all)
+		mergeEvents(lists, p.replay)
 		for i := range r.batches {
 			b := &r.batches[i]
 			b.items, b.arena, b.rec.events = b.items[:0], b.arena[:0], b.rec.events[:0]
@@ -305,41 +304,38 @@ func (p *Pipeline) merge() {
 	close(p.merged)
 }
 
-// replay feeds events to the detectors and numbers the flows, in the order a
-// single engine would have seen them.
-func (p *Pipeline) replay(evs []event) {
-	for i := range evs {
-		ev := &evs[i]
-		switch ev.kind {
-		case evCreated:
-			p.nextID++
-			p.ids[ev.id] = p.nextID
-		case evSYN:
-			p.wide.SYN(ev.t, ev.a, ev.b, ev.frame)
-		case evHandshake:
-			p.wide.Handshake(ev.t, ev.a, ev.b)
-		case evTimeWait:
-			p.wide.TimeWait(ev.t, ev.a, ev.b, ev.origCloses, p.ids[ev.id], ev.frame)
-		case evRST:
-			p.wide.RST(ev.t, ev.a, ev.b, ev.frame)
-		case evFinished:
-			f := ev.flow
-			f.ID = p.ids[ev.id]
-			delete(p.ids, ev.id)
-			p.wide.FlowEndAt(f, ev.a, ev.b)
-			if p.Sink != nil {
-				p.Sink(f)
-			} else {
-				p.flows.add(f)
-			}
+// replay feeds an event to the detectors and numbers the flows; events come
+// in the order a single engine would have produced them.
+func (p *Pipeline) replay(ev *event) {
+	switch ev.kind {
+	case evCreated:
+		p.nextID++
+		p.ids[ev.id] = p.nextID
+	case evSYN:
+		p.wide.SYN(ev.t, ev.a, ev.b, ev.frame)
+	case evHandshake:
+		p.wide.Handshake(ev.t, ev.a, ev.b)
+	case evTimeWait:
+		p.wide.TimeWait(ev.t, ev.a, ev.b, ev.origCloses, p.ids[ev.id], ev.frame)
+	case evRST:
+		p.wide.RST(ev.t, ev.a, ev.b, ev.frame)
+	case evFinished:
+		f := ev.flow
+		f.ID = p.ids[ev.id]
+		delete(p.ids, ev.id)
+		p.wide.FlowEndAt(f, ev.a, ev.b)
+		if p.Sink != nil {
+			p.Sink(f)
+		} else {
+			p.flows.add(f)
 		}
 	}
 }
 
-// mergeEvents appends to dst the events of lists, each already in capture
+// mergeEvents calls fn with the events of lists, each already in capture
 // order (a worker records them in the order it does the work), merged into
 // the order a single engine would have produced them.
-func mergeEvents(dst []event, lists [][]event) []event {
+func mergeEvents(lists [][]event, fn func(*event)) {
 	for {
 		best := -1
 		for i, l := range lists {
@@ -348,9 +344,9 @@ func mergeEvents(dst []event, lists [][]event) []event {
 			}
 		}
 		if best < 0 {
-			return dst
+			return
 		}
-		dst = append(dst, lists[best][0])
+		fn(&lists[best][0])
 		lists[best] = lists[best][1:]
 	}
 }
@@ -379,7 +375,8 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 	}
 	// The high half of the key's hash picks the worker; the flow table
 	// indexes by the low bits.
-	b := &r.batches[(flow.KeyOf(s.Src, s.Dst).Hash()>>32)%uint64(len(p.workers))]
+	h := flow.KeyOf(s.Src, s.Dst).Hash()
+	b := &r.batches[(h>>32)%uint64(len(p.workers))]
 	cp := *s
 	if len(s.Payload) > 0 && p.cfg.OverlapBytes == 0 {
 		// Only the overlap check reads payload bytes; the rest of the
@@ -398,7 +395,7 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 		b.arena = append(b.arena, s.Payload...)
 		cp.Payload = b.arena[off:len(b.arena):len(b.arena)]
 	}
-	b.items = append(b.items, item{seg: cp})
+	b.items = append(b.items, item{seg: cp, h: h})
 	r.n++
 	if r.n >= batchFrames {
 		p.flush()
@@ -445,7 +442,7 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 		}
 		lists = append(lists, rec.events)
 	}
-	p.replay(mergeEvents(nil, lists))
+	mergeEvents(lists, p.replay)
 	flows := p.flows.all()
 	sort.Slice(flows, func(i, j int) bool { return flows[i].ID < flows[j].ID })
 

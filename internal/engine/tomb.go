@@ -48,11 +48,6 @@ func (t *tomb) absorbs(s *segment.Segment) bool {
 	return s.PayloadLen == 0 && s.Flags.Any(segment.SYN|segment.RST) && !s.Flags.Has(segment.FIN)
 }
 
-// tombKey hashes a 4-tuple for the tombs. The hash is fixed (no random
-// seed), so which tombs a full table gives up, and so the report, is the same
-// on every run.
-func tombKey(k flow.Key) uint64 { return k.Hash() }
-
 // reusedBy reports whether s, on the 4-tuple k, opens a new connection, by the
 // same rule as a live connection: a pure SYN with a new ISN.
 func (t *tomb) reusedBy(k flow.Key, s *segment.Segment) bool {

@@ -108,11 +108,22 @@ func (t *Table[V]) ClassLen(c Class) int { return t.lists[c].n }
 // Get returns the entry for k, or nil.
 func (t *Table[V]) Get(k Key) *Entry[V] { return t.idx.get(k, k.Hash()) }
 
+// GetHashed is Get for a caller that has k.Hash() at hand.
+func (t *Table[V]) GetHashed(k Key, h uint64) *Entry[V] { return t.idx.get(k, h) }
+
+// Hash returns the entry's key hash (Key.Hash).
+func (e *Entry[V]) Hash() uint64 { return e.h }
+
 // Full reports whether inserting one more entry would exceed Max.
 func (t *Table[V]) Full() bool { return t.Max > 0 && t.idx.n >= t.Max }
 
 // Insert adds a new entry for k (which must not be present) and returns it.
 func (t *Table[V]) Insert(k Key, now int64, c Class) *Entry[V] {
+	return t.InsertHashed(k, k.Hash(), now, c)
+}
+
+// InsertHashed is Insert for a caller that has k.Hash() at hand.
+func (t *Table[V]) InsertHashed(k Key, h uint64, now int64, c Class) *Entry[V] {
 	var e *Entry[V]
 	if n := len(t.free); n > 0 {
 		e = t.free[n-1]
@@ -120,7 +131,7 @@ func (t *Table[V]) Insert(k Key, now int64, c Class) *Entry[V] {
 	} else {
 		e = new(Entry[V])
 	}
-	e.Key, e.LastSeen, e.class, e.h = k, now, c, k.Hash()
+	e.Key, e.LastSeen, e.class, e.h = k, now, c, h
 	t.idx.insert(e)
 	t.lists[c].pushBack(e)
 	return e
