@@ -287,12 +287,26 @@ func (t *Tracker) Release() {
 		s := &t.d[i]
 		s.droppedHoleBytes += s.holeBytes
 		s.holeBytes = 0
-		s.holes = nil
-		s.unacked = nil
+		// Small records are kept empty for the connection that reuses this
+		// tracker (Init keeps them): most connections need a few entries,
+		// and growing them anew was an allocation per connection.
+		s.holes = keepSmall(s.holes)
+		s.unacked = keepSmall(s.unacked)
 		t.rings.put(s.pay)
 		s.pay = nil
 		s.st &^= stPay
 	}
+}
+
+// keepSmallCap is the largest record capacity Release keeps.
+const keepSmallCap = 16
+
+// keepSmall empties r, keeping its memory only when it is small.
+func keepSmall[T any](r []T) []T {
+	if cap(r) > keepSmallCap {
+		return nil
+	}
+	return r[:0]
 }
 
 // Init resets t and applies cfg (nil means the defaults). It keeps the memory
