@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/netip"
 	"runtime"
-	"slices"
 	"sort"
 	"sync"
 
@@ -153,25 +152,32 @@ func (ev *event) less(o *event) bool {
 	return ev.seq < o.seq
 }
 
-// item is one segment (or a clock tick) handed to a worker.
-type item struct {
-	seg  segment.Segment
-	h    uint64 // the flow key's hash, which the reader computed to shard
-	tick bool   // a sweep at seg.Time before frame seg.Frame
+// slot is one segment of a round, which the reader decodes in place.
+type slot struct {
+	seg segment.Segment
+	h   uint64 // the flow key's hash, which the reader computed to shard
 }
 
-// batch is one worker's share of a round.
+// tick is a sweep at capture time t before frame frame.
+type tick struct {
+	frame uint64
+	t     int64
+}
+
+// batch is one worker's share of a round: indices of the round's slots in
+// capture order, a negative index -k standing for the round's tick k-1.
 type batch struct {
-	items []item
-	arena []byte // payload copies, so the reader's buffer can be reused
+	refs  []int32
+	round *round
 	rec   recorder
-	done  *sync.WaitGroup // the round's
 }
 
 // round is a run of frames split between the workers.
 type round struct {
+	slots   []slot
+	ticks   []tick
+	arena   []byte // payload copies, so the reader's buffer can be reused
 	batches []batch
-	n       int
 	done    sync.WaitGroup // the workers that have not finished their batch
 }
 
@@ -192,7 +198,6 @@ const batchFrames = 4096
 type Pipeline struct {
 	cfg     Config
 	dec     *capture.Decoder
-	seg     segment.Segment
 	workers []*Engine
 	in      []chan *batch
 	rounds  chan *round
@@ -254,9 +259,9 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 }
 
 func (p *Pipeline) newRound() *round {
-	r := &round{batches: make([]batch, len(p.workers))}
+	r := &round{batches: make([]batch, len(p.workers)), slots: make([]slot, 0, batchFrames)}
 	for i := range r.batches {
-		r.batches[i].done = &r.done
+		r.batches[i].round = r
 	}
 	return r
 }
@@ -264,22 +269,24 @@ func (p *Pipeline) newRound() *round {
 // work runs one worker: each batch is analyzed in order, its events recorded.
 func (p *Pipeline) work(w *Engine, in chan *batch) {
 	for b := range in {
+		r := b.round
 		w.rec = &b.rec
 		w.events = w.rec
-		for i := range b.items {
-			it := &b.items[i]
-			if it.tick {
-				w.rec.at(it.seg.Frame, phaseSweep)
-				if it.seg.Time > w.now {
-					w.now = it.seg.Time
+		for _, ix := range b.refs {
+			if ix < 0 {
+				tk := r.ticks[-ix-1]
+				w.rec.at(tk.frame, phaseSweep)
+				if tk.t > w.now {
+					w.now = tk.t
 				}
-				w.sweep(it.seg.Time)
+				w.sweep(tk.t)
 				continue
 			}
-			w.rec.at(it.seg.Frame, phasePacket)
-			w.segment(&it.seg, it.h)
+			sl := &r.slots[ix]
+			w.rec.at(sl.seg.Frame, phasePacket)
+			w.segment(&sl.seg, sl.h)
 		}
-		b.done.Done()
+		r.done.Done()
 	}
 }
 
@@ -296,9 +303,9 @@ func (p *Pipeline) merge() {
 		mergeEvents(lists, p.replay)
 		for i := range r.batches {
 			b := &r.batches[i]
-			b.items, b.arena, b.rec.events = b.items[:0], b.arena[:0], b.rec.events[:0]
+			b.refs, b.rec.events = b.refs[:0], b.rec.events[:0]
 		}
-		r.n = 0
+		r.slots, r.ticks, r.arena = r.slots[:0], r.ticks[:0], r.arena[:0]
 		p.free <- r
 	}
 	close(p.merged)
@@ -354,57 +361,65 @@ func mergeEvents(lists [][]event, fn func(*event)) {
 // Filtered counts a frame that the user's filter excluded.
 func (p *Pipeline) Filtered() { p.read.filteredOut() }
 
-// Frame decodes a frame and hands its segment to the worker of its 4-tuple.
+// Frame decodes a frame, in place in the current round, and hands its
+// segment to the worker of its 4-tuple.
 func (p *Pipeline) Frame(fr *capture.Frame) {
-	if !p.read.decode(p.dec, fr, &p.seg) {
+	r := p.cur
+	n := len(r.slots)
+	if n < cap(r.slots) {
+		r.slots = r.slots[:n+1]
+	} else {
+		r.slots = append(r.slots, slot{})
+	}
+	sl := &r.slots[n]
+	if !p.read.decode(p.dec, fr, &sl.seg) {
+		r.slots = r.slots[:n]
 		return
 	}
-	s := &p.seg
+	s := &sl.seg
 	p.lastFrame = s.Frame
 	if s.Time > p.now {
 		p.now = s.Time
 	}
-	r := p.cur
 	if p.now-p.lastSweep >= sweepInterval {
 		// Every worker sweeps where a single engine would have: before this
 		// frame, at the capture clock.
+		r.ticks = append(r.ticks, tick{frame: s.Frame, t: p.now})
 		for i := range r.batches {
-			r.batches[i].items = append(r.batches[i].items, item{seg: segment.Segment{Frame: s.Frame, Time: p.now}, tick: true})
+			r.batches[i].refs = append(r.batches[i].refs, -int32(len(r.ticks)))
 		}
 		p.lastSweep = p.now
 	}
 	// The high half of the key's hash picks the worker; the flow table
 	// indexes by the low bits.
-	h := flow.KeyOf(s.Src, s.Dst).Hash()
-	b := &r.batches[(h>>32)%uint64(len(p.workers))]
-	cp := *s
+	sl.h = flow.KeyOf(s.Src, s.Dst).Hash()
+	b := &r.batches[(sl.h>>32)%uint64(len(p.workers))]
 	if len(s.Payload) > 0 && p.cfg.OverlapBytes == 0 {
 		// Only the overlap check reads payload bytes; the rest of the
 		// analysis needs the captured length alone.
 		if len(p.blank) < len(s.Payload) {
 			p.blank = make([]byte, max(len(s.Payload), 64<<10))
 		}
-		cp.Payload = p.blank[:len(s.Payload):len(s.Payload)]
+		s.Payload = p.blank[:len(s.Payload):len(s.Payload)]
 	} else if len(s.Payload) > 0 {
-		if cap(b.arena)-len(b.arena) < len(s.Payload) {
+		if cap(r.arena)-len(r.arena) < len(s.Payload) {
 			// The old arena stays alive through the segments that point
 			// into it; start a bigger one.
-			b.arena = make([]byte, 0, max(2*cap(b.arena), 1<<20, len(s.Payload)))
+			r.arena = make([]byte, 0, max(2*cap(r.arena), 1<<20, len(s.Payload)))
 		}
-		off := len(b.arena)
-		b.arena = append(b.arena, s.Payload...)
-		cp.Payload = b.arena[off:len(b.arena):len(b.arena)]
+		off := len(r.arena)
+		r.arena = append(r.arena, s.Payload...)
+		s.Payload = r.arena[off:len(r.arena):len(r.arena)]
 	}
-	b.items = append(b.items, item{seg: cp, h: h})
-	r.n++
-	if r.n >= batchFrames {
+	b.refs = append(b.refs, int32(n))
+	if len(r.slots) >= batchFrames {
 		p.flush()
 	}
 }
 
 // flush hands the current round to the merger and takes a free one.
 func (p *Pipeline) flush() {
-	if p.cur.n == 0 && !slices.ContainsFunc(p.cur.batches, func(b batch) bool { return len(b.items) > 0 }) {
+	if len(p.cur.slots) == 0 && len(p.cur.ticks) == 0 {
 		return
 	}
 	r := p.cur
