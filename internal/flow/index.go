@@ -62,11 +62,14 @@ func (x *index[V]) grow() {
 	}
 }
 
-// remove deletes e, which must be present.
+// remove deletes e; an entry not present is left alone.
 func (x *index[V]) remove(e *Entry[V]) {
 	h := e.h | 1
 	i := h & x.mask
 	for x.es[i] != e {
+		if x.hs[i] == 0 {
+			return // not present: nothing to remove
+		}
 		i = (i + 1) & x.mask
 	}
 	// Shift back the entries after i whose home slot does not lie in (i, j].
