@@ -64,6 +64,9 @@ func (x *index[V]) grow() {
 
 // remove deletes e; an entry not present is left alone.
 func (x *index[V]) remove(e *Entry[V]) {
+	if x.n == 0 {
+		return
+	}
 	h := e.h | 1
 	i := h & x.mask
 	for x.es[i] != e {
