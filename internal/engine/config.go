@@ -48,6 +48,13 @@ type Config struct {
 	// the open connections rather than with the closing rate. 0 means no cap
 	// (MaxFlows still applies).
 	MaxLinger int
+	// MaxHalfOpen caps the connections whose handshake has not completed
+	// (SYN sent or SYN-ACK sent); beyond it the oldest is evicted (counted)
+	// and leaves a tomb that takes its retransmitted SYN/SYN-ACKs and RSTs.
+	// A server's half-open connections last a round trip, so the cap only
+	// bites under a SYN flood, whose memory it bounds; the flood's SYNs are
+	// all counted by the syn_flood detector first. 0 means no cap.
+	MaxHalfOpen int
 	// VerifyChecksums checks TCP checksums where the whole segment was captured.
 	VerifyChecksums bool
 	// CloseWaitLeak is how long an endpoint may sit in CLOSE_WAIT, with the
@@ -108,6 +115,7 @@ func DefaultConfig() Config {
 		ClosedLinger:       60 * time.Second,
 		MaxFlows:           1 << 17,
 		MaxLinger:          1 << 13,
+		MaxHalfOpen:        1 << 15,
 		CloseWaitLeak:      5 * time.Second,
 		Timers:             TimersLinux,
 		OverlapBytes:       8 << 10,
@@ -146,6 +154,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxFlows < 0 {
 		errs = append(errs, fmt.Errorf("--max-flows must not be negative"))
+	}
+	if c.MaxHalfOpen < 0 {
+		errs = append(errs, fmt.Errorf("--max-half-open must not be negative"))
 	}
 	if c.MaxLinger < 0 {
 		errs = append(errs, fmt.Errorf("--max-linger must not be negative"))

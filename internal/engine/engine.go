@@ -260,6 +260,11 @@ func (e *Engine) segment(s *segment.Segment, h uint64) {
 			e.evict(e.table.Oldest())
 		}
 	}
+	if e.cfg.MaxHalfOpen > 0 {
+		for e.table.ClassLen(flow.ClassHandshake) > e.cfg.MaxHalfOpen {
+			e.evict(e.table.OldestOf(flow.ClassHandshake))
+		}
+	}
 }
 
 // startsNewGeneration reports whether s, arriving on c's 4-tuple, opens a new

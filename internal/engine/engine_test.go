@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -372,6 +373,34 @@ func TestEngineEvictedHalfOpen(t *testing.T) {
 	want := []string{"evicted midstream=false", "end_of_capture midstream=true"}
 	if !slices.Equal(got, want) {
 		t.Errorf("client flows %q, want %q", got, want)
+	}
+}
+
+// TestEngineMaxHalfOpen: past MaxHalfOpen connections in their handshake,
+// the oldest one is evicted (counted) while the table has room, and its
+// tomb takes its retransmitted SYN; established connections are not touched.
+func TestEngineMaxHalfOpen(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHalfOpen = 1
+	other := netip.MustParseAddrPort("10.0.0.9:50000")
+	third := netip.MustParseAddrPort("10.0.0.7:50001")
+	e := New(cfg)
+	feed := feeder(e)
+	feed(cli, exchange(0, 1000, 5000)[:4])      // established, not half-open
+	feed(other, []pkt{{100, true, S, 7, 0, 0}}) // half-open: 1, within the cap
+	feed(third, []pkt{{200, true, S, 9, 0, 0}}) // half-open: 2, the oldest (other) goes
+	feed(other, []pkt{{300, true, S, 7, 0, 0}}) // its SYN again: a straggler
+	r := e.Finish(nil, nil)
+	if r.Summary.Evicted != 1 || r.Summary.LatePackets != 1 {
+		t.Errorf("evicted %d late %d, want 1 and 1", r.Summary.Evicted, r.Summary.LatePackets)
+	}
+	ends := map[string]string{}
+	for _, f := range r.Flows {
+		ends[f.Orig] = f.EndReason
+	}
+	want := map[string]string{cli.String(): "end_of_capture", other.String(): "evicted", third.String(): "end_of_capture"}
+	if !maps.Equal(ends, want) {
+		t.Errorf("flows end %v, want %v", ends, want)
 	}
 }
 

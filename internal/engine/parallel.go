@@ -241,6 +241,9 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 	if cfg.MaxLinger > 0 {
 		wcfg.MaxLinger = (cfg.MaxLinger + n - 1) / n
 	}
+	if cfg.MaxHalfOpen > 0 {
+		wcfg.MaxHalfOpen = (cfg.MaxHalfOpen + n - 1) / n
+	}
 	for i := 0; i < n; i++ {
 		w := New(wcfg)
 		w.rec = &recorder{}

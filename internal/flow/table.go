@@ -173,6 +173,9 @@ func (t *Table[V]) Oldest() *Entry[V] {
 	return nil
 }
 
+// OldestOf returns the least recently seen entry of class c, or nil.
+func (t *Table[V]) OldestOf(c Class) *Entry[V] { return t.lists[c].head }
+
 // NextExpired returns an entry whose idle timeout has passed at now, or nil.
 // Callers loop on it, removing what it returns.
 func (t *Table[V]) NextExpired(now int64) *Entry[V] {
