@@ -109,8 +109,11 @@ func (s *Set) Report(message func(Kind) string) []report.Anomaly {
 				Packets: append([]uint64(nil), r.packets[:r.n]...),
 				Message: in.Message,
 			}
-			for _, t := range r.times[:r.n] {
-				a.Times = append(a.Times, report.Time(t))
+			if r.n > 0 {
+				a.Times = make([]report.Time, r.n)
+				for i, t := range r.times[:r.n] {
+					a.Times[i] = report.Time(t)
+				}
 			}
 			if r.max > 0 {
 				a.Details = map[string]any{"max_number": r.max}
