@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -308,132 +307,136 @@ func TestEngineView(t *testing.T) {
 	}
 }
 
-// TestEngineTombs: a finished connection dropped early from a full table
-// leaves a tomb, so its stragglers start no bogus flow and a new SYN on its
-// 4-tuple is still a port reuse.
-func TestEngineTombs(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.MaxFlows = 1
-	other := netip.MustParseAddrPort("10.0.0.9:50000")
-	e := New(cfg)
-	feed := feeder(e)
-	feed(cli, exchange(0, 1000, 5000))                   // closes: client in TIME_WAIT
-	feed(other, []pkt{{100, true, S, 7, 0, 0}})          // the table is full: the closed one is dropped
-	feed(cli, []pkt{{200, false, F | A, 5101, 1102, 0}}) // a straggler: a retransmitted FIN
-	feed(cli, exchange(300, 9000, 7000))                 // a new SYN with a new ISN: reuse in TIME_WAIT
-	r := e.Finish(nil, nil)
-	if r.Summary.LatePackets != 1 {
-		t.Errorf("late packets %d, want 1", r.Summary.LatePackets)
-	}
-	var gens []int
-	for _, f := range r.Flows {
-		if f.Orig == cli.String() {
-			gens = append(gens, f.Generation)
-			if f.Generation == 2 && kinds(&f)["port_reuse"] != 1 {
-				t.Errorf("second generation lacks port_reuse: %v", kinds(&f))
-			}
-			if f.Midstream {
-				t.Errorf("a straggler started a midstream flow: %+v", f)
-			}
-		}
-	}
-	if len(gens) != 2 || gens[0] != 1 || gens[1] != 2 {
-		t.Fatalf("client flows have generations %v, want [1 2]", gens)
-	}
-	if r.Summary.Evicted != 1 {
-		// The other client's half-open SYN is evicted (counted) by the new SYN.
-		t.Errorf("evicted %d, want 1", r.Summary.Evicted)
-	}
+// capStep is packets from one client in a TestEngineCaps case.
+type capStep struct {
+	src  netip.AddrPort
+	pkts []pkt
 }
 
-// TestEngineEvictedHalfOpen: a half-open connection evicted from a full
-// table leaves a tomb that takes its retransmitted SYN-ACKs (a SYN flood's
-// backscatter) as stragglers, while data brings the connection back.
-func TestEngineEvictedHalfOpen(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.MaxFlows = 1
-	other := netip.MustParseAddrPort("10.0.0.9:50000")
-	e := New(cfg)
-	feed := feeder(e)
-	feed(cli, []pkt{{0, true, S, 1000, 0, 0}, {1, false, S | A, 5000, 1001, 0}})
-	feed(other, []pkt{{10, true, S, 7, 0, 0}})             // evicts the half-open one
-	feed(cli, []pkt{{1000, false, S | A, 5000, 1001, 0}})  // its SYN-ACK again: a straggler
-	feed(cli, []pkt{{1001, true, S, 1000, 0, 0}})          // its SYN again: a straggler
-	feed(cli, []pkt{{1100, true, A | P, 1001, 5001, 100}}) // data: the connection is back
-	r := e.Finish(nil, nil)
-	if r.Summary.LatePackets != 2 {
-		t.Errorf("late packets %d, want 2", r.Summary.LatePackets)
+// flowLine sums up a flow for TestEngineCaps: client, generation, end,
+// midstream, the server's packets and a port reuse.
+func flowLine(f *report.Flow) string {
+	l := fmt.Sprintf("%s g%d %s resp=%d", f.Orig, f.Generation, f.EndReason, f.RespPackets)
+	if f.Midstream {
+		l += " midstream"
 	}
-	var got []string
-	for _, f := range r.Flows {
-		if f.Orig == cli.String() {
-			got = append(got, fmt.Sprintf("%s midstream=%v", f.EndReason, f.Midstream))
-		}
+	if kinds(f)["port_reuse"] > 0 {
+		l += " port_reuse"
 	}
-	want := []string{"evicted midstream=false", "end_of_capture midstream=true"}
-	if !slices.Equal(got, want) {
-		t.Errorf("client flows %q, want %q", got, want)
-	}
+	return l
 }
 
-// TestEngineMaxHalfOpen: past MaxHalfOpen connections in their handshake,
-// the oldest one is evicted (counted) while the table has room, and its
-// tomb takes its retransmitted SYN; established connections are not touched.
-func TestEngineMaxHalfOpen(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.MaxHalfOpen = 1
-	other := netip.MustParseAddrPort("10.0.0.9:50000")
-	third := netip.MustParseAddrPort("10.0.0.7:50001")
-	e := New(cfg)
-	feed := feeder(e)
-	feed(cli, exchange(0, 1000, 5000)[:4])      // established, not half-open
-	feed(other, []pkt{{100, true, S, 7, 0, 0}}) // half-open: 1, within the cap
-	feed(third, []pkt{{200, true, S, 9, 0, 0}}) // half-open: 2, the oldest (other) goes
-	feed(other, []pkt{{300, true, S, 7, 0, 0}}) // its SYN again: a straggler
-	r := e.Finish(nil, nil)
-	if r.Summary.Evicted != 1 || r.Summary.LatePackets != 1 {
-		t.Errorf("evicted %d late %d, want 1 and 1", r.Summary.Evicted, r.Summary.LatePackets)
-	}
-	ends := map[string]string{}
-	for _, f := range r.Flows {
-		ends[f.Orig] = f.EndReason
-	}
-	want := map[string]string{cli.String(): "end_of_capture", other.String(): "evicted", third.String(): "end_of_capture"}
-	if !maps.Equal(ends, want) {
-		t.Errorf("flows end %v, want %v", ends, want)
-	}
-}
-
-// TestEngineMaxLinger: past MaxLinger finished connections, the oldest one
-// is reported and leaves a tomb; open connections are never touched by it.
-func TestEngineMaxLinger(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.MaxLinger = 1
+// TestEngineCaps drives the bounds of the flow table: what is evicted or
+// reported early, the tomb it leaves, and what its stragglers become.
+func TestEngineCaps(t *testing.T) {
 	other := netip.MustParseAddrPort("10.0.0.9:50000")
 	third := netip.MustParseAddrPort("10.0.0.8:50000")
-	e := New(cfg)
-	feed := feeder(e)
-	feed(third, []pkt{{0, true, S, 3, 0, 0}})            // stays open (half-open) throughout
-	feed(cli, exchange(0, 1000, 5000))                   // closes: client in TIME_WAIT
-	feed(cli, []pkt{{150, false, F | A, 5101, 1102, 0}}) // a straggler while it lingers whole: joins it
-	feed(other, exchange(200, 3000, 4000))               // a second finished one: the first goes
-	feed(cli, []pkt{{400, false, F | A, 5101, 1102, 0}}) // a straggler now: late
-	r := e.Finish(nil, nil)
-	if r.Summary.LatePackets != 1 || r.Summary.Evicted != 0 {
-		t.Errorf("late packets %d evicted %d, want 1 and 0", r.Summary.LatePackets, r.Summary.Evicted)
+	tests := []struct {
+		name          string
+		cfg           func(*Config)
+		steps         []capStep
+		late, evicted uint64
+		flows         []string // flowLine of each flow, by id
+	}{
+		{
+			// A finished connection dropped early from a full table leaves a
+			// tomb: its straggler starts no bogus flow, and a new SYN on its
+			// 4-tuple is still a port reuse (in TIME_WAIT).
+			name: "full table drops a finished connection",
+			cfg:  func(c *Config) { c.MaxFlows = 1 },
+			steps: []capStep{
+				{cli, exchange(0, 1000, 5000)},                   // closes: client in TIME_WAIT
+				{other, []pkt{{100, true, S, 7, 0, 0}}},          // the table is full: the closed one goes
+				{cli, []pkt{{200, false, F | A, 5101, 1102, 0}}}, // a straggler: a retransmitted FIN
+				{cli, exchange(300, 9000, 7000)},                 // a new SYN with a new ISN: reuse in TIME_WAIT
+			},
+			late: 1, evicted: 1, // the other client's half-open SYN makes room for the reuse
+			flows: []string{
+				"10.0.0.1:40000 g1 closed resp=3",
+				"10.0.0.9:50000 g1 evicted resp=0",
+				"10.0.0.1:40000 g2 closed resp=3 port_reuse",
+			},
+		},
+		{
+			// A half-open connection evicted from a full table leaves a tomb
+			// that takes its retransmitted SYN and SYN-ACK (a SYN flood's
+			// backscatter) as stragglers, while data brings it back.
+			name: "full table evicts a half-open connection",
+			cfg:  func(c *Config) { c.MaxFlows = 1 },
+			steps: []capStep{
+				{cli, []pkt{{0, true, S, 1000, 0, 0}, {1, false, S | A, 5000, 1001, 0}}},
+				{other, []pkt{{10, true, S, 7, 0, 0}}},             // evicts the half-open one
+				{cli, []pkt{{1000, false, S | A, 5000, 1001, 0}}},  // its SYN-ACK again: a straggler
+				{cli, []pkt{{1001, true, S, 1000, 0, 0}}},          // its SYN again: a straggler
+				{cli, []pkt{{1100, true, A | P, 1001, 5001, 100}}}, // data: the connection is back
+			},
+			late: 2, evicted: 2,
+			flows: []string{
+				"10.0.0.1:40000 g1 evicted resp=1",
+				"10.0.0.9:50000 g1 evicted resp=0",
+				"10.0.0.1:40000 g1 end_of_capture resp=0 midstream",
+			},
+		},
+		{
+			// Past MaxHalfOpen connections in their handshake the oldest is
+			// evicted while the table has room; established ones are not.
+			name: "max-half-open",
+			cfg:  func(c *Config) { c.MaxHalfOpen = 1 },
+			steps: []capStep{
+				{cli, exchange(0, 1000, 5000)[:4]},      // established, not half-open
+				{other, []pkt{{100, true, S, 7, 0, 0}}}, // half-open: 1, within the cap
+				{third, []pkt{{200, true, S, 9, 0, 0}}}, // half-open: 2, the oldest (other) goes
+				{other, []pkt{{300, true, S, 7, 0, 0}}}, // its SYN again: a straggler
+			},
+			late: 1, evicted: 1,
+			flows: []string{
+				"10.0.0.1:40000 g1 end_of_capture resp=1",
+				"10.0.0.9:50000 g1 evicted resp=0",
+				"10.0.0.8:50000 g1 end_of_capture resp=0",
+			},
+		},
+		{
+			// Past MaxLinger finished connections the oldest is reported and
+			// leaves a tomb; a straggler that comes while it lingers whole
+			// joins it; open connections are never touched.
+			name: "max-linger",
+			cfg:  func(c *Config) { c.MaxLinger = 1 },
+			steps: []capStep{
+				{third, []pkt{{0, true, S, 3, 0, 0}}},            // stays open (half-open) throughout
+				{cli, exchange(0, 1000, 5000)},                   // closes: client in TIME_WAIT
+				{cli, []pkt{{150, false, F | A, 5101, 1102, 0}}}, // a straggler while it lingers whole
+				{other, exchange(200, 3000, 4000)},               // a second finished one: the first goes
+				{cli, []pkt{{400, false, F | A, 5101, 1102, 0}}}, // a straggler now: late
+			},
+			late: 1, evicted: 0,
+			flows: []string{
+				"10.0.0.8:50000 g1 end_of_capture resp=0",
+				"10.0.0.1:40000 g1 closed resp=4", // 3 + the straggler that came while it lingered
+				"10.0.0.9:50000 g1 closed resp=3",
+			},
+		},
 	}
-	byOrig := map[string]report.Flow{}
-	for _, f := range r.Flows {
-		byOrig[f.Orig] = f
-	}
-	if f := byOrig[cli.String()]; f.RespPackets != 4 || f.EndReason != "closed" {
-		t.Errorf("first flow: %d server packets (want 3 + the straggler that came while it lingered), end %q", f.RespPackets, f.EndReason)
-	}
-	if f := byOrig[third.String()]; f.EndReason != "end_of_capture" {
-		t.Errorf("the half-open connection ended with %q, want end_of_capture", f.EndReason)
-	}
-	if len(r.Flows) != 3 {
-		t.Errorf("%d flows, want 3", len(r.Flows))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tc.cfg(&cfg)
+			e := New(cfg)
+			feed := feeder(e)
+			for _, st := range tc.steps {
+				feed(st.src, st.pkts)
+			}
+			r := e.Finish(nil, nil)
+			if r.Summary.LatePackets != tc.late || r.Summary.Evicted != tc.evicted {
+				t.Errorf("late packets %d, evicted %d; want %d and %d", r.Summary.LatePackets, r.Summary.Evicted, tc.late, tc.evicted)
+			}
+			var got []string
+			for i := range r.Flows {
+				got = append(got, flowLine(&r.Flows[i]))
+			}
+			if !slices.Equal(got, tc.flows) {
+				t.Errorf("flows\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tc.flows, "\n  "))
+			}
+		})
 	}
 }
 
