@@ -193,8 +193,9 @@ const batchFrames = 4096
 // Pipeline analyzes with several workers: segments are sharded by 4-tuple, so
 // each connection lives in one worker, and the events that cross connections
 // (the capture-wide detectors, flow numbering) are replayed in capture order.
-// Its report is identical to one Engine's while no connection is evicted (the
-// flow table cap is split between the workers) and with Linux timers.
+// Its report is identical to one Engine's with Linux timers while no cap is
+// reached: MaxFlows, MaxLinger, MaxHalfOpen and the tombs are split between
+// the workers, so which connection a full one gives up depends on sharding.
 type Pipeline struct {
 	cfg     Config
 	dec     *capture.Decoder
