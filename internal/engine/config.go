@@ -46,14 +46,16 @@ type Config struct {
 	// few round trips of the close, so the whole-connection linger is what
 	// keeps their analysis exact, and the cap is what keeps memory growing with
 	// the open connections rather than with the closing rate. 0 means no cap
-	// (MaxFlows still applies).
+	// (MaxFlows still applies). With Zeek's timers it does not apply: they
+	// end connections themselves.
 	MaxLinger int
 	// MaxHalfOpen caps the connections whose handshake has not completed
 	// (SYN sent or SYN-ACK sent); beyond it the oldest is evicted (counted)
 	// and leaves a tomb that takes its retransmitted SYN/SYN-ACKs and RSTs.
 	// A server's half-open connections last a round trip, so the cap only
 	// bites under a SYN flood, whose memory it bounds; the flood's SYNs are
-	// all counted by the syn_flood detector first. 0 means no cap.
+	// all counted by the syn_flood detector first. 0 means no cap. With
+	// Zeek's timers it does not apply: Zeek ends attempts after 5 s itself.
 	MaxHalfOpen int
 	// VerifyChecksums checks TCP checksums where the whole segment was captured.
 	VerifyChecksums bool
