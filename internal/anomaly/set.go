@@ -93,10 +93,20 @@ func (s *Set) Count(k Kind) uint32 {
 // Report converts the set into report entries in catalog order; message, when
 // not nil, may give a flow-specific message for a kind.
 func (s *Set) Report(message func(Kind) string) []report.Anomaly {
+	return s.ReportInto(nil, message)
+}
+
+// ReportInto is Report appending to dst[:0], reusing the memory of dst's
+// entries and of their packet and time lists: a caller that recycles flow
+// records allocates nothing for findings that fit.
+func (s *Set) ReportInto(dst []report.Anomaly, message func(Kind) string) []report.Anomaly {
 	if len(s.recs) == 0 {
 		return nil
 	}
-	out := make([]report.Anomaly, 0, len(s.recs))
+	out := dst[:0]
+	if cap(out) < len(s.recs) {
+		out = make([]report.Anomaly, 0, len(s.recs))
+	}
 	for k := Kind(0); k < NumKinds; k++ {
 		for i := range s.recs {
 			r := &s.recs[i]
@@ -104,16 +114,23 @@ func (s *Set) Report(message func(Kind) string) []report.Anomaly {
 				continue
 			}
 			in := &catalog[k]
-			a := report.Anomaly{
-				Kind: in.Name, Severity: in.Severity, Count: uint64(r.count),
-				Packets: append([]uint64(nil), r.packets[:r.n]...),
-				Message: in.Message,
+			var packets []uint64
+			var times []report.Time
+			if n := len(out); n < cap(out) {
+				old := out[:n+1][n]
+				packets, times = old.Packets[:0], old.Times[:0]
 			}
 			if r.n > 0 {
-				a.Times = make([]report.Time, r.n)
-				for i, t := range r.times[:r.n] {
-					a.Times[i] = report.Time(t)
+				packets = append(packets, r.packets[:r.n]...)
+				for _, t := range r.times[:r.n] {
+					times = append(times, report.Time(t))
 				}
+			} else {
+				packets, times = nil, nil
+			}
+			a := report.Anomaly{
+				Kind: in.Name, Severity: in.Severity, Count: uint64(r.count),
+				Packets: packets, Times: times, Message: in.Message,
 			}
 			if r.max > 0 {
 				a.Details = map[string]any{"max_number": r.max}

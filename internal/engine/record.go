@@ -22,7 +22,7 @@ func (e *Engine) flowRecord(c *conn, reason string, final bool) report.Flow {
 // fillRecord is flowRecord into f, reusing the capacity of f.Transitions.
 func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) {
 	st := c.st.States()
-	ts := f.Transitions[:0]
+	ts, as := f.Transitions[:0], f.Anomalies[:0]
 	*f = report.Flow{
 		ID: c.id, Orig: c.orig.String(), Resp: c.resp.String(),
 		Generation: c.gen, Midstream: c.midstream,
@@ -79,7 +79,7 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 	if final {
 		e.flowAnomalies(c, f)
 	}
-	f.Anomalies = c.an.Report(func(k anomaly.Kind) string { return flowMessage(c, f, k) })
+	f.Anomalies = c.an.ReportInto(as, func(k anomaly.Kind) string { return flowMessage(c, f, k) })
 }
 
 // flowPool holds flow records that a sink gave back with RecycleFlow.
