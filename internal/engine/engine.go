@@ -205,7 +205,9 @@ func (e *Engine) segment(s *segment.Segment, h uint64) {
 	var prev *prevGen
 	if ent != nil {
 		c := ent.Value
-		c.st.Expire(s.Time)
+		if st := c.st.States(); st[0] == fsm.TimeWait || st[1] == fsm.TimeWait {
+			c.st.Expire(s.Time) // only TIME_WAIT expires by itself
+		}
 		if e.startsNewGeneration(c, s) {
 			st := c.st.States()
 			prev = &prevGen{gen: c.gen, timeWait: st[0] == fsm.TimeWait || st[1] == fsm.TimeWait, finished: c.st.Finished()}
