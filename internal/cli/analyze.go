@@ -243,6 +243,9 @@ func (l *lowestFlows) add(f *report.Flow) {
 		return
 	}
 	if f.ID >= h[0].ID {
+		// Not shown: the engine may refill the record (the lookout keeps
+		// none of it).
+		engine.RecycleFlow(f)
 		return
 	}
 	h[0] = *f
