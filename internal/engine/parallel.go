@@ -184,7 +184,7 @@ type round struct {
 // roundsInFlight bounds the rounds between the reader and the merger: the
 // workers run ahead of each other by up to this many rounds, so that none
 // waits for the slowest at every round.
-const roundsInFlight = 6
+const roundsInFlight = 4
 
 // batchFrames is how many TCP segments a round holds: big enough to amortize
 // the hand-off, small enough to keep the copies in cache.
