@@ -64,6 +64,12 @@ func (p *packet) tcp(data []byte, wire int, v6 bool) Result {
 // parseOptions reads the TCP options in b into o. It stops at EOL and at the
 // first option whose length is impossible, keeping what it read before.
 func parseOptions(b []byte, o *segment.Options) {
+	if len(b) == 12 && b[0] == optNOP && b[1] == optNOP && b[2] == optTimestamp && b[3] == 10 {
+		// NOP, NOP, timestamps: what Linux puts on every segment after the
+		// handshake.
+		o.TSVal, o.TSEcr, o.HasTS = binary.BigEndian.Uint32(b[4:]), binary.BigEndian.Uint32(b[8:]), true
+		return
+	}
 	for len(b) > 0 {
 		kind := b[0]
 		if kind == optEOL {

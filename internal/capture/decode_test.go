@@ -305,3 +305,21 @@ func TestPayloadLengthCappedAtWire(t *testing.T) {
 		}
 	}
 }
+
+// TestParseOptionsTimestampFastPath: the shortcut for NOP, NOP, timestamps
+// gives what the general parser gives (which the trailing EOL sends it to).
+func TestParseOptionsTimestampFastPath(t *testing.T) {
+	for _, b := range [][]byte{
+		{1, 1, 8, 10, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe},
+		{1, 1, 8, 10, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0},
+		{1, 1, 8, 9, 0, 0, 0, 1, 0, 0, 0, 2},  // bad length: not a timestamp
+		{1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2}, // SACK, not a timestamp
+	} {
+		var fast, slow segment.Options
+		parseOptions(b, &fast)
+		parseOptions(append(append([]byte(nil), b...), 0), &slow)
+		if fast != slow {
+			t.Errorf("% x: fast path %+v, general parser %+v", b, fast, slow)
+		}
+	}
+}
