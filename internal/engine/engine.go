@@ -185,11 +185,12 @@ func (e *Engine) Advance(now int64) {
 
 // Segment analyzes one decoded TCP segment.
 func (e *Engine) Segment(s *segment.Segment) {
-	e.segment(s, flow.KeyOf(s.Src, s.Dst).Hash())
+	key := flow.KeyOf(s.Src, s.Dst)
+	e.segment(s, key, key.Hash())
 }
 
-// segment is Segment with the hash of the segment's flow key.
-func (e *Engine) segment(s *segment.Segment, h uint64) {
+// segment is Segment with the segment's flow key and its hash.
+func (e *Engine) segment(s *segment.Segment, key flow.Key, h uint64) {
 	if s.Time > e.now {
 		e.now = s.Time
 	}
@@ -200,7 +201,6 @@ func (e *Engine) segment(s *segment.Segment, h uint64) {
 		e.sweep(e.now)
 		e.lastSweep = e.now
 	}
-	key := flow.KeyOf(s.Src, s.Dst)
 	ent := e.table.GetHashed(key, h)
 	var prev *prevGen
 	if ent != nil {

@@ -288,7 +288,7 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 			}
 			sl := &r.slots[ix]
 			w.rec.at(sl.seg.Frame, phasePacket)
-			w.segment(&sl.seg, sl.h)
+			w.segment(&sl.seg, flow.KeyOf(sl.seg.Src, sl.seg.Dst), sl.h)
 		}
 		r.done.Done()
 	}
