@@ -438,13 +438,6 @@ func appendFlowJSONIndent(b []byte, f *Flow, prefix string) ([]byte, error) {
 	return w.b, err
 }
 
-// appendAnomalyJSON appends a as compact JSON.
-func appendAnomalyJSON(b []byte, a *Anomaly) ([]byte, error) {
-	w := jsonWriter{b: b}
-	err := w.anomaly(a)
-	return w.b, err
-}
-
 // appendJSONFloat formats f as encoding/json does: the shortest decimal that
 // reads back the same, in exponent form only for very small or large values.
 func appendJSONFloat(b []byte, f float64) []byte {
