@@ -126,12 +126,8 @@ func WriteJSON(w io.Writer, r *Report) error {
 	return nil
 }
 
-// ndjsonFlow and ndjsonEnd are the lines of the ndjson format.
-type ndjsonFlow struct {
-	Type string `json:"type"`
-	Flow *Flow  `json:"flow"`
-}
-
+// ndjsonAnomaly and ndjsonSummary are the lines of the ndjson format after
+// the flows (which AppendNDJSONFlow writes).
 type ndjsonAnomaly struct {
 	Type    string   `json:"type"`
 	Anomaly *Anomaly `json:"anomaly"`

@@ -32,8 +32,6 @@ var (
 
 func ether(et uint16, payload []byte) []byte { return cat(macB, macA, be16(et), payload) }
 
-func vlanTag(tpid, id uint16) []byte { return cat(be16(tpid), be16(id)) } // TPID of the tag, then TCI; the next type follows
-
 // vlanEther builds Ethernet with the given tag TPIDs stacked outermost first.
 func vlanEther(tpids []uint16, et uint16, payload []byte) []byte {
 	if len(tpids) == 0 {

@@ -67,7 +67,6 @@ func TestDecodeTable(t *testing.T) {
 		kind   Kind
 		reason string
 		v6     bool
-		plen   int // expected PayloadLen for TCP (-1: len(pl))
 	}
 	cases := []tc{
 		{name: "ethernet ipv4", lt: 1, frame: ether(etherIPv4, v4), kind: KindTCP},

@@ -277,10 +277,8 @@ type mixer struct {
 	floodSent    int
 	rstQ, rtxQ   fifo
 	floodServer  netip.AddrPort
-	floodLink    [2]Link
 	floodIP      IP
 	floodHdr     TCP
-	floodOpts    ConnOpts
 	floodEnabled bool
 }
 
