@@ -15,6 +15,7 @@ import (
 type profileFlags struct {
 	cpu, mem string
 	cpuFile  *os.File
+	memDone  bool
 }
 
 func (p *profileFlags) bind(root *cobra.Command) {
@@ -24,7 +25,6 @@ func (p *profileFlags) bind(root *cobra.Command) {
 	_ = f.MarkHidden("cpuprofile")
 	_ = f.MarkHidden("memprofile")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return p.start() }
-	root.PersistentPostRunE = func(*cobra.Command, []string) error { return p.stop() }
 }
 
 func (p *profileFlags) start() error {
@@ -68,9 +68,10 @@ func (p *profileFlags) stop() error {
 		}
 		p.cpuFile = nil
 	}
-	if p.mem == "" {
+	if p.mem == "" || p.memDone {
 		return nil
 	}
+	p.memDone = true
 	f, err := os.Create(p.mem)
 	if err != nil {
 		return fmt.Errorf("memory profile: %w", err)

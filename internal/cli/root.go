@@ -34,6 +34,9 @@ type IO struct {
 	Out, Err io.Writer
 	// OutIsTerminal says whether Out is a terminal, which picks the default format.
 	OutIsTerminal bool
+	// stopProfile ends the profiles of the hidden profiling flags, also when
+	// the command failed.
+	stopProfile func() error
 }
 
 // NewRoot builds the root command.
@@ -49,6 +52,7 @@ and what went wrong.`,
 	}
 	var prof profileFlags
 	prof.bind(root)
+	s.stopProfile = prof.stop
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
@@ -68,6 +72,9 @@ func Main(args []string, in io.Reader, out, errw io.Writer) int {
 	root := NewRoot(s)
 	root.SetArgs(args)
 	err := root.Execute()
+	if perr := s.stopProfile(); perr != nil && err == nil {
+		err = perr
+	}
 	if err == nil {
 		return ExitOK
 	}
