@@ -249,17 +249,54 @@ func csvRow(f *Flow) []string {
 
 // WriteCSV writes one row per flow with a header row; it is never capped.
 func WriteCSV(w io.Writer, r *Report) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(tableColumns); err != nil {
-		return fmt.Errorf("writing CSV: %w", err)
-	}
+	cw := NewCSVWriter(w)
 	for i := range r.Flows {
-		if err := cw.Write(csvRow(&r.Flows[i])); err != nil {
-			return fmt.Errorf("writing CSV: %w", err)
+		if err := cw.Write(&r.Flows[i]); err != nil {
+			return err
 		}
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+	return cw.Flush()
+}
+
+// CSVWriter writes flows as CSV rows one at a time, after the header row, so
+// that a stream of flows needs no report in memory.
+type CSVWriter struct {
+	cw     *csv.Writer
+	header bool
+}
+
+// NewCSVWriter returns a CSVWriter on w.
+func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{cw: csv.NewWriter(w)} }
+
+func (c *CSVWriter) writeHeader() error {
+	if c.header {
+		return nil
+	}
+	c.header = true
+	if err := c.cw.Write(tableColumns); err != nil {
+		return fmt.Errorf("writing CSV: %w", err)
+	}
+	return nil
+}
+
+// Write writes f's row (the header row first, once).
+func (c *CSVWriter) Write(f *Flow) error {
+	if err := c.writeHeader(); err != nil {
+		return err
+	}
+	if err := c.cw.Write(csvRow(f)); err != nil {
+		return fmt.Errorf("writing CSV: %w", err)
+	}
+	return nil
+}
+
+// Flush writes what is buffered, and the header row if no flow came.
+func (c *CSVWriter) Flush() error {
+	if err := c.writeHeader(); err != nil {
+		return err
+	}
+	c.cw.Flush()
+	if err := c.cw.Error(); err != nil {
 		return fmt.Errorf("writing CSV: %w", err)
 	}
 	return nil

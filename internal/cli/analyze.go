@@ -141,6 +141,27 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		defer w.close()
 		sink = w.put
 		finishSink = func() error { return w.close() }
+	case report.FormatCSV:
+		// Rows are written as flows finish (the order of ndjson), so the
+		// report never sits in memory whole.
+		bw := bufio.NewWriterSize(s.Out, 64<<10)
+		cw := report.NewCSVWriter(bw)
+		var cerr error
+		sink = func(f *report.Flow) {
+			if cerr == nil {
+				cerr = cw.Write(f)
+			}
+			engine.RecycleFlow(f)
+		}
+		finishSink = func() error {
+			if cerr != nil {
+				return cerr
+			}
+			if err := cw.Flush(); err != nil {
+				return err
+			}
+			return bw.Flush()
+		}
 	case report.FormatTable:
 		// The table shows the first --limit flows: keep only those.
 		if o.Limit > 0 {
@@ -159,6 +180,8 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	switch {
 	case format == report.FormatNDJSON:
 		werr = report.WriteNDJSONEnd(s.Out, rep)
+	case format == report.FormatCSV:
+		// Written as the flows finished.
 	case kept != nil:
 		rep.Flows = kept.sorted()
 		werr = report.Write(s.Out, rep, format, report.Options{Limit: o.Limit, Lookout: &kept.lookout})

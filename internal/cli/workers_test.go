@@ -98,20 +98,23 @@ func TestWorkersManyRounds(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var jsons, streams []string
+	var jsons, streams, csvs []string
 	for _, n := range []int{1, 2, 3} {
 		cfg := engine.DefaultConfig()
 		cfg.Workers = n
-		for _, format := range []string{"json", "ndjson"} {
+		for _, format := range []string{"json", "ndjson", "csv"} {
 			var out bytes.Buffer
 			s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
 			if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: format, Engine: cfg}, s); err != nil {
 				t.Fatalf("%d workers, %s: %v", n, format, err)
 			}
-			if format == "json" {
+			switch format {
+			case "json":
 				jsons = append(jsons, out.String())
-			} else {
+			case "ndjson":
 				streams = append(streams, out.String())
+			default:
+				csvs = append(csvs, out.String())
 			}
 		}
 	}
@@ -162,6 +165,15 @@ func TestWorkersManyRounds(t *testing.T) {
 	}
 	if streamed != len(byID) {
 		t.Errorf("streamed %d flows, the report has %d", streamed, len(byID))
+	}
+	// The CSV streams a header and one row per flow.
+	if rows := strings.Count(csvs[0], "\n"); rows != 6300+1 {
+		t.Errorf("csv has %d lines, want a header and 6300 rows", rows)
+	}
+	for i := 1; i < len(csvs); i++ {
+		if csvs[i] != csvs[0] {
+			t.Errorf("csv with %d workers differs from one\n%s", i+1, firstDiff(csvs[0], csvs[i]))
+		}
 	}
 	for i := 1; i < len(jsons); i++ {
 		if jsons[i] != jsons[0] {
