@@ -184,6 +184,36 @@ func flagged[K comparable, E any, P interface {
 	found[k] = e
 }
 
+// mergeFound folds another detector's state into found: closeOpen ends each
+// of o's live keys (recording its episode in o's findings when it qualifies),
+// then o's findings join found. Every detector with live keys and findings
+// merges this way.
+func mergeFound[K comparable, V any, E any, P interface {
+	*E
+	fold(*E, int)
+}](d *Detector, found map[K]*E, oLive map[K]V, oFound map[K]*E, closeOpen func(K, V)) {
+	for k, v := range oLive {
+		closeOpen(k, v)
+	}
+	for k, ep := range oFound {
+		flagged[K, E, P](d, found, k, ep)
+	}
+}
+
+// sweepIdle forgets, at most once a second, the live keys not seen for idle
+// ns of capture time, ending their open episode with closeOpen first.
+func sweepIdle[K comparable, V any](d *Detector, lastSweep *int64, live map[K]V, idle int64, lastSeen func(V) int64, closeOpen func(K, V)) {
+	if !sweepDue(lastSweep, d.now) {
+		return
+	}
+	for k, v := range live {
+		if d.now-lastSeen(v) > idle {
+			closeOpen(k, v)
+			delete(live, k)
+		}
+	}
+}
+
 // episode is what the detectors keep per finding: it folds another episode of
 // the same key into itself and clones itself deeply.
 type episode[E any] interface {

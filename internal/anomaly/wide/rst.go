@@ -78,9 +78,7 @@ func (s *rstStorm) add(d *Detector, t int64, src, dst netip.AddrPort, frame uint
 		return
 	}
 	if e.win.sum < uint64(s.cfg.RSTStormCount) {
-		if e.open != nil {
-			s.close(d, k, e)
-		}
+		s.closeOpen(d, k, e)
 		return
 	}
 	ep := e.open
@@ -97,36 +95,21 @@ func (s *rstStorm) add(d *Detector, t int64, src, dst netip.AddrPort, frame uint
 	ep.ev.packet(frame, t)
 }
 
-func (s *rstStorm) close(d *Detector, k netip.Addr, e *rstSrc) {
-	ep := e.open
-	e.open = nil
-	flagged(d, s.found, k, ep)
+// closeOpen records k's open episode, if any, as a finding.
+func (s *rstStorm) closeOpen(d *Detector, k netip.Addr, e *rstSrc) {
+	if ep := e.open; ep != nil {
+		e.open = nil
+		flagged(d, s.found, k, ep)
+	}
 }
 
 func (s *rstStorm) sweep(d *Detector) {
-	if !sweepDue(&s.lastSweep, d.now) {
-		return
-	}
-	w := int64(s.win) * 1e9
-	for k, e := range s.live {
-		if d.now-e.last > w {
-			if e.open != nil {
-				s.close(d, k, e)
-			}
-			delete(s.live, k)
-		}
-	}
+	sweepIdle(d, &s.lastSweep, s.live, int64(s.win)*1e9, func(e *rstSrc) int64 { return e.last },
+		func(k netip.Addr, e *rstSrc) { s.closeOpen(d, k, e) })
 }
 
 func (s *rstStorm) merge(d *Detector, o *rstStorm) {
-	for k, e := range o.live {
-		if e.open != nil {
-			o.close(d, k, e)
-		}
-	}
-	for k, ep := range o.found {
-		flagged(d, s.found, k, ep)
-	}
+	mergeFound(d, s.found, o.live, o.found, func(k netip.Addr, e *rstSrc) { o.closeOpen(d, k, e) })
 }
 
 func (s *rstStorm) findings(d *Detector, out []finding) []finding {

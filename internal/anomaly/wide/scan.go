@@ -148,12 +148,7 @@ func (s *portScan) sweep(d *Detector) {
 }
 
 func (s *portScan) merge(d *Detector, o *portScan) {
-	for k, w := range o.live {
-		o.close(d, k, w)
-	}
-	for k, w := range o.found {
-		flagged(d, s.found, k, w)
-	}
+	mergeFound(d, s.found, o.live, o.found, func(k netip.Addr, w *scanWin) { o.close(d, k, w) })
 }
 
 func (s *portScan) findings(d *Detector, out []finding) []finding {

@@ -154,14 +154,11 @@ func (s *synFlood) sweep(d *Detector) {
 }
 
 func (s *synFlood) merge(d *Detector, o *synFlood) {
-	for k, e := range o.live {
+	mergeFound(d, s.found, o.live, o.found, func(k netip.AddrPort, e *synDest) {
 		if e.open != nil {
 			o.close(d, k, e)
 		}
-	}
-	for k, ep := range o.found {
-		flagged(d, s.found, k, ep)
-	}
+	})
 }
 
 func (s *synFlood) findings(d *Detector, out []finding) []finding {

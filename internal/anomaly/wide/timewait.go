@@ -110,9 +110,7 @@ func (s *twStorm) add(d *Detector, t int64, orig, resp netip.AddrPort, origClose
 	held := e.client.sum + e.server.sum
 	rate := float64(e.rate.sum) / float64(s.rwin)
 	if held < s.warn && !s.exhausting(rate) {
-		if e.open != nil {
-			s.close(d, k, e)
-		}
+		s.closeOpen(d, k, e)
 		return
 	}
 	ep := e.open
@@ -135,36 +133,21 @@ func (s *twStorm) add(d *Detector, t int64, orig, resp netip.AddrPort, origClose
 	ep.ev.flow(flowID)
 }
 
-func (s *twStorm) close(d *Detector, k twKey, e *twEntry) {
-	ep := e.open
-	e.open = nil
-	flagged(d, s.found, k, ep)
+// closeOpen records k's open episode, if any, as a finding.
+func (s *twStorm) closeOpen(d *Detector, k twKey, e *twEntry) {
+	if ep := e.open; ep != nil {
+		e.open = nil
+		flagged(d, s.found, k, ep)
+	}
 }
 
 func (s *twStorm) sweep(d *Detector) {
-	if !sweepDue(&s.lastSweep, d.now) {
-		return
-	}
-	w := int64(s.win) * 1e9
-	for k, e := range s.live {
-		if d.now-e.last > w {
-			if e.open != nil {
-				s.close(d, k, e)
-			}
-			delete(s.live, k)
-		}
-	}
+	sweepIdle(d, &s.lastSweep, s.live, int64(s.win)*1e9, func(e *twEntry) int64 { return e.last },
+		func(k twKey, e *twEntry) { s.closeOpen(d, k, e) })
 }
 
 func (s *twStorm) merge(d *Detector, o *twStorm) {
-	for k, e := range o.live {
-		if e.open != nil {
-			o.close(d, k, e)
-		}
-	}
-	for k, ep := range o.found {
-		flagged(d, s.found, k, ep)
-	}
+	mergeFound(d, s.found, o.live, o.found, func(k twKey, e *twEntry) { o.closeOpen(d, k, e) })
 }
 
 func (s *twStorm) findings(d *Detector, out []finding) []finding {
