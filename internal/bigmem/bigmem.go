@@ -10,6 +10,7 @@ package bigmem
 
 import (
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -29,6 +30,14 @@ type Slice[T any] struct {
 
 type mapping struct{ b []byte }
 
+// mapped counts the bytes mapped and not yet released.
+var mapped atomic.Int64
+
+func release(m *mapping) {
+	mapped.Add(-int64(len(m.b)))
+	unmap(m.b)
+}
+
 // Make returns a zeroed array of n values of T.
 func Make[T any](n int) *Slice[T] {
 	var zero T
@@ -37,7 +46,8 @@ func Make[T any](n int) *Slice[T] {
 	if size >= minMapped {
 		if b, ok := mapAnon(int(size)); ok {
 			m := &mapping{b: b}
-			runtime.SetFinalizer(m, func(m *mapping) { unmap(m.b) })
+			mapped.Add(int64(len(b)))
+			runtime.SetFinalizer(m, release)
 			s.mem = m
 			s.S = unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n)
 			return s
@@ -54,7 +64,7 @@ func (s *Slice[T]) Free() {
 	}
 	if s.mem != nil {
 		runtime.SetFinalizer(s.mem, nil)
-		unmap(s.mem.b)
+		release(s.mem)
 		s.mem = nil
 	}
 	s.S = nil

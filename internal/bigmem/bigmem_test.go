@@ -3,6 +3,7 @@ package bigmem
 import (
 	"runtime"
 	"testing"
+	"time"
 )
 
 type rec struct {
@@ -35,11 +36,31 @@ func TestMake(t *testing.T) {
 	}
 }
 
-func TestFinalizerReleases(t *testing.T) {
-	for range 64 { // 64 × 4 MiB: without release this would hold 256 MiB
-		s := Make[uint64](1 << 19)
-		s.S[len(s.S)-1] = 1
+// TestFreeAndFinalizerRelease: Free gives a mapping back at once, and an
+// unreachable Slice gives it back through its finalizer.
+func TestFreeAndFinalizerRelease(t *testing.T) {
+	base := mapped.Load()
+	s := Make[uint64](1 << 19) // 4 MiB: mapped where the platform can
+	if mapped.Load() == base {
+		t.Skip("no mappings on this platform: Make uses make")
 	}
-	runtime.GC()
-	runtime.GC()
+	s.Free()
+	if got := mapped.Load(); got != base {
+		t.Fatalf("after Free %d bytes mapped, want %d", got, base)
+	}
+	for range 8 {
+		u := Make[uint64](1 << 19)
+		u.S[len(u.S)-1] = 1
+	}
+	if mapped.Load() == base {
+		t.Fatal("the slices were not mapped")
+	}
+	// Finalizers run in their own goroutine after a collection.
+	for i := 0; i < 100 && mapped.Load() != base; i++ {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	if got := mapped.Load(); got != base {
+		t.Errorf("%d bytes still mapped after the slices became unreachable, want %d", got-base, 0)
+	}
 }
