@@ -55,7 +55,8 @@ type Summary struct {
 	Truncated bool `json:"truncated"`
 	// AnomalyCounts maps every anomaly kind found to its total.
 	AnomalyCounts map[string]uint64 `json:"anomaly_counts"`
-	// Evicted counts open connections that were dropped because the flow table was full.
+	// Evicted counts open connections dropped before they ended: the flow
+	// table was full, or too many were still in their handshake.
 	Evicted uint64 `json:"evicted"`
 	// FlowsCapped counts flows whose analysis hit a memory bound (see Flow.Capped).
 	FlowsCapped int `json:"flows_capped"`
