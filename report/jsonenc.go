@@ -85,6 +85,16 @@ func (e *FlowEncoder) AppendNDJSON(b []byte, f *Flow) ([]byte, error) {
 	return append(w.b, '}', '\n'), nil
 }
 
+// AppendJSONElem appends f as an element of the "flows" list of WriteJSON's
+// indented document (without the newline and indent before it), the bytes
+// WriteJSONEncoded expects.
+func (e *FlowEncoder) AppendJSONElem(b []byte, f *Flow) ([]byte, error) {
+	w := jsonWriter{b: b, indent: true, prefix: "    ", norm: true, tc: e.tc}
+	err := w.flow(f)
+	e.tc = w.tc
+	return w.b, err
+}
+
 // timeCache keeps the date and clock of the latest second formatted: the
 // times of one flow mostly share their second.
 type timeCache struct {

@@ -79,6 +79,25 @@ func Write(w io.Writer, r *Report, f Format, opt Options) error {
 // memory; the bytes are the same as encoding the report in one go with
 // two-space indentation.
 func WriteJSON(w io.Writer, r *Report) error {
+	var enc FlowEncoder
+	var buf []byte
+	i := 0
+	return WriteJSONEncoded(w, r, func() ([]byte, error) {
+		if i == len(r.Flows) {
+			return nil, nil
+		}
+		var err error
+		buf, err = enc.AppendJSONElem(buf[:0], &r.Flows[i])
+		i++
+		return buf, err
+	})
+}
+
+// WriteJSONEncoded writes the document WriteJSON writes for r, but takes its
+// flows from next, in order, each as FlowEncoder.AppendJSONElem encoded it;
+// next returns nil after the last one. r.Flows is not read: a caller that
+// spooled the flows as they finished (internal/spool) never holds them all.
+func WriteJSONEncoded(w io.Writer, r *Report, next func() ([]byte, error)) error {
 	n := normalized(r)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	put := func(prefix string, v any) error {
@@ -95,22 +114,25 @@ func WriteJSON(w io.Writer, r *Report) error {
 			return err
 		}
 		bw.WriteString(",\n  \"flows\": [")
-		var buf []byte
-		for i := range n.Flows {
-			if i > 0 {
-				bw.WriteString(",")
-			}
-			bw.WriteString("\n    ")
-			jw := jsonWriter{b: buf[:0], indent: true, prefix: "    ", norm: true}
-			if err := jw.flow(&n.Flows[i]); err != nil {
+		some := false
+		for {
+			b, err := next()
+			if err != nil {
 				return err
 			}
-			buf = jw.b
-			if _, err := bw.Write(buf); err != nil {
+			if b == nil {
+				break
+			}
+			if some {
+				bw.WriteString(",")
+			}
+			some = true
+			bw.WriteString("\n    ")
+			if _, err := bw.Write(b); err != nil {
 				return err
 			}
 		}
-		if len(n.Flows) > 0 {
+		if some {
 			bw.WriteString("\n  ")
 		}
 		bw.WriteString("],\n  \"anomalies\": ")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/engine"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/spool"
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
 
@@ -22,6 +23,9 @@ type AnalyzeOptions struct {
 	Filter string
 	Limit  int
 	Engine engine.Config
+	// spoolMemLimit is the JSON spool's memory budget (0 = the default);
+	// tests make it small to exercise the file.
+	spoolMemLimit int
 }
 
 func newAnalyzeCmd(s *IO) *cobra.Command {
@@ -132,12 +136,24 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	var sink func(*report.Flow)
 	finishSink := func() error { return nil }
 	var kept *lowestFlows
+	var sp *spool.Spool
 	switch format {
 	case report.FormatNDJSON:
 		// Each flow is written as it finishes: the report never sits in
 		// memory whole. Encoding runs in its own goroutine, in order, so it
 		// overlaps the analysis.
-		w := newFlowWriter(s.Out)
+		w := ndjsonWriter(s.Out)
+		defer w.close()
+		sink = w.put
+		finishSink = func() error { return w.close() }
+	case report.FormatJSON:
+		// The document gives the summary first and the flows in id order:
+		// each flow is encoded as it finishes and spooled, to a temporary
+		// file past a budget, so that memory does not grow with the
+		// capture.
+		sp = &spool.Spool{MemLimit: o.spoolMemLimit}
+		defer sp.Close()
+		w := jsonSpooler(sp)
 		defer w.close()
 		sink = w.put
 		finishSink = func() error { return w.close() }
@@ -182,6 +198,15 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		werr = report.WriteNDJSONEnd(s.Out, rep)
 	case format == report.FormatCSV:
 		// Written as the flows finished.
+	case sp != nil:
+		if sp.SpillErr != nil {
+			fmt.Fprintf(s.Err, "tcpflow-analyze: warning: kept %d flows in memory: %v\n", sp.Len(), sp.SpillErr)
+		}
+		next, err := sp.Sorted()
+		if err != nil {
+			return fmt.Errorf("writing JSON: %w", err)
+		}
+		werr = report.WriteJSONEncoded(s.Out, rep, next)
 	case kept != nil:
 		rep.Flows = kept.sorted()
 		werr = report.Write(s.Out, rep, format, report.Options{Limit: o.Limit, Lookout: &kept.lookout})
@@ -197,8 +222,9 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	return nil
 }
 
-// flowWriter encodes flows as ndjson lines in a goroutine of its own, in the
-// order they are put.
+// flowWriter hands flows to consume in a goroutine of its own, in the order
+// they are put, so that encoding overlaps the analysis; end runs after the
+// last one. Each flow is recycled once consumed.
 type flowWriter struct {
 	ch   chan *report.Flow
 	done chan error
@@ -206,27 +232,56 @@ type flowWriter struct {
 	err  error
 }
 
-func newFlowWriter(out io.Writer) *flowWriter {
+func newFlowWriter(consume func(*report.Flow) error, end func() error) *flowWriter {
 	w := &flowWriter{ch: make(chan *report.Flow, 1024), done: make(chan error, 1)}
 	go func() {
-		bw := bufio.NewWriterSize(out, 64<<10)
 		var err error
-		var buf []byte
-		var enc report.FlowEncoder
 		for f := range w.ch {
 			if err == nil {
-				if buf, err = enc.AppendNDJSON(buf[:0], f); err == nil {
-					_, err = bw.Write(buf)
-				}
-				engine.RecycleFlow(f)
+				err = consume(f)
 			}
+			engine.RecycleFlow(f)
 		}
-		if ferr := bw.Flush(); err == nil && ferr != nil {
-			err = fmt.Errorf("writing ndjson: %w", ferr)
+		if err == nil && end != nil {
+			err = end()
 		}
 		w.done <- err
 	}()
 	return w
+}
+
+// ndjsonWriter writes each flow as an ndjson line.
+func ndjsonWriter(out io.Writer) *flowWriter {
+	bw := bufio.NewWriterSize(out, 64<<10)
+	var enc report.FlowEncoder
+	var buf []byte
+	return newFlowWriter(func(f *report.Flow) error {
+		var err error
+		if buf, err = enc.AppendNDJSON(buf[:0], f); err == nil {
+			_, err = bw.Write(buf)
+		}
+		return err
+	}, func() error {
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("writing ndjson: %w", err)
+		}
+		return nil
+	})
+}
+
+// jsonSpooler encodes each flow as an element of the JSON document into sp,
+// under its id: the document lists the flows in id order after the summary,
+// so they wait there (on disk past spool.DefaultMemLimit) for the end.
+func jsonSpooler(sp *spool.Spool) *flowWriter {
+	var enc report.FlowEncoder
+	var buf []byte
+	return newFlowWriter(func(f *report.Flow) error {
+		var err error
+		if buf, err = enc.AppendJSONElem(buf[:0], f); err == nil {
+			err = sp.Add(f.ID, buf)
+		}
+		return err
+	}, nil)
 }
 
 // put queues f, which the engine gives away.

@@ -183,6 +183,32 @@ func TestWorkersManyRounds(t *testing.T) {
 			t.Errorf("ndjson with %d workers differs from one\n%s", i+1, firstDiff(streams[0], streams[i]))
 		}
 	}
+	// The JSON document spools its flows as they finish: kept in memory,
+	// or in a file past a small budget, it has the bytes of the report
+	// built whole.
+	whole, _ := Analyze([]string{path}, "", engine.DefaultConfig(), &IO{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	var b bytes.Buffer
+	if err := report.WriteJSON(&b, whole); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != jsons[0] {
+		t.Errorf("spooled json differs from the whole report's\n%s", firstDiff(b.String(), jsons[0]))
+	}
+	for _, n := range []int{1, 2} {
+		cfg := engine.DefaultConfig()
+		cfg.Workers = n
+		var out, errs bytes.Buffer
+		s := &IO{In: strings.NewReader(""), Out: &out, Err: &errs}
+		if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "json", Engine: cfg, spoolMemLimit: 64 << 10}, s); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != jsons[0] {
+			t.Errorf("json spooled to a file, %d workers, differs\n%s", n, firstDiff(jsons[0], out.String()))
+		}
+		if errs.Len() != 0 {
+			t.Errorf("stderr: %s", errs.String())
+		}
+	}
 	// Without the overlap check the pipeline hands its workers no payload
 	// bytes, only their captured length.
 	var noOverlap []string
