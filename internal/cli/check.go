@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -121,33 +120,18 @@ func RunCheck(o *CheckOptions, s *IO) error {
 			fmt.Fprintf(s.Err, "tcpflow-analyze: the policy %s has no baseline tolerances: nothing is compared with %s\n", pol.Source, o.Baseline)
 		}
 	}
-	// The policy reads every flow but none of their transitions, the bulk of
-	// a record: keep each flow without them, a third of the memory on a
-	// capture of many short connections.
-	// Chunks, not one growing slice: copying a growing slice of records
-	// while the collector scans it cost more than the analysis.
-	var chunks [][]report.Flow
-	n := 0
+	// The policy is evaluated as the flows finish: the evaluator keeps a few
+	// numbers per rule and the flows it may blame, so memory follows the
+	// open connections as with ndjson.
+	ev := policy.NewEvaluator(pol)
 	rep, readErr := AnalyzeStream(o.Files, o.Filter, o.Engine, s, func(f *report.Flow) {
-		if k := len(chunks); k == 0 || len(chunks[k-1]) == cap(chunks[k-1]) {
-			chunks = append(chunks, make([]report.Flow, 0, 4096))
-		}
-		c := *f
-		c.Transitions = nil
-		chunks[len(chunks)-1] = append(chunks[len(chunks)-1], c)
-		n++
+		ev.Add(f)
+		engine.RecycleFlow(f)
 	})
 	if rep == nil {
 		return &ExitError{ExitInput, readErr}
 	}
-	kept := make([]report.Flow, 0, n)
-	for _, c := range chunks {
-		kept = append(kept, c...)
-	}
-	chunks = nil
-	sort.Slice(kept, func(i, j int) bool { return kept[i].ID < kept[j].ID })
-	rep.Flows = kept
-	res := policy.Evaluate(pol, rep, base)
+	res := ev.Result(rep, base)
 	code := ExitOK
 	switch {
 	case readErr != nil:

@@ -50,32 +50,95 @@ type Result struct {
 // add one rule per metric. Rules come in a fixed order: fail_on kinds by name,
 // then max, min and baseline rules in metric registry order.
 func Evaluate(p *Policy, rep, baseline *report.Report) Result {
+	e := NewEvaluator(p)
+	for i := range rep.Flows {
+		e.Add(&rep.Flows[i])
+	}
+	return e.Result(rep, baseline)
+}
+
+// Evaluator applies a policy to flows given one at a time, so that a capture
+// of a million connections is checked without a report that holds them all:
+// it keeps a few numbers per rule, the flows it may blame, a bit per flow id
+// when the policy has a scope, and 8 bytes per handshake for the RTT
+// percentiles.
+type Evaluator struct {
+	p       *Policy
+	kinds   []string
+	failOn  []*count
+	metrics []Metric
+	accs    []accumulator // by metric, nil for metrics no rule reads
+	inScope *idSet        // flow ids in scope, when the policy has one
+}
+
+// NewEvaluator starts evaluating p.
+func NewEvaluator(p *Policy) *Evaluator {
+	e := &Evaluator{p: p, kinds: p.sortedKinds(), metrics: Metrics()}
+	for _, k := range e.kinds {
+		e.failOn = append(e.failOn, countOf(k)(p.Scope).(*count))
+	}
+	e.accs = make([]accumulator, len(e.metrics))
+	for i, m := range e.metrics {
+		_, max := p.Max[m.Name]
+		_, min := p.Min[m.Name]
+		_, tol := p.Baseline.Tolerance[m.Name]
+		if max || min || (tol && m.Regresses) {
+			e.accs[i] = m.acc(p.Scope)
+		}
+	}
+	if !p.Scope.Empty() {
+		e.inScope = &idSet{}
+	}
+	return e
+}
+
+// Add counts f, when it is in the policy's scope. f may be reused once Add
+// returns.
+func (e *Evaluator) Add(f *report.Flow) {
+	if !e.p.Scope.Match(f) {
+		return
+	}
+	if e.inScope != nil {
+		e.inScope.add(f.ID)
+	}
+	for _, c := range e.failOn {
+		c.add(f)
+	}
+	for _, a := range e.accs {
+		if a != nil {
+			a.add(f)
+		}
+	}
+}
+
+// Result gives the rules' outcomes over the flows added and the capture-wide
+// findings of rep (its flows are not read: add them first). With a
+// baseline report, the baseline tolerances add one rule per metric.
+func (e *Evaluator) Result(rep, baseline *report.Report) Result {
+	p := e.p
 	res := Result{Rules: []Rule{}}
-	for _, k := range p.sortedKinds() {
-		res.Rules = append(res.Rules, failOnRule(k, rep, p.Scope))
+	wide := captureFindingsIn(rep.Anomalies, e.inScope)
+	for i, k := range e.kinds {
+		res.Rules = append(res.Rules, failOnRule(k, e.failOn[i], wide))
 	}
-	metrics := Metrics()
-	cache := map[string]Measure{}
-	measure := func(m Metric) Measure {
-		if v, ok := cache[m.Name]; ok {
-			return v
+	measures := make([]Measure, len(e.metrics))
+	for i, a := range e.accs {
+		if a != nil {
+			measures[i] = a.measure(wide)
 		}
-		v := m.Compute(rep, p.Scope)
-		cache[m.Name] = v
-		return v
 	}
-	for _, m := range metrics {
+	for i, m := range e.metrics {
 		if lim, ok := p.Max[m.Name]; ok {
-			res.Rules = append(res.Rules, limitRule(RuleMax, m, measure(m), lim))
+			res.Rules = append(res.Rules, limitRule(RuleMax, m, measures[i], lim))
 		}
 	}
-	for _, m := range metrics {
+	for i, m := range e.metrics {
 		if lim, ok := p.Min[m.Name]; ok {
-			res.Rules = append(res.Rules, limitRule(RuleMin, m, measure(m), lim))
+			res.Rules = append(res.Rules, limitRule(RuleMin, m, measures[i], lim))
 		}
 	}
 	if baseline != nil {
-		for _, m := range metrics {
+		for i, m := range e.metrics {
 			factor, ok := p.Baseline.Tolerance[m.Name]
 			if !ok || !m.Regresses {
 				continue
@@ -85,7 +148,7 @@ func Evaluate(p *Policy, rep, baseline *report.Report) Result {
 				slack = m.Slack
 			}
 			old := m.Compute(baseline, p.Scope)
-			res.Rules = append(res.Rules, baselineRule(m, measure(m), old, factor, slack))
+			res.Rules = append(res.Rules, baselineRule(m, measures[i], old, factor, slack))
 		}
 	}
 	res.Pass = true
@@ -100,50 +163,35 @@ func Evaluate(p *Policy, rep, baseline *report.Report) Result {
 	return res
 }
 
-func failOnRule(kind string, rep *report.Report, s Scope) Rule {
+func failOnRule(kind string, c *count, found []*report.Anomaly) Rule {
 	r := Rule{Name: RuleFailOn + " " + kind, Type: RuleFailOn, Subject: kind, Unit: UnitCount}
 	var total uint64
 	var wide []Blame
-	for _, a := range captureFindings(rep, s) {
+	for _, a := range found {
 		if a.Kind == kind {
 			total += a.Count
 			wide = append(wide, captureBlame(a))
 		}
 	}
-	count := countOf(kind)(rep, s)
-	total += uint64(count.Value)
+	count := c.measure(nil)
+	total += c.total
 	r.Measured = float64(total)
 	r.Pass = total == 0
 	switch {
 	case r.Pass:
 		r.Detail = "not found"
-	case len(wide) > 0 && count.Value == 0:
+	case len(wide) > 0 && c.total == 0:
 		r.Detail = fmt.Sprintf("found %d times across the capture", total)
 	default:
 		r.Detail = fmt.Sprintf("found %d times", total)
-		if count.Value > 0 {
-			r.Detail += fmt.Sprintf(" on %s", plural(countFlows(rep, s, kind), "flow"))
+		if c.total > 0 {
+			r.Detail += fmt.Sprintf(" on %s", plural(c.flows, "flow"))
 		}
 	}
 	if !r.Pass {
 		r.Blame = mergeBlame(wide, count.Blame)
 	}
 	return r
-}
-
-// countFlows counts the flows in scope with a finding of kind.
-func countFlows(rep *report.Report, s Scope, kind string) int {
-	n := 0
-	for i := range rep.Flows {
-		f := &rep.Flows[i]
-		if !s.Match(f) {
-			continue
-		}
-		if c, _ := findings(f, kind); c > 0 {
-			n++
-		}
-	}
-	return n
 }
 
 func plural(n int, word string) string {

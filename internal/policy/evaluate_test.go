@@ -3,8 +3,12 @@ package policy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"net/netip"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -294,5 +298,102 @@ func TestDecodeReportRejects(t *testing.T) {
 	}
 	if _, err := LoadReport("testdata/none.json"); err == nil || !strings.Contains(err.Error(), "reading baseline") {
 		t.Errorf("LoadReport of a missing file: %v", err)
+	}
+}
+
+// randomReport makes n flows with random findings, RTTs and endpoints, and
+// capture-wide findings that name some of them.
+func randomReport(n int, seed uint64) *report.Report {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	kinds := []string{"retransmission", "fast_retransmission", "lost_segment", "out_of_order", "half_open",
+		"rejected", "reset", "zero_window", "keep_alive", "duplicate_ack"}
+	sevs := []report.Severity{info, notice, warn, errSev}
+	rep := &report.Report{}
+	for id := 1; id <= n; id++ {
+		var opts []flowOpt
+		for range rng.IntN(3) {
+			k := kinds[rng.IntN(len(kinds))]
+			opts = append(opts, finding(k, sevs[rng.IntN(len(sevs))], uint64(1+rng.IntN(3)), uint64(id*100+rng.IntN(50))))
+		}
+		if rng.IntN(4) > 0 {
+			opts = append(opts, rtt(float64(rng.IntN(40))/4)) // ties on purpose
+		}
+		if rng.IntN(10) == 0 {
+			opts = append(opts, midstream)
+		}
+		orig := fmt.Sprintf("192.0.2.%d:%d", rng.IntN(4), 40000+id)
+		resp := fmt.Sprintf("10.0.0.%d:%d", rng.IntN(3), []int{80, 443}[rng.IntN(2)])
+		f := mkFlow(uint64(id), orig, resp, uint64(1+rng.IntN(30)), opts...)
+		f.OrigSeqPackets, f.RespSeqPackets = f.OrigPackets/2, f.RespPackets/2
+		rep.Flows = append(rep.Flows, f)
+	}
+	for i := range 4 {
+		rep.Anomalies = append(rep.Anomalies, report.Anomaly{
+			Kind: []string{"syn_flood", "port_scan"}[i%2], Severity: sevs[i], Count: uint64(10 + i),
+			Flows: []uint64{uint64(1 + rng.IntN(n)), uint64(1 + rng.IntN(n))}, Message: "wide",
+		})
+	}
+	return rep
+}
+
+// TestEvaluatorStreamsLikeEvaluate feeds the flows one at a time through one
+// reused record, scrubbed after each Add, and requires the result of the
+// whole report: the evaluator keeps copies, never the caller's record.
+func TestEvaluatorStreamsLikeEvaluate(t *testing.T) {
+	rep := randomReport(3000, 1)
+	base := randomReport(2000, 2)
+	strict := Default()
+	for _, m := range Metrics() {
+		strict.Max[m.Name] = 0 // every limit fails: every blame list is filled
+		if m.Regresses {
+			strict.Baseline.Tolerance[m.Name] = 1
+		}
+	}
+	strict.Min["flows"] = 1e9
+	scoped := Default()
+	scoped.Scope = Scope{ServerPorts: []uint16{443}, Clients: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/31")}}
+	for name, p := range map[string]*Policy{"default": Default(), "strict": strict, "scoped": scoped} {
+		want := Evaluate(p, rep, base)
+		e := NewEvaluator(p)
+		var rec report.Flow
+		for i := range rep.Flows {
+			f := rep.Flows[i]
+			rec = f
+			rec.Anomalies = append(rec.Anomalies[:0:0], f.Anomalies...)
+			e.Add(&rec)
+			for j := range rec.Anomalies {
+				rec.Anomalies[j] = report.Anomaly{Kind: "scrubbed", Packets: []uint64{0}}
+			}
+			rec = report.Flow{Orig: "scrubbed", Resp: "scrubbed"}
+		}
+		got := e.Result(&report.Report{Summary: rep.Summary, Anomalies: rep.Anomalies}, base)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: streamed result differs\n got %+v\nwant %+v", name, got, want)
+		}
+		if name == "strict" && (want.Pass || want.Failed < 10) {
+			t.Errorf("strict policy: %d rules failed, want most", want.Failed)
+		}
+	}
+}
+
+// TestTopBlameIsTheRankedPrefix checks the bounded blame list against
+// sorting every contribution and keeping the first MaxBlame.
+func TestTopBlameIsTheRankedPrefix(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for trial := range 200 {
+		var all []contribution
+		var top topBlame
+		for i := range rng.IntN(20) {
+			c := contribution{id: uint64(rng.IntN(1000)*20 + i), value: float64(rng.IntN(5))}
+			all = append(all, c)
+			top.add(c)
+		}
+		sort.SliceStable(all, func(i, j int) bool { return all[i].before(&all[j]) })
+		if len(all) > MaxBlame {
+			all = all[:MaxBlame]
+		}
+		if !reflect.DeepEqual([]contribution(top), all) {
+			t.Fatalf("trial %d: top %v, want %v", trial, top, all)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
@@ -28,8 +29,28 @@ type Metric struct {
 	Regresses bool
 	// Slack is the default absolute allowance of a baseline comparison.
 	Slack float64
-	// Compute measures the metric over the flows in scope.
-	Compute func(r *report.Report, s Scope) Measure
+	// acc starts a measurement over the flows in scope, fed one flow at a
+	// time (Evaluator) so that no report has to hold every flow.
+	acc func(s Scope) accumulator
+}
+
+// accumulator measures a metric over flows given one at a time. add may keep
+// nothing of the flow but copies: the caller reuses it.
+type accumulator interface {
+	add(f *report.Flow)
+	// measure gives the value; wide holds the capture-wide findings in scope.
+	measure(wide []*report.Anomaly) Measure
+}
+
+// Compute measures m over the flows of r in scope s.
+func (m Metric) Compute(r *report.Report, s Scope) Measure {
+	a := m.acc(s)
+	for i := range r.Flows {
+		if s.Match(&r.Flows[i]) {
+			a.add(&r.Flows[i])
+		}
+	}
+	return a.measure(captureFindings(r, s))
 }
 
 // Measure is the value of a metric with the flows and findings behind it.
@@ -65,61 +86,61 @@ func Metrics() []Metric {
 	return []Metric{
 		{
 			Name: "flows", Unit: UnitCount,
-			Doc:     "number of flows (TCP connections) in scope; useful as min: {flows: 1} to catch an empty capture",
-			Compute: computeFlows,
+			Doc: "number of flows (TCP connections) in scope; useful as min: {flows: 1} to catch an empty capture",
+			acc: newFlowCount,
 		},
 		{
 			Name: "retransmission_rate", Unit: UnitRatio, Regresses: true, Slack: 0.001,
 			Doc: "retransmitted segments (retransmission + fast_retransmission + spurious_retransmission findings) " +
 				"divided by the segments that take sequence space (payload, SYN or FIN: orig_seq_packets + resp_seq_packets) " +
 				"of the flows in scope, both directions; reports without those fields fall back to all segments",
-			Compute: rateOf("retransmission", "fast_retransmission", "spurious_retransmission"),
+			acc: rateOf("retransmission", "fast_retransmission", "spurious_retransmission"),
 		},
 		{
 			Name: "lost_segment_rate", Unit: UnitRatio, Regresses: true, Slack: 0.001,
-			Doc:     "lost_segment findings (a gap in sequence space the capture never filled) divided by the segments that take sequence space in scope",
-			Compute: rateOf("lost_segment"),
+			Doc: "lost_segment findings (a gap in sequence space the capture never filled) divided by the segments that take sequence space in scope",
+			acc: rateOf("lost_segment"),
 		},
 		{
 			Name: "out_of_order_rate", Unit: UnitRatio, Regresses: true, Slack: 0.001,
-			Doc:     "out_of_order findings divided by the segments that take sequence space in scope",
-			Compute: rateOf("out_of_order"),
+			Doc: "out_of_order findings divided by the segments that take sequence space in scope",
+			acc: rateOf("out_of_order"),
 		},
 		{
 			Name: "half_open_share", Unit: UnitRatio, Regresses: true, Slack: 0.01,
 			Doc: "flows with a half_open finding (the handshake never completed) divided by the flows whose first SYN " +
 				"the capture saw (midstream flows are left out of both)",
-			Compute: shareOf("half_open"),
+			acc: shareOf("half_open"),
 		},
 		{
 			Name: "rejected_share", Unit: UnitRatio, Regresses: true, Slack: 0.01,
-			Doc:     "flows with a rejected finding (the SYN was answered with RST) divided by the flows whose first SYN the capture saw",
-			Compute: shareOf("rejected"),
+			Doc: "flows with a rejected finding (the SYN was answered with RST) divided by the flows whose first SYN the capture saw",
+			acc: shareOf("rejected"),
 		},
 		{
 			Name: "handshake_rtt_p50_ms", Unit: UnitMs, Regresses: true, Slack: 2,
-			Doc:     "median of handshake_rtt_ms (SYN to the ACK that completes the handshake) over the flows in scope that have one; nearest-rank",
-			Compute: percentile(0.50),
+			Doc: "median of handshake_rtt_ms (SYN to the ACK that completes the handshake) over the flows in scope that have one; nearest-rank",
+			acc: percentile(0.50),
 		},
 		{
 			Name: "handshake_rtt_p99_ms", Unit: UnitMs, Regresses: true, Slack: 2,
-			Doc:     "99th percentile of handshake_rtt_ms over the flows in scope that have one; nearest-rank, so with fewer than 100 handshakes it is the largest",
-			Compute: percentile(0.99),
+			Doc: "99th percentile of handshake_rtt_ms over the flows in scope that have one; nearest-rank, so with fewer than 100 handshakes it is the largest",
+			acc: percentile(0.99),
 		},
 		{
 			Name: "resets", Unit: UnitCount, Regresses: true, Slack: 1,
-			Doc:     "reset findings: established connections aborted by RST (refused handshakes are rejected, not resets)",
-			Compute: countOf("reset"),
+			Doc: "reset findings: established connections aborted by RST (refused handshakes are rejected, not resets)",
+			acc: countOf("reset"),
 		},
 		{
 			Name: "zero_window_events", Unit: UnitCount, Regresses: true, Slack: 1,
-			Doc:     "zero_window findings: segments advertising a zero receive window (a receiver that cannot keep up)",
-			Compute: countOf("zero_window"),
+			Doc: "zero_window findings: segments advertising a zero receive window (a receiver that cannot keep up)",
+			acc: countOf("zero_window"),
 		},
 		{
 			Name: "warnings", Unit: UnitCount, Regresses: true, Slack: 1,
-			Doc:     "all findings of severity warning, error or critical, per flow and capture-wide, each counted as often as it occurred",
-			Compute: computeWarnings,
+			Doc: "all findings of severity warning, error or critical, per flow and capture-wide, each counted as often as it occurred",
+			acc: newWarnings,
 		},
 	}
 }
@@ -144,41 +165,59 @@ func MetricNames() []string {
 	return out
 }
 
-func computeFlows(r *report.Report, s Scope) Measure {
-	n := 0
-	for i := range r.Flows {
-		if s.Match(&r.Flows[i]) {
-			n++
-		}
-	}
-	return Measure{Value: float64(n)}
-}
+// flowCount counts the flows in scope.
+type flowCount struct{ n int }
 
-// contribution is one flow's share of a metric, before ranking.
+func newFlowCount(Scope) accumulator                   { return &flowCount{} }
+func (c *flowCount) add(*report.Flow)                  { c.n++ }
+func (c *flowCount) measure([]*report.Anomaly) Measure { return Measure{Value: float64(c.n)} }
+
+// contribution is one flow's share of a metric, before ranking. It copies
+// what the blame shows: the flow record is reused once added.
 type contribution struct {
-	flow    *report.Flow
-	value   float64
-	packets []uint64
-	kind    string
+	id         uint64
+	orig, resp string
+	value      float64
+	packets    []uint64
+	kind       string
 }
 
-// rank sorts contributions largest first (ties by flow id) and keeps MaxBlame.
-func rank(cs []contribution) []Blame {
-	sort.SliceStable(cs, func(i, j int) bool {
-		if cs[i].value != cs[j].value {
-			return cs[i].value > cs[j].value
-		}
-		return cs[i].flow.ID < cs[j].flow.ID
-	})
-	if len(cs) > MaxBlame {
-		cs = cs[:MaxBlame]
+func contributionOf(f *report.Flow, value float64, packets []uint64, kind string) contribution {
+	return contribution{id: f.ID, orig: f.Orig, resp: f.Resp, value: value, packets: packets, kind: kind}
+}
+
+// before reports whether c ranks before o: larger first, ties by flow id.
+func (c *contribution) before(o *contribution) bool {
+	if c.value != o.value {
+		return c.value > o.value
 	}
-	out := make([]Blame, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, Blame{
-			Flow: c.flow.ID, Orig: c.flow.Orig, Resp: c.flow.Resp, Kind: c.kind,
-			Value: c.value, Packets: c.packets,
-		})
+	return c.id < o.id
+}
+
+// topBlame keeps the MaxBlame contributions that rank first, in rank order.
+type topBlame []contribution
+
+func (t *topBlame) add(c contribution) {
+	s := *t
+	if len(s) == MaxBlame && !c.before(&s[len(s)-1]) {
+		return
+	}
+	i := len(s)
+	for i > 0 && c.before(&s[i-1]) {
+		i--
+	}
+	if len(s) < MaxBlame {
+		s = append(s, contribution{})
+	}
+	copy(s[i+1:], s[i:len(s)-1])
+	s[i] = c
+	*t = s
+}
+
+func (t topBlame) blame() []Blame {
+	out := make([]Blame, 0, len(t))
+	for _, c := range t {
+		out = append(out, Blame{Flow: c.id, Orig: c.orig, Resp: c.resp, Kind: c.kind, Value: c.value, Packets: c.packets})
 	}
 	return out
 }
@@ -233,116 +272,137 @@ func kindLabel(kinds []string) string {
 	return ""
 }
 
-// rateOf divides the findings of kinds by the segments of the flows in scope.
-func rateOf(kinds ...string) func(*report.Report, Scope) Measure {
-	return func(r *report.Report, s Scope) Measure {
-		var hits, segs, all uint64
-		var cs []contribution
-		for i := range r.Flows {
-			f := &r.Flows[i]
-			if !s.Match(f) {
-				continue
-			}
-			segs += f.OrigSeqPackets + f.RespSeqPackets
-			all += f.OrigPackets + f.RespPackets
-			n, pkts := findings(f, kinds...)
-			if n > 0 {
-				hits += n
-				cs = append(cs, contribution{flow: f, value: float64(n), packets: pkts, kind: kindLabel(kinds)})
-			}
-		}
-		if segs == 0 {
-			segs = all // a report from before the seq_packets fields
-		}
-		if segs == 0 {
-			return Measure{NoData: true}
-		}
-		return Measure{Value: float64(hits) / float64(segs), Blame: rank(cs)}
+// rate divides the findings of kinds by the segments of the flows in scope.
+type rate struct {
+	kinds           []string
+	hits, segs, all uint64
+	top             topBlame
+}
+
+func rateOf(kinds ...string) func(Scope) accumulator {
+	return func(Scope) accumulator { return &rate{kinds: kinds} }
+}
+
+func (r *rate) add(f *report.Flow) {
+	r.segs += f.OrigSeqPackets + f.RespSeqPackets
+	r.all += f.OrigPackets + f.RespPackets
+	if n, pkts := findings(f, r.kinds...); n > 0 {
+		r.hits += n
+		r.top.add(contributionOf(f, float64(n), pkts, kindLabel(r.kinds)))
 	}
 }
 
-// shareOf divides the flows with a finding of kind by the flows whose first SYN
-// was seen.
-func shareOf(kind string) func(*report.Report, Scope) Measure {
-	return func(r *report.Report, s Scope) Measure {
-		var hits, opened int
-		var cs []contribution
-		for i := range r.Flows {
-			f := &r.Flows[i]
-			if !s.Match(f) || f.Midstream {
-				continue
-			}
-			opened++
-			if n, pkts := findings(f, kind); n > 0 {
-				hits++
-				cs = append(cs, contribution{flow: f, value: 1, packets: pkts, kind: kind})
-			}
-		}
-		if opened == 0 {
-			return Measure{NoData: true}
-		}
-		return Measure{Value: float64(hits) / float64(opened), Blame: rank(cs)}
+func (r *rate) measure([]*report.Anomaly) Measure {
+	segs := r.segs
+	if segs == 0 {
+		segs = r.all // a report from before the seq_packets fields
+	}
+	if segs == 0 {
+		return Measure{NoData: true}
+	}
+	return Measure{Value: float64(r.hits) / float64(segs), Blame: r.top.blame()}
+}
+
+// share divides the flows with a finding of kind by the flows whose first
+// SYN was seen.
+type share struct {
+	kind         string
+	hits, opened int
+	top          topBlame
+}
+
+func shareOf(kind string) func(Scope) accumulator {
+	return func(Scope) accumulator { return &share{kind: kind} }
+}
+
+func (c *share) add(f *report.Flow) {
+	if f.Midstream {
+		return
+	}
+	c.opened++
+	if n, pkts := findings(f, c.kind); n > 0 {
+		c.hits++
+		c.top.add(contributionOf(f, 1, pkts, c.kind))
 	}
 }
 
-// countOf sums the findings of kind over the flows in scope.
-func countOf(kind string) func(*report.Report, Scope) Measure {
-	return func(r *report.Report, s Scope) Measure {
-		var total uint64
-		var cs []contribution
-		for i := range r.Flows {
-			f := &r.Flows[i]
-			if !s.Match(f) {
-				continue
-			}
-			if n, pkts := findings(f, kind); n > 0 {
-				total += n
-				cs = append(cs, contribution{flow: f, value: float64(n), packets: pkts, kind: kind})
-			}
-		}
-		return Measure{Value: float64(total), Blame: rank(cs)}
+func (c *share) measure([]*report.Anomaly) Measure {
+	if c.opened == 0 {
+		return Measure{NoData: true}
+	}
+	return Measure{Value: float64(c.hits) / float64(c.opened), Blame: c.top.blame()}
+}
+
+// count sums the findings of kind over the flows in scope, and counts the
+// flows that have one.
+type count struct {
+	kind  string
+	total uint64
+	flows int
+	top   topBlame
+}
+
+func countOf(kind string) func(Scope) accumulator {
+	return func(Scope) accumulator { return &count{kind: kind} }
+}
+
+func (c *count) add(f *report.Flow) {
+	if n, pkts := findings(f, c.kind); n > 0 {
+		c.total += n
+		c.flows++
+		c.top.add(contributionOf(f, float64(n), pkts, c.kind))
 	}
 }
 
-// percentile takes the nearest-rank percentile p of the handshake RTTs in scope.
-// The blame is the slowest handshakes at or above it.
-func percentile(p float64) func(*report.Report, Scope) Measure {
-	return func(r *report.Report, s Scope) Measure {
-		var cs []contribution
-		for i := range r.Flows {
-			f := &r.Flows[i]
-			if !s.Match(f) || f.HandshakeRTTMs == nil {
-				continue
-			}
-			v := *f.HandshakeRTTMs
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				continue
-			}
-			var pkts []uint64
-			if f.FirstPacket != 0 {
-				pkts = []uint64{f.FirstPacket}
-			}
-			cs = append(cs, contribution{flow: f, value: v, packets: pkts})
-		}
-		if len(cs) == 0 {
-			return Measure{NoData: true}
-		}
-		vals := make([]float64, len(cs))
-		for i, c := range cs {
-			vals[i] = c.value
-		}
-		sort.Float64s(vals)
-		idx := int(math.Ceil(p*float64(len(vals)))) - 1
-		idx = max(0, min(idx, len(vals)-1))
-		v := vals[idx]
-		var worst []contribution
-		for _, c := range cs {
-			if c.value >= v {
-				worst = append(worst, c)
-			}
-		}
-		return Measure{Value: v, Blame: rank(worst)}
+func (c *count) measure([]*report.Anomaly) Measure {
+	return Measure{Value: float64(c.total), Blame: c.top.blame()}
+}
+
+// rtts takes the nearest-rank percentile p of the handshake RTTs in scope.
+// It keeps every RTT (8 bytes a handshake): the value is exact. The blame is
+// the slowest handshakes at or above it, which are the slowest of all.
+type rtts struct {
+	p    float64
+	vals []float64
+	top  topBlame
+}
+
+func percentile(p float64) func(Scope) accumulator {
+	return func(Scope) accumulator { return &rtts{p: p} }
+}
+
+func (r *rtts) add(f *report.Flow) {
+	if f.HandshakeRTTMs == nil {
+		return
 	}
+	v := *f.HandshakeRTTMs
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
+	var pkts []uint64
+	if f.FirstPacket != 0 {
+		pkts = []uint64{f.FirstPacket}
+	}
+	r.vals = append(r.vals, v)
+	r.top.add(contributionOf(f, v, pkts, ""))
+}
+
+func (r *rtts) measure([]*report.Anomaly) Measure {
+	if len(r.vals) == 0 {
+		return Measure{NoData: true}
+	}
+	vals := slices.Clone(r.vals)
+	sort.Float64s(vals)
+	idx := int(math.Ceil(r.p*float64(len(vals)))) - 1
+	idx = max(0, min(idx, len(vals)-1))
+	v := vals[idx]
+	var worst topBlame
+	for _, c := range r.top {
+		if c.value >= v {
+			worst = append(worst, c)
+		}
+	}
+	return Measure{Value: v, Blame: worst.blame()}
 }
 
 // atLeastWarning reports whether a finding counts toward warnings.
@@ -350,36 +410,40 @@ func atLeastWarning(sev report.Severity) bool {
 	return sev.Rank() >= report.SeverityWarning.Rank()
 }
 
-func computeWarnings(r *report.Report, s Scope) Measure {
-	var total uint64
-	var cs []contribution
-	for i := range r.Flows {
-		f := &r.Flows[i]
-		if !s.Match(f) {
-			continue
-		}
-		var n uint64
-		var pkts []uint64
-		for _, a := range f.Anomalies {
-			if atLeastWarning(a.Severity) {
-				n += a.Count
-				pkts = append(pkts, a.Packets...)
-			}
-		}
-		if n > 0 {
-			total += n
-			cs = append(cs, contribution{flow: f, value: float64(n), packets: firstPackets(pkts)})
+// warnings counts the findings of severity warning and above, per flow and
+// capture-wide.
+type warnings struct {
+	total uint64
+	top   topBlame
+}
+
+func newWarnings(Scope) accumulator { return &warnings{} }
+
+func (c *warnings) add(f *report.Flow) {
+	var n uint64
+	var pkts []uint64
+	for _, a := range f.Anomalies {
+		if atLeastWarning(a.Severity) {
+			n += a.Count
+			pkts = append(pkts, a.Packets...)
 		}
 	}
-	blame := rank(cs)
-	var wide []Blame
-	for _, a := range captureFindings(r, s) {
+	if n > 0 {
+		c.total += n
+		c.top.add(contributionOf(f, float64(n), firstPackets(pkts), ""))
+	}
+}
+
+func (c *warnings) measure(wide []*report.Anomaly) Measure {
+	total := c.total
+	var blame []Blame
+	for _, a := range wide {
 		if atLeastWarning(a.Severity) {
 			total += a.Count
-			wide = append(wide, captureBlame(a))
+			blame = append(blame, captureBlame(a))
 		}
 	}
-	return Measure{Value: float64(total), Blame: mergeBlame(wide, blame)}
+	return Measure{Value: float64(total), Blame: mergeBlame(blame, c.top.blame())}
 }
 
 // mergeBlame puts capture-wide blame first (a flood explains more than a flow)
@@ -392,32 +456,54 @@ func mergeBlame(wide, flows []Blame) []Blame {
 	return out
 }
 
-// captureFindings returns the capture-wide findings in scope.
+// captureFindings returns the capture-wide findings of r in scope.
 func captureFindings(r *report.Report, s Scope) []*report.Anomaly {
-	var in map[uint64]bool
-	if !s.Empty() {
-		in = make(map[uint64]bool)
-		for i := range r.Flows {
-			if s.Match(&r.Flows[i]) {
-				in[r.Flows[i].ID] = true
-			}
+	if s.Empty() {
+		return captureFindingsIn(r.Anomalies, nil)
+	}
+	var in idSet
+	for i := range r.Flows {
+		if s.Match(&r.Flows[i]) {
+			in.add(r.Flows[i].ID)
 		}
 	}
+	return captureFindingsIn(r.Anomalies, &in)
+}
+
+// captureFindingsIn returns the findings that name a flow of in, or no flow;
+// all of them when in is nil (no scope).
+func captureFindingsIn(as []report.Anomaly, in *idSet) []*report.Anomaly {
 	var out []*report.Anomaly
-	for i := range r.Anomalies {
-		a := &r.Anomalies[i]
+	for i := range as {
+		a := &as[i]
 		if in == nil || len(a.Flows) == 0 {
 			out = append(out, a)
 			continue
 		}
 		for _, id := range a.Flows {
-			if in[id] {
+			if in.has(id) {
 				out = append(out, a)
 				break
 			}
 		}
 	}
 	return out
+}
+
+// idSet is a set of flow ids, a bit each: ids count up from 1.
+type idSet struct{ bits []uint64 }
+
+func (s *idSet) add(id uint64) {
+	w := id / 64
+	if w >= uint64(len(s.bits)) {
+		s.bits = slices.Grow(s.bits, int(w+1)-len(s.bits))[:w+1]
+	}
+	s.bits[w] |= 1 << (id % 64)
+}
+
+func (s *idSet) has(id uint64) bool {
+	w := id / 64
+	return w < uint64(len(s.bits)) && s.bits[w]&(1<<(id%64)) != 0
 }
 
 func captureBlame(a *report.Anomaly) Blame {

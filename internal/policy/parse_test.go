@@ -233,7 +233,7 @@ func TestDefaultIsValid(t *testing.T) {
 		}
 	}
 	for _, m := range Metrics() {
-		if m.Doc == "" || m.Unit == "" || m.Compute == nil {
+		if m.Doc == "" || m.Unit == "" || m.acc == nil {
 			t.Errorf("metric %q is not fully documented", m.Name)
 		}
 	}
