@@ -207,12 +207,12 @@ type Pipeline struct {
 	cur     *round
 
 	// The reader's view of the whole capture.
-	blank          []byte // stands for payload bytes no worker reads
+	blank []byte // stands for payload bytes no worker reads
 	// seg is where each frame is decoded before it is copied into its slot:
 	// the slots were last read by a worker on another core, and reading
 	// back fields just written there (the key, to hash it) waited for the
 	// cache lines to come back, a tenth of the reader's time.
-	seg segment.Segment
+	seg            segment.Segment
 	read           input
 	now, lastSweep int64
 	lastFrame      uint64
