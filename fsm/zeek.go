@@ -136,6 +136,9 @@ type Zeek struct {
 // History returns the history string, e.g. "ShADadFf".
 func (z *Zeek) History() string { return string(z.hist[:z.n]) + string(z.more) }
 
+// AppendHistory appends the history string's bytes to b.
+func (z *Zeek) AppendHistory(b []byte) []byte { return append(append(b, z.hist[:z.n]...), z.more...) }
+
 // States returns Zeek's endpoint states, indexed by segment.Dir.
 func (z *Zeek) States() [2]ZeekState { return [2]ZeekState{z.ep[0].state, z.ep[1].state} }
 

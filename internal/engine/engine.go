@@ -105,6 +105,7 @@ type Engine struct {
 	tombs         *tombTable
 	late          uint64
 	connStates    map[string]int
+	strs          strCache
 	anomalyCounts map[string]uint64
 	nflows        int
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -24,9 +25,9 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 	st := c.st.States()
 	ts, as := f.Transitions[:0], f.Anomalies[:0]
 	*f = report.Flow{
-		ID: c.id, Orig: c.orig.String(), Resp: c.resp.String(),
+		ID: c.id, Orig: c.orig.String(), Resp: e.strs.endpoint(c.resp),
 		Generation: c.gen, Midstream: c.midstream,
-		ConnState: c.zeek.ConnState(), History: c.zeek.History(),
+		ConnState: c.zeek.ConnState(), History: e.strs.history(&c.zeek),
 		OrigState: st[segment.Orig].String(), RespState: st[segment.Resp].String(),
 		EndReason:   reason,
 		FirstPacket: c.firstFrame, LastPacket: c.lastFrame,
@@ -80,6 +81,46 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 		e.flowAnomalies(c, f)
 	}
 	f.Anomalies = c.an.ReportInto(as, func(k anomaly.Kind) string { return flowMessage(c, f, k) })
+}
+
+// strCache hands out the strings that many flow records share, a server's
+// endpoint and the common histories, instead of a new one per record. It is
+// bounded: past maxCachedStrs entries of a kind, strings are made afresh.
+type strCache struct {
+	endpoints map[netip.AddrPort]string
+	histories map[string]string
+	buf       []byte
+}
+
+const maxCachedStrs = 4096
+
+func (c *strCache) endpoint(ap netip.AddrPort) string {
+	if s, ok := c.endpoints[ap]; ok {
+		return s
+	}
+	s := ap.String()
+	if c.endpoints == nil {
+		c.endpoints = make(map[netip.AddrPort]string)
+	}
+	if len(c.endpoints) < maxCachedStrs {
+		c.endpoints[ap] = s
+	}
+	return s
+}
+
+func (c *strCache) history(z *fsm.Zeek) string {
+	c.buf = z.AppendHistory(c.buf[:0])
+	if s, ok := c.histories[string(c.buf)]; ok {
+		return s
+	}
+	s := string(c.buf)
+	if c.histories == nil {
+		c.histories = make(map[string]string)
+	}
+	if len(c.histories) < maxCachedStrs {
+		c.histories[s] = s
+	}
+	return s
 }
 
 // flowPool holds flow records that a sink gave back with RecycleFlow.
