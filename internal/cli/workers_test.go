@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -224,5 +225,31 @@ func TestWorkersManyRounds(t *testing.T) {
 	}
 	if noOverlap[0] != noOverlap[1] {
 		t.Errorf("--overlap-bytes 0: 2 workers differ from one\n%s", firstDiff(noOverlap[0], noOverlap[1]))
+	}
+}
+
+// TestOneProcWritesTheSame: with a single P the flows are encoded as they
+// finish rather than in the writer goroutine; the output is the same.
+func TestOneProcWritesTheSame(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(repoRoot, "testdata", "pcaps", "*.pcap"))
+	if len(files) == 0 {
+		t.Fatal("no captures in testdata/pcaps")
+	}
+	run := func(procs int, path, format string) string {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		var out bytes.Buffer
+		s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
+		cfg := engine.DefaultConfig()
+		cfg.Workers = 1
+		_ = RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: format, Engine: cfg}, s)
+		return out.String()
+	}
+	for _, path := range files {
+		for _, format := range []string{"ndjson", "json"} {
+			one, two := run(1, path, format), run(2, path, format)
+			if one != two || len(one) == 0 {
+				t.Errorf("%s -o %s: GOMAXPROCS=1 differs (%d bytes vs %d)\n%s", filepath.Base(path), format, len(one), len(two), firstDiff(two, one))
+			}
+		}
 	}
 }
