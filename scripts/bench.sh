@@ -12,7 +12,7 @@
 # (default 3). "one core" pins the process to one CPU with GOMAXPROCS=1; the
 # two-core speedup is that row's wall time over the 2-worker row's.
 # Environment: BENCH_DIR, GEN_FLAGS, REPEAT, SKIP (space-separated tool names
-# to skip: tshark tcptrace pcapgo layers decode workers2 json).
+# to skip: tshark tcptrace pcapgo layers decode table workers2 json check).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,8 +98,11 @@ else
 	notes+=("no taskset: the one-core row only sets GOMAXPROCS=1")
 fi
 runn "$repeat" "analyze -o ndjson, one core" "${one_core[@]}" "$bin" analyze -o ndjson --workers 1 "$cap"
+skipped table || runn "$repeat" "analyze -o table, one core" "${one_core[@]}" "$bin" analyze -o table --workers 1 "$cap"
 skipped workers2 || runn "$repeat" "analyze -o ndjson, --workers 2" "$bin" analyze -o ndjson --workers 2 "$cap"
 skipped json || runn "$repeat" "analyze -o json, --workers 1" "$bin" analyze -o json --workers 1 "$cap"
+# check exits 1 when the policy fails, which the generated flood makes it do.
+skipped check || runn "$repeat" "check, one core" "${one_core[@]}" sh -c '"$0" check --workers 1 "$1" >/dev/null; [ $? -le 1 ]' "$bin" "$cap"
 if ! skipped tshark && command -v tshark >/dev/null; then
 	run "tshark -z conv,tcp" tshark -n -q -z conv,tcp -r "$cap"
 fi
