@@ -550,6 +550,10 @@ func writeSummary(w io.Writer, r *Report) error {
 	if s.FlowsCapped > 0 {
 		fmt.Fprintf(&b, "  capped         %d flows hit a memory bound of the analysis (see \"capped\" in JSON)\n", s.FlowsCapped)
 	}
+	if w := s.CaptureWide; w.EvictedKeys+w.UntrackedEvents+w.FindingsDropped > 0 {
+		fmt.Fprintf(&b, "  capture-wide   tables full (--wide-max-keys): %d light keys evicted, %d events untracked, %d findings dropped\n",
+			w.EvictedKeys, w.UntrackedEvents, w.FindingsDropped)
+	}
 	if len(s.AnomalyCounts) > 0 {
 		fmt.Fprintf(&b, "  anomalies      %s\n", CountsText(s.AnomalyCounts))
 	}

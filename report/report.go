@@ -65,6 +65,26 @@ type Summary struct {
 	// --max-linger, or a full table), and retransmitted SYNs, SYN-ACKs and
 	// RSTs of half-open connections that a full table evicted.
 	LatePackets uint64 `json:"late_packets"`
+	// CaptureWide counts what the capture-wide detectors (syn_flood,
+	// time_wait_storm, port_scan, rst_storm, connection_flood) could not
+	// follow within their bounds (--wide-max-keys).
+	CaptureWide WideStats `json:"capture_wide"`
+}
+
+// WideStats counts what the capture-wide detectors could not follow.
+type WideStats struct {
+	// EvictedKeys counts keys (destinations, clients, sources) forgotten to
+	// make room in a full table: the lighter half, never one whose episode
+	// is under way. Their counts start again if they come back.
+	EvictedKeys uint64 `json:"evicted_keys"`
+	// UntrackedEvents counts events left out because a table was full of
+	// keys with episodes under way.
+	UntrackedEvents uint64 `json:"untracked_events"`
+	// LateEvents counts events older than their key's window (input not in
+	// capture order).
+	LateEvents uint64 `json:"late_events"`
+	// FindingsDropped counts findings beyond the cap on flagged keys.
+	FindingsDropped uint64 `json:"findings_dropped"`
 }
 
 // Flow is one TCP connection (one generation of a 4-tuple).

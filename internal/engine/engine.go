@@ -577,6 +577,7 @@ func (e *Engine) Finish(files []string, problems []capture.Problem) *report.Repo
 	r := &report.Report{Flows: flows, Anomalies: e.wide.Findings(), Summary: e.Summary()}
 	s := &r.Summary
 	s.Files = files
+	s.CaptureWide = e.wide.Stats().Report()
 	for _, a := range r.Anomalies {
 		s.AnomalyCounts[a.Kind]++
 	}

@@ -473,6 +473,7 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 	r := &report.Report{Flows: flows, Anomalies: p.wide.Findings()}
 	s := &r.Summary
 	s.Files = files
+	s.CaptureWide = p.wide.Stats().Report()
 	p.read.fill(s)
 	s.FlowsByConnState, s.AnomalyCounts = map[string]int{}, map[string]uint64{}
 	for _, w := range p.workers {

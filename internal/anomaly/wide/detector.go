@@ -2,6 +2,7 @@ package wide
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -13,8 +14,12 @@ import (
 // Stats counts what the detectors could not track.
 type Stats struct {
 	// Untracked counts events for keys that found a full table (MaxKeys, or
-	// MaxSources idle connections) even after idle keys were swept out.
+	// MaxSources idle connections) even after idle and light keys made room.
 	Untracked uint64
+	// Evicted counts keys forgotten to make room in a full table: the keys
+	// with the fewest events in their window, none with an ongoing episode.
+	// Their counts start again from zero if they come back.
+	Evicted uint64
 	// Late counts events older than their key's window, which arrive when
 	// the input is not in capture order.
 	Late uint64
@@ -27,9 +32,10 @@ type Stats struct {
 // Detector runs the capture-wide detectors over a stream of events. It is not
 // safe for concurrent use; shard and Merge instead.
 type Detector struct {
-	cfg   Config
-	now   int64 // the latest capture time seen
-	stats Stats
+	cfg     Config
+	now     int64 // the latest capture time seen
+	stats   Stats
+	weights []uint64 // makeRoom's scratch
 
 	syn  synFlood
 	tw   twStorm
@@ -56,6 +62,11 @@ func (d *Detector) Config() Config { return d.cfg }
 
 // Stats returns what could not be tracked.
 func (d *Detector) Stats() Stats { return d.stats }
+
+// Report returns the stats as the report's summary gives them.
+func (s Stats) Report() report.WideStats {
+	return report.WideStats{EvictedKeys: s.Evicted, UntrackedEvents: s.Untracked, LateEvents: s.Late, FindingsDropped: s.FindingsDropped}
+}
 
 func (d *Detector) clock(t int64) {
 	if t > d.now {
@@ -123,6 +134,7 @@ func (d *Detector) Merge(o *Detector) {
 	}
 	d.clock(o.now)
 	d.stats.Untracked += o.stats.Untracked
+	d.stats.Evicted += o.stats.Evicted
 	d.stats.Late += o.stats.Late
 	d.stats.BadFlows += o.stats.BadFlows
 	d.stats.FindingsDropped += o.stats.FindingsDropped
@@ -212,6 +224,75 @@ func sweepIdle[K comparable, V any](d *Detector, lastSweep *int64, live map[K]V,
 			delete(live, k)
 		}
 	}
+}
+
+// keepKey is the weight of a key that must not be evicted: its episode is
+// under way.
+const keepKey = math.MaxUint64
+
+// makeRoom reports whether live, full, could be given room for a new key. It
+// sweeps the idle keys first (sweep); when that frees nothing, it evicts the
+// lighter half of the keys by weight (their events in the window), never
+// one whose weight is keepKey, calling forget for each. A busy server's
+// capture brings a new client with nearly every connection: without
+// eviction the table filled with one-connection clients in seconds and went
+// blind to every client after them, a storm's included. The lighter half is
+// chosen by weight, not by the map's random order, so that the findings do
+// not change from run to run; each pass frees half the table, so it costs
+// O(1) a key.
+func makeRoom[K comparable, V any](d *Detector, live map[K]V, sweep func(), weight func(V) uint64, forget func(K, V)) bool {
+	if len(live) < d.cfg.MaxKeys {
+		return true
+	}
+	sweep()
+	if len(live) < d.cfg.MaxKeys {
+		return true
+	}
+	// The lighter half: most keys of a busy table hold one or two events,
+	// so a histogram of the small weights finds the limit in one pass; the
+	// sort is for tables of heavier keys.
+	var small [16]int
+	for _, v := range live {
+		if w := weight(v); w < uint64(len(small)) {
+			small[w]++
+		}
+	}
+	limit, n := uint64(keepKey-1), 0
+	for w, c := range small {
+		if n += c; 2*n >= len(live) {
+			limit = uint64(w)
+			break
+		}
+	}
+	if limit == keepKey-1 {
+		ws := d.weights[:0]
+		for _, v := range live {
+			ws = append(ws, weight(v))
+		}
+		slices.Sort(ws)
+		limit = min(ws[len(ws)/2], keepKey-1)
+		d.weights = ws
+	}
+	// The survivors go back into the emptied map: deleting half the keys one
+	// by one left the map's probe sequences long with deleted slots.
+	type kv struct {
+		k K
+		v V
+	}
+	var kept []kv
+	for k, v := range live {
+		if weight(v) <= limit {
+			forget(k, v)
+			d.stats.Evicted++
+		} else {
+			kept = append(kept, kv{k, v})
+		}
+	}
+	clear(live)
+	for _, e := range kept {
+		live[e.k] = e.v
+	}
+	return len(live) < d.cfg.MaxKeys
 }
 
 // episode is what the detectors keep per finding: it folds another episode of

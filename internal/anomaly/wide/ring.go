@@ -31,6 +31,12 @@ type ring struct {
 
 func newRing(n int) ring { return ring{n: int32(n)} }
 
+// reset empties r, keeping its buckets.
+func (r *ring) reset() {
+	clear(r.b)
+	r.head, r.sum, r.set = 0, 0, false
+}
+
 func (r *ring) slot(s int64) int {
 	n := int64(r.n)
 	return int(((s % n) + n) % n)

@@ -61,12 +61,9 @@ func (s *rstStorm) add(d *Detector, t int64, src, dst netip.AddrPort, frame uint
 	k := src.Addr()
 	e := s.live[k]
 	if e == nil {
-		if len(s.live) >= d.cfg.MaxKeys {
-			s.sweep(d)
-			if len(s.live) >= d.cfg.MaxKeys {
-				d.stats.Untracked++
-				return
-			}
+		if !makeRoom(d, s.live, func() { s.sweep(d) }, rstWeight, func(k netip.Addr, e *rstSrc) { s.closeOpen(d, k, e) }) {
+			d.stats.Untracked++
+			return
 		}
 		e = &rstSrc{win: newRing(s.win)}
 		s.live[k] = e
@@ -93,6 +90,14 @@ func (s *rstStorm) add(d *Detector, t int64, src, dst netip.AddrPort, frame uint
 	ep.peakWin = max(ep.peakWin, e.win.sum)
 	ep.peers.add(dst.Addr(), d.cfg.MaxSources)
 	ep.ev.packet(frame, t)
+}
+
+// rstWeight is a sender's RSTs in the window, or keepKey during an episode.
+func rstWeight(e *rstSrc) uint64 {
+	if e.open != nil {
+		return keepKey
+	}
+	return e.win.sum
 }
 
 // closeOpen records k's open episode, if any, as a finding.

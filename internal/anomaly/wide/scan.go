@@ -19,6 +19,7 @@ type scanWin struct {
 	capped               bool
 	windows              int
 	ev                   evidence
+	src                  netip.Addr
 }
 
 func (a *scanWin) addTarget(t netip.AddrPort, limit int) {
@@ -59,16 +60,19 @@ func (a *scanWin) clone() *scanWin {
 }
 
 type portScan struct {
-	cfg       *Config
-	live      map[netip.Addr]*scanWin
-	found     map[netip.Addr]*scanWin
+	cfg *Config
+	// live and found are keyed by addrKey of the source (8 bytes to hash
+	// instead of a 24-byte netip.Addr); the window holds the address.
+	live      map[uint64]*scanWin
+	found     map[uint64]*scanWin
+	free      []*scanWin // closed windows that were no scan, for new ones
 	lastSweep int64
 }
 
 func (s *portScan) init(cfg *Config) {
 	s.cfg = cfg
-	s.live = make(map[netip.Addr]*scanWin)
-	s.found = make(map[netip.Addr]*scanWin)
+	s.live = make(map[uint64]*scanWin)
+	s.found = make(map[uint64]*scanWin)
 }
 
 // failedAttempt reports whether a non-midstream flow's handshake never
@@ -88,7 +92,7 @@ func failedAttempt(f *report.Flow) bool {
 }
 
 func (s *portScan) add(d *Detector, f *report.Flow, orig, resp netip.AddrPort) {
-	src := orig.Addr()
+	src := addrKey(orig.Addr())
 	t := int64(f.Start)
 	w := s.live[src]
 	if w != nil && t-w.start > int64(s.cfg.ScanWindow) {
@@ -96,14 +100,12 @@ func (s *portScan) add(d *Detector, f *report.Flow, orig, resp netip.AddrPort) {
 		w = nil
 	}
 	if w == nil {
-		if len(s.live) >= d.cfg.MaxKeys {
-			s.sweep(d)
-			if len(s.live) >= d.cfg.MaxKeys {
-				d.stats.Untracked++
-				return
-			}
+		if !makeRoom(d, s.live, func() { s.sweep(d) }, s.weight, func(k uint64, w *scanWin) { s.close(d, k, w) }) {
+			d.stats.Untracked++
+			return
 		}
-		w = &scanWin{span: span{t, t}, windows: 1}
+		w = s.newWin(t)
+		w.src = orig.Addr()
 		s.live[src] = w
 	}
 	w.widen(span{t, t})
@@ -123,17 +125,44 @@ func (s *portScan) add(d *Detector, f *report.Flow, orig, resp netip.AddrPort) {
 	w.ev.flow(f.ID)
 }
 
+// weight ranks a source's window by its failed attempts, then all its
+// attempts; a window that already shows a scan is kept.
+func (s *portScan) weight(w *scanWin) uint64 {
+	if s.scan(w) {
+		return keepKey
+	}
+	return min(w.failed, 1<<31)<<32 | min(w.attempts, 1<<32-1)
+}
+
 // scan reports whether a window shows a scan.
 func (s *portScan) scan(w *scanWin) bool {
 	return len(w.targets) >= s.cfg.ScanMinTargets &&
 		float64(w.failed) >= s.cfg.ScanMinFailedShare*float64(w.attempts)
 }
 
-func (s *portScan) close(d *Detector, k netip.Addr, w *scanWin) {
+func (s *portScan) close(d *Detector, k uint64, w *scanWin) {
 	delete(s.live, k)
 	if s.scan(w) {
 		flagged(d, s.found, k, w)
+	} else if len(s.free) < d.cfg.MaxKeys {
+		if len(w.targets) > 64 {
+			w.targets = nil // a big set is not worth keeping for a new window
+		}
+		s.free = append(s.free, w)
 	}
+}
+
+// newWin returns a window opened at t, reusing a closed one that was no scan.
+func (s *portScan) newWin(t int64) *scanWin {
+	if n := len(s.free); n > 0 {
+		w := s.free[n-1]
+		s.free = s.free[:n-1]
+		targets := w.targets
+		clear(targets)
+		*w = scanWin{span: span{t, t}, windows: 1, targets: targets}
+		return w
+	}
+	return &scanWin{span: span{t, t}, windows: 1}
 }
 
 func (s *portScan) sweep(d *Detector) {
@@ -148,7 +177,7 @@ func (s *portScan) sweep(d *Detector) {
 }
 
 func (s *portScan) merge(d *Detector, o *portScan) {
-	mergeFound(d, s.found, o.live, o.found, func(k netip.Addr, w *scanWin) { o.close(d, k, w) })
+	mergeFound(d, s.found, o.live, o.found, func(k uint64, w *scanWin) { o.close(d, k, w) })
 }
 
 func (s *portScan) findings(d *Detector, out []finding) []finding {
@@ -158,8 +187,8 @@ func (s *portScan) findings(d *Detector, out []finding) []finding {
 		}
 		return w
 	}, d.cfg.MaxSources)
-	for k, w := range all {
-		out = append(out, finding{kind: anomaly.PortScan, start: w.start, key: k.String(), a: s.report(k, w)})
+	for _, w := range all {
+		out = append(out, finding{kind: anomaly.PortScan, start: w.start, key: w.src.String(), a: s.report(w.src, w)})
 	}
 	return out
 }

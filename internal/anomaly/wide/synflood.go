@@ -71,12 +71,9 @@ func (s *synFlood) init(cfg *Config) {
 func (s *synFlood) add(d *Detector, t int64, src, dst netip.AddrPort, frame uint64) {
 	e := s.live[dst]
 	if e == nil {
-		if len(s.live) >= d.cfg.MaxKeys {
-			s.sweep(d)
-			if len(s.live) >= d.cfg.MaxKeys {
-				d.stats.Untracked++
-				return
-			}
+		if !makeRoom(d, s.live, func() { s.sweep(d) }, synWeight, func(netip.AddrPort, *synDest) {}) {
+			d.stats.Untracked++
+			return
 		}
 		e = &synDest{syn: newRing(s.win), done: newRing(s.win)}
 		s.live[dst] = e
@@ -135,6 +132,15 @@ func (s *synFlood) close(d *Detector, k netip.AddrPort, e *synDest) {
 	if s.flood(ep) {
 		flagged(d, s.found, k, ep)
 	}
+}
+
+// synWeight is a destination's SYNs in the window, or keepKey during an
+// episode (evicted keys have none to close).
+func synWeight(e *synDest) uint64 {
+	if e.open != nil {
+		return keepKey
+	}
+	return e.syn.sum
 }
 
 // sweep closes episodes whose window has passed and forgets quiet keys.

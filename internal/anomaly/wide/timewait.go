@@ -19,6 +19,19 @@ type twKey struct {
 
 func (k twKey) String() string { return k.client.String() + " -> " + k.server.String() }
 
+// twID is a twKey as the maps hold it: the addresses as addrKey keys, 24
+// bytes instead of 56 to hash and compare. A busy server's capture makes a
+// new key for nearly every connection (one per client), and the map's
+// lookups and sweeps were most of the detector's cost.
+type twID struct {
+	client, server uint64
+	port           uint16
+}
+
+func twIDOf(k twKey) twID {
+	return twID{client: addrKey(k.client), server: addrKey(k.server.Addr()), port: k.server.Port()}
+}
+
 // twEp is one TIME_WAIT storm episode, or several folded together.
 type twEp struct {
 	span
@@ -28,6 +41,7 @@ type twEp struct {
 	peakRate           float64
 	episodes           int
 	ev                 evidence
+	key                twKey
 }
 
 func (a *twEp) clone() *twEp {
@@ -57,8 +71,9 @@ type twStorm struct {
 	cfg        *Config
 	win, rwin  int
 	warn, fail uint64 // tuples held for a warning, an error
-	live       map[twKey]*twEntry
-	found      map[twKey]*twEp
+	live       map[twID]*twEntry
+	found      map[twID]*twEp
+	free       []*twEntry // forgotten entries, for new keys
 	lastSweep  int64
 }
 
@@ -68,8 +83,8 @@ func (s *twStorm) init(cfg *Config) {
 	s.rwin = seconds(cfg.TimeWaitRateWindow)
 	s.warn = uint64(math.Max(1, math.Ceil(cfg.TimeWaitWarnShare*float64(cfg.EphemeralPorts))))
 	s.fail = uint64(math.Max(1, math.Ceil(cfg.TimeWaitErrorShare*float64(cfg.EphemeralPorts))))
-	s.live = make(map[twKey]*twEntry)
-	s.found = make(map[twKey]*twEp)
+	s.live = make(map[twID]*twEntry)
+	s.found = make(map[twID]*twEp)
 }
 
 // exhausting reports whether rate (connections per second) fills the range
@@ -79,17 +94,15 @@ func (s *twStorm) exhausting(rate float64) bool {
 }
 
 func (s *twStorm) add(d *Detector, t int64, orig, resp netip.AddrPort, origCloses bool, flowID, frame uint64) {
-	k := twKey{orig.Addr(), resp}
+	key := twKey{orig.Addr(), resp}
+	k := twIDOf(key)
 	e := s.live[k]
 	if e == nil {
-		if len(s.live) >= d.cfg.MaxKeys {
-			s.sweep(d)
-			if len(s.live) >= d.cfg.MaxKeys {
-				d.stats.Untracked++
-				return
-			}
+		if !makeRoom(d, s.live, func() { s.sweep(d) }, twWeight, func(k twID, e *twEntry) { s.forget(d, k, e) }) {
+			d.stats.Untracked++
+			return
 		}
-		e = &twEntry{client: newRing(s.win), server: newRing(s.win), rate: newRing(s.rwin)}
+		e = s.newEntry()
 		s.live[k] = e
 	}
 	e.last = max(e.last, t)
@@ -116,7 +129,7 @@ func (s *twStorm) add(d *Detector, t int64, orig, resp netip.AddrPort, origClose
 	ep := e.open
 	if ep == nil {
 		start := min(e.client.oldest(t), e.server.oldest(t))
-		ep = &twEp{span: span{start, t}, conns: held, byClient: e.client.sum, byServer: e.server.sum, episodes: 1}
+		ep = &twEp{span: span{start, t}, conns: held, byClient: e.client.sum, byServer: e.server.sum, episodes: 1, key: key}
 		e.open = ep
 	} else {
 		ep.conns++
@@ -134,7 +147,7 @@ func (s *twStorm) add(d *Detector, t int64, orig, resp netip.AddrPort, origClose
 }
 
 // closeOpen records k's open episode, if any, as a finding.
-func (s *twStorm) closeOpen(d *Detector, k twKey, e *twEntry) {
+func (s *twStorm) closeOpen(d *Detector, k twID, e *twEntry) {
 	if ep := e.open; ep != nil {
 		e.open = nil
 		flagged(d, s.found, k, ep)
@@ -143,17 +156,47 @@ func (s *twStorm) closeOpen(d *Detector, k twKey, e *twEntry) {
 
 func (s *twStorm) sweep(d *Detector) {
 	sweepIdle(d, &s.lastSweep, s.live, int64(s.win)*1e9, func(e *twEntry) int64 { return e.last },
-		func(k twKey, e *twEntry) { s.closeOpen(d, k, e) })
+		func(k twID, e *twEntry) { s.forget(d, k, e) })
+}
+
+// twWeight is a key's tuples in TIME_WAIT, or keepKey during an episode.
+func twWeight(e *twEntry) uint64 {
+	if e.open != nil {
+		return keepKey
+	}
+	return e.client.sum + e.server.sum
+}
+
+// forget ends k's open episode, if any, and keeps e for a later key.
+func (s *twStorm) forget(d *Detector, k twID, e *twEntry) {
+	s.closeOpen(d, k, e)
+	if len(s.free) < d.cfg.MaxKeys {
+		s.free = append(s.free, e)
+	}
+}
+
+// newEntry returns an empty entry, reusing a forgotten one and its rings.
+func (s *twStorm) newEntry() *twEntry {
+	if n := len(s.free); n > 0 {
+		e := s.free[n-1]
+		s.free = s.free[:n-1]
+		e.client.reset()
+		e.server.reset()
+		e.rate.reset()
+		e.open, e.last = nil, 0
+		return e
+	}
+	return &twEntry{client: newRing(s.win), server: newRing(s.win), rate: newRing(s.rwin)}
 }
 
 func (s *twStorm) merge(d *Detector, o *twStorm) {
-	mergeFound(d, s.found, o.live, o.found, func(k twKey, e *twEntry) { o.closeOpen(d, k, e) })
+	mergeFound(d, s.found, o.live, o.found, func(k twID, e *twEntry) { o.closeOpen(d, k, e) })
 }
 
 func (s *twStorm) findings(d *Detector, out []finding) []finding {
 	all := snapshot(s.found, s.live, func(e *twEntry) *twEp { return e.open }, 0)
-	for k, ep := range all {
-		out = append(out, finding{kind: anomaly.TimeWaitStorm, start: ep.start, key: k.String(), a: s.report(k, ep)})
+	for _, ep := range all {
+		out = append(out, finding{kind: anomaly.TimeWaitStorm, start: ep.start, key: ep.key.String(), a: s.report(ep.key, ep)})
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -563,23 +564,98 @@ func TestBoundedKeys(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxKeys = 100
 	d := New(cfg)
-	// 1000 destinations in one second: only 100 fit.
+	// 1000 one-SYN destinations in one second: the table holds 100 at a
+	// time, the lighter half (here all) making room for new ones.
 	for i := 0; i < 1000; i++ {
 		d.SYN(at(0), netip.AddrPortFrom(host(1), 1024), netip.AddrPortFrom(host(i), 80), uint64(i+1))
 	}
-	if got := d.Stats().Untracked; got != 900 {
-		t.Errorf("untracked %d, want 900", got)
+	if st := d.Stats(); st.Untracked != 0 || st.Evicted != 900 {
+		t.Errorf("untracked %d, evicted %d; want 0 and 900", st.Untracked, st.Evicted)
 	}
 	if n := len(d.syn.live); n != 100 {
 		t.Errorf("%d keys, want 100", n)
 	}
-	// A minute later the quiet keys are swept out and a flood is tracked.
+	// A minute later a flood is tracked.
 	spread(3000, 60, 10, func(i int, tm int64) {
 		d.SYN(tm, netip.AddrPortFrom(host(i), 1024), ap("192.0.2.10:443"), uint64(i+1))
 	})
 	f := only(t, d.Findings(), "syn_flood")
 	if f.Details["destination"] != "192.0.2.10:443" {
 		t.Errorf("destination %v", f.Details["destination"])
+	}
+}
+
+// TestFullTablesKeepHeavyKeys: a storm's key survives a table churned by
+// thousands of one-event keys (a busy server's clients), whichever comes
+// first; keys with an episode under way are never evicted.
+func TestFullTablesKeepHeavyKeys(t *testing.T) {
+	server := ap("192.0.2.10:443")
+	tests := []struct {
+		name string
+		feed func(d *Detector)
+		kind string
+	}{
+		{"time_wait_storm among new clients", func(d *Detector) {
+			// One client closes 500 connections a second to the server,
+			// from when the table is already full, while 20 000 other
+			// clients make one connection each.
+			spread(20000, 0, 20, func(i int, tm int64) {
+				d.TimeWait(tm, netip.AddrPortFrom(host(1<<16+i), 40000), server, true, uint64(i+1), uint64(i+1))
+				if i >= 5000 && i%2 == 0 {
+					d.TimeWait(tm, ap("10.200.0.1:33000"), server, true, uint64(i+1), uint64(i+1))
+				}
+			})
+		}, "time_wait_storm"},
+		{"port_scan among new clients", func(d *Detector) {
+			f := report.Flow{ConnState: "SF"}
+			scan := report.Flow{ConnState: "REJ"}
+			spread(20000, 0, 20, func(i int, tm int64) {
+				f.Start, f.End = report.Time(tm), report.Time(tm+1e6)
+				d.FlowEndAt(&f, netip.AddrPortFrom(host(1<<16+i), 40000), server)
+				if i >= 5000 && i%100 == 0 {
+					scan.Start, scan.End = report.Time(tm), report.Time(tm+1e6)
+					d.FlowEndAt(&scan, ap("10.200.0.2:33000"), netip.AddrPortFrom(host(i/100), 22))
+				}
+			})
+		}, "port_scan"},
+		{"rst_storm among new senders", func(d *Detector) {
+			spread(20000, 0, 5, func(i int, tm int64) {
+				d.RST(tm, netip.AddrPortFrom(host(1<<16+i), 40000), server, uint64(i+1))
+				if i >= 5000 {
+					d.RST(tm, ap("10.200.0.3:443"), netip.AddrPortFrom(host(i), 1000), uint64(i+1))
+				}
+			})
+		}, "rst_storm"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.MaxKeys = 1000
+			d := New(cfg)
+			tt.feed(d)
+			var got []string
+			for _, f := range d.Findings() {
+				got = append(got, f.Kind)
+			}
+			if !slices.Contains(got, tt.kind) {
+				t.Errorf("findings %v, want %s", got, tt.kind)
+			}
+			if st := d.Stats(); st.Evicted == 0 {
+				t.Errorf("nothing evicted: the table never filled (%+v)", st)
+			}
+		})
+	}
+	// Four destinations flooded at once fill a table of four: their
+	// episodes are under way, so a fifth destination is not tracked.
+	cfg := DefaultConfig()
+	cfg.MaxKeys = 4
+	d := New(cfg)
+	spread(8000, 0, 4, func(i int, tm int64) {
+		d.SYN(tm, netip.AddrPortFrom(host(i), 1024), netip.AddrPortFrom(host(1<<20+i%4), 80), uint64(i+1))
+	})
+	d.SYN(at(4), ap("10.9.9.9:1024"), ap("192.0.2.99:80"), 9000)
+	if st := d.Stats(); st.Untracked != 1 || st.Evicted != 0 {
+		t.Errorf("untracked %d, evicted %d; want 1 and 0", st.Untracked, st.Evicted)
 	}
 }
 
