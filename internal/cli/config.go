@@ -34,7 +34,7 @@ func addWideFlags(cmd *cobra.Command, c *wide.Config) {
 	f.IntVar(&c.ConnFloodIdle, "conn-flood-idle", c.ConnFloodIdle, "idle established connections from one source, open at once, that make a connection_flood")
 	f.DurationVar(&c.ConnFloodMinHold, "conn-flood-min-hold", c.ConnFloodMinHold, "how long a connection must last to count as held")
 	f.Float64Var(&c.ConnFloodMaxRate, "conn-flood-max-rate", c.ConnFloodMaxRate, "highest payload rate (bytes/s, both ways) of an idle connection")
-	f.IntVar(&c.MaxKeys, "wide-max-keys", c.MaxKeys, "cap on the keys each capture-wide detector tracks (overflow is counted)")
+	f.IntVar(&c.MaxKeys, "wide-max-keys", c.MaxKeys, "keys each capture-wide detector tracks; a full table forgets its lighter half (counted in summary.capture_wide)")
 }
 
 // applyConfigFile reads a YAML file of flag settings (each key is a flag name

@@ -13,8 +13,10 @@
 // bytes whatever its traffic; windows are whole seconds (a shorter window is
 // rounded up to one second) and at most one hour. Each table holds at most
 // Config.MaxKeys keys: when it is full, keys idle for longer than their
-// window are swept out, and events for new keys that still do not fit are
-// counted in Stats instead of tracked. Distinct-address sets are kept only for
+// window are swept out, then the lighter half of the keys by events in their
+// window (never a key whose episode is under way) is evicted and counted in
+// Stats; only a table full of ongoing episodes leaves new keys untracked
+// (counted too). Distinct-address sets are kept only for
 // ongoing or reported findings and capped at Config.MaxSources; a capped
 // figure is a lower bound and says so in Details.
 //
