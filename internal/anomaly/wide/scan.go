@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/fixhash"
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
 
@@ -66,6 +67,7 @@ type portScan struct {
 	live      map[uint64]*scanWin
 	found     map[uint64]*scanWin
 	free      []*scanWin // closed windows that were no scan, for new ones
+	probation []scanTry  // first attempts of sources without a window, by hash
 	lastSweep int64
 }
 
@@ -73,6 +75,15 @@ func (s *portScan) init(cfg *Config) {
 	s.cfg = cfg
 	s.live = make(map[uint64]*scanWin)
 	s.found = make(map[uint64]*scanWin)
+	// Probation holds one attempt per source: two attempts must not be
+	// enough for a scan.
+	if cfg.ScanMinTargets > 2 {
+		n := 1
+		for n < cfg.MaxKeys {
+			n <<= 1
+		}
+		s.probation = make([]scanTry, n)
+	}
 }
 
 // failedAttempt reports whether a non-midstream flow's handshake never
@@ -91,9 +102,54 @@ func failedAttempt(f *report.Flow) bool {
 	return false
 }
 
+// scanTry is one connection attempt as the scan detector counts it.
+type scanTry struct {
+	src            uint64 // addrKey of srcAddr
+	srcAddr        netip.Addr
+	t              int64 // the flow's start
+	failed         bool
+	state          uint8 // 1 REJ, 2 S0, 0 another
+	resp           netip.AddrPort
+	packet, flowID uint64
+	used           bool // in a probation slot
+}
+
 func (s *portScan) add(d *Detector, f *report.Flow, orig, resp netip.AddrPort) {
-	src := addrKey(orig.Addr())
-	t := int64(f.Start)
+	a := scanTry{src: addrKey(orig.Addr()), srcAddr: orig.Addr(), t: int64(f.Start), failed: failedAttempt(f),
+		resp: resp, packet: f.FirstPacket, flowID: f.ID}
+	switch f.ConnState {
+	case "REJ":
+		a.state = 1
+	case "S0":
+		a.state = 2
+	}
+	if s.live[a.src] == nil && s.probation != nil {
+		// Once the table is half full, a source's first attempt waits in
+		// a probation slot, which the next new source on the slot takes
+		// over: most sources of a busy server's capture (one client, one
+		// connection) then never need a window. The second attempt opens
+		// one and replays the first.
+		p := &s.probation[fixhash.Mix64(a.src)&uint64(len(s.probation)-1)]
+		switch {
+		case p.used && p.src == a.src:
+			first := *p
+			p.used = false
+			s.attempt(d, &first)
+		case 2*len(s.live) >= d.cfg.MaxKeys:
+			if p.used && a.t-p.t <= int64(s.cfg.ScanWindow) {
+				d.stats.Evicted++ // its one attempt leaves the window unseen
+			}
+			*p = a
+			p.used = true
+			return
+		}
+	}
+	s.attempt(d, &a)
+}
+
+// attempt counts one connection attempt in its source's window.
+func (s *portScan) attempt(d *Detector, a *scanTry) {
+	src, t := a.src, a.t
 	w := s.live[src]
 	if w != nil && t-w.start > int64(s.cfg.ScanWindow) {
 		s.close(d, src, w)
@@ -105,24 +161,24 @@ func (s *portScan) add(d *Detector, f *report.Flow, orig, resp netip.AddrPort) {
 			return
 		}
 		w = s.newWin(t)
-		w.src = orig.Addr()
+		w.src = a.srcAddr
 		s.live[src] = w
 	}
 	w.widen(span{t, t})
 	w.attempts++
-	if !failedAttempt(f) {
+	if !a.failed {
 		return
 	}
 	w.failed++
-	switch f.ConnState {
-	case "REJ":
+	switch a.state {
+	case 1:
 		w.rejected++
-	case "S0":
+	case 2:
 		w.unanswered++
 	}
-	w.addTarget(resp, d.cfg.MaxSources)
-	w.ev.packet(f.FirstPacket, t)
-	w.ev.flow(f.ID)
+	w.addTarget(a.resp, d.cfg.MaxSources)
+	w.ev.packet(a.packet, t)
+	w.ev.flow(a.flowID)
 }
 
 // weight ranks a source's window by its failed attempts, then all its

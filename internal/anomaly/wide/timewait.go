@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/fixhash"
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
 
@@ -74,6 +75,7 @@ type twStorm struct {
 	live       map[twID]*twEntry
 	found      map[twID]*twEp
 	free       []*twEntry // forgotten entries, for new keys
+	probation  []twFirst  // first events of keys without an entry, by hash
 	lastSweep  int64
 }
 
@@ -85,6 +87,15 @@ func (s *twStorm) init(cfg *Config) {
 	s.fail = uint64(math.Max(1, math.Ceil(cfg.TimeWaitErrorShare*float64(cfg.EphemeralPorts))))
 	s.live = make(map[twID]*twEntry)
 	s.found = make(map[twID]*twEp)
+	// Probation needs two events to stay below every threshold: one could
+	// never open an episode, the other must not be kept from opening one.
+	if s.warn > 2 && !s.exhausting(2/float64(s.rwin)) {
+		n := 1
+		for n < cfg.MaxKeys {
+			n <<= 1
+		}
+		s.probation = make([]twFirst, n)
+	}
 }
 
 // exhausting reports whether rate (connections per second) fills the range
@@ -93,18 +104,54 @@ func (s *twStorm) exhausting(rate float64) bool {
 	return rate*float64(s.win) >= float64(s.cfg.EphemeralPorts)
 }
 
+// twFirst is a key's first TIME_WAIT entry, waiting in probation.
+type twFirst struct {
+	id            twID
+	t             int64
+	flowID, frame uint64
+	origCloses    bool
+	used          bool
+}
+
 func (s *twStorm) add(d *Detector, t int64, orig, resp netip.AddrPort, origCloses bool, flowID, frame uint64) {
 	key := twKey{orig.Addr(), resp}
 	k := twIDOf(key)
 	e := s.live[k]
 	if e == nil {
+		// Once the table is half full, a key's first event waits in a
+		// probation slot, which the next new key on the slot takes over:
+		// most keys of a busy server's capture (one client, one
+		// connection) then never need an entry. The second event makes
+		// the entry and replays the first.
+		var first twFirst
+		if s.probation != nil {
+			p := &s.probation[fixhash.Mix64(k.client^fixhash.Mix64(k.server^uint64(k.port)))&uint64(len(s.probation)-1)]
+			switch {
+			case p.used && p.id == k:
+				first, p.used = *p, false
+			case 2*len(s.live) >= d.cfg.MaxKeys:
+				if p.used && sec(t)-sec(p.t) < int64(s.win) {
+					d.stats.Evicted++ // its one event leaves the window unseen
+				}
+				*p = twFirst{id: k, t: t, flowID: flowID, frame: frame, origCloses: origCloses, used: true}
+				return
+			}
+		}
 		if !makeRoom(d, s.live, func() { s.sweep(d) }, twWeight, func(k twID, e *twEntry) { s.forget(d, k, e) }) {
 			d.stats.Untracked++
 			return
 		}
 		e = s.newEntry()
 		s.live[k] = e
+		if first.used {
+			s.count(d, k, key, e, first.t, first.origCloses, first.flowID, first.frame)
+		}
 	}
+	s.count(d, k, key, e, t, origCloses, flowID, frame)
+}
+
+// count adds one connection entering TIME_WAIT to key's entry.
+func (s *twStorm) count(d *Detector, k twID, key twKey, e *twEntry, t int64, origCloses bool, flowID, frame uint64) {
 	e.last = max(e.last, t)
 	sc := sec(t)
 	e.client.advance(sc)
