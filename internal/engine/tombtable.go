@@ -13,6 +13,14 @@ import "github.com/tcpflow-analyze/tcpflow-analyze/internal/bigmem"
 // (internal/bigmem): they hold no pointers, and their first touch in 4 KiB
 // pages was a tenth of the run on a busy capture.
 type tombTable struct {
+	// pend holds the latest puts, written to the arrays tombBatch at a
+	// time: each lands on a random cache line of a table of megabytes, and
+	// loading the lines of a whole batch first lets the misses overlap
+	// instead of stalling one put after another.
+	pend  [tombBatch]pendingTomb
+	npend int
+	sink  uint64 // keeps the batch's loads from being optimized away
+
 	hs   []uint64 // 0 = free
 	ts   []tomb
 	mem  [2]interface{ Free() } // where hs and ts live (internal/bigmem)
@@ -21,7 +29,15 @@ type tombTable struct {
 	max  int                    // most slots, a power of two
 }
 
+// pendingTomb is a put not yet in the arrays.
+type pendingTomb struct {
+	h   uint64 // or-ed with tombHashUsed
+	t   tomb
+	now int64
+}
+
 const (
+	tombBatch    = 64
 	tombWays     = 8 // slots per bucket
 	minTombSlots = 1 << 10
 	tombHashUsed = 1 // or-ed into hashes so that 0 means free
@@ -52,9 +68,23 @@ func (tt *tombTable) find(h uint64) int {
 	return -1
 }
 
+// pending returns the index of h's pending put, or -1.
+func (tt *tombTable) pending(h uint64) int {
+	for i := range tt.pend[:tt.npend] {
+		if tt.pend[i].h == h {
+			return i
+		}
+	}
+	return -1
+}
+
 // get returns the tomb of hash h, or nil.
 func (tt *tombTable) get(h uint64) *tomb {
-	if i := tt.find(h | tombHashUsed); i >= 0 {
+	h |= tombHashUsed
+	if i := tt.pending(h); i >= 0 {
+		return &tt.pend[i].t
+	}
+	if i := tt.find(h); i >= 0 {
 		return &tt.ts[i]
 	}
 	return nil
@@ -62,7 +92,13 @@ func (tt *tombTable) get(h uint64) *tomb {
 
 // del forgets the tomb of hash h.
 func (tt *tombTable) del(h uint64) {
-	if i := tt.find(h | tombHashUsed); i >= 0 {
+	h |= tombHashUsed
+	if i := tt.pending(h); i >= 0 {
+		// A pending put may shadow an older tomb in the arrays: both go.
+		tt.npend--
+		tt.pend[i] = tt.pend[tt.npend]
+	}
+	if i := tt.find(h); i >= 0 {
 		tt.hs[i] = 0
 		tt.n--
 	}
@@ -70,10 +106,43 @@ func (tt *tombTable) del(h uint64) {
 
 // put keeps t for hash h at capture time now, replacing an older tomb of h.
 func (tt *tombTable) put(h uint64, t tomb, now int64) {
+	h |= tombHashUsed
+	if i := tt.pending(h); i >= 0 {
+		tt.pend[i] = pendingTomb{h, t, now}
+		return
+	}
+	if tt.npend == tombBatch {
+		tt.flush()
+	}
+	tt.pend[tt.npend] = pendingTomb{h, t, now}
+	tt.npend++
+}
+
+// count returns the tombs held, pending ones included.
+func (tt *tombTable) count() int { return tt.n + tt.npend }
+
+// flush writes the pending puts into the arrays.
+func (tt *tombTable) flush() {
+	if tt.hs != nil {
+		var x uint64
+		for _, p := range tt.pend[:tt.npend] {
+			b := tt.bucket(p.h)
+			// The bucket's hashes, and its tombs' three cache lines.
+			x += tt.hs[b] + uint64(tt.ts[b].until) + uint64(tt.ts[b+3].until) + uint64(tt.ts[b+6].until)
+		}
+		tt.sink += x
+	}
+	for _, p := range tt.pend[:tt.npend] {
+		tt.store(p.h, p.t, p.now)
+	}
+	tt.npend = 0
+}
+
+// store puts t for h (or-ed with tombHashUsed) into the arrays.
+func (tt *tombTable) store(h uint64, t tomb, now int64) {
 	if tt.hs == nil {
 		tt.resize(minTombSlots, now)
 	}
-	h |= tombHashUsed
 	for {
 		b := tt.bucket(h)
 		free := -1
@@ -120,7 +189,7 @@ func (tt *tombTable) resize(size int, now int64) {
 	tt.n = 0
 	for i, h := range oldH {
 		if h != 0 && oldT[i].until >= now {
-			tt.put(h, oldT[i], now)
+			tt.store(h, oldT[i], now)
 		}
 	}
 	for _, m := range oldMem {

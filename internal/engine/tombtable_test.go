@@ -16,12 +16,35 @@ func TestTombTableBasics(t *testing.T) {
 	if got := tt.get(5); got == nil || got.gen != 2 || got.until != 200 {
 		t.Fatalf("get(5) = %+v, want the second tomb", got)
 	}
-	if tt.n != 1 {
-		t.Fatalf("n = %d after a replacement, want 1", tt.n)
+	if tt.count() != 1 {
+		t.Fatalf("count = %d after a replacement, want 1", tt.count())
 	}
 	tt.del(5)
-	if tt.get(5) != nil || tt.n != 0 {
+	if tt.get(5) != nil || tt.count() != 0 {
 		t.Fatal("del left the tomb")
+	}
+	// The same once the puts went from the batch to the arrays.
+	tt.put(7, tomb{until: 100, gen: 1}, 0)
+	tt.flush()
+	tt.put(7, tomb{until: 300, gen: 3}, 0) // pending, shadows the stored one
+	if got := tt.get(7); got == nil || got.gen != 3 {
+		t.Fatalf("get(7) = %+v, want the pending tomb", got)
+	}
+	tt.flush()
+	if got := tt.get(7); got == nil || got.gen != 3 || tt.count() != 1 {
+		t.Fatalf("get(7) = %+v, count %d after the flush, want the second tomb alone", got, tt.count())
+	}
+	tt.del(7)
+	if tt.get(7) != nil || tt.count() != 0 {
+		t.Fatal("del left a stored tomb")
+	}
+	// Deleting a pending tomb that shadows a stored one deletes both.
+	tt.put(9, tomb{until: 100, gen: 1}, 0)
+	tt.flush()
+	tt.put(9, tomb{until: 300, gen: 2}, 0)
+	tt.del(9)
+	if got := tt.get(9); got != nil {
+		t.Fatalf("get(9) = %+v after del, want none", got)
 	}
 	// Hash 0 is a valid key too (slots mark use with a bit of their own).
 	tt.put(0, tomb{until: 1}, 0)
@@ -31,34 +54,40 @@ func TestTombTableBasics(t *testing.T) {
 }
 
 // TestTombTableMatchesMap runs random operations against a map: below the
-// cap, the table must hold exactly the tombs whose linger has not ended.
+// cap, the table must hold exactly the tombs whose linger has not ended. Few
+// keys make the batch of pending puts shadow and delete stored tombs often.
 func TestTombTableMatchesMap(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	tt := newTombTable(1 << 20)
-	ref := map[uint64]tomb{}
-	now := int64(0)
-	for i := 0; i < 200_000; i++ {
-		now += int64(r.IntN(3))
-		h := r.Uint64N(50_000) * 0x9e3779b97f4a7c15 // spread, with collisions of home slots
-		switch r.IntN(10) {
-		case 0:
-			tt.del(h)
-			delete(ref, h)
-		case 1, 2, 3:
-			got, want := tt.get(h), ref[h]
-			_, live := ref[h]
-			live = live && want.until >= now
-			if live && (got == nil || *got != want) {
-				t.Fatalf("op %d: get(%x) = %v, want %+v", i, h, got, want)
+	for _, keys := range []uint64{50_000, 300} {
+		r := rand.New(rand.NewPCG(1, keys))
+		tt := newTombTable(1 << 20)
+		ref := map[uint64]tomb{}
+		now := int64(0)
+		for i := 0; i < 200_000; i++ {
+			now += int64(r.IntN(3))
+			h := r.Uint64N(keys) * 0x9e3779b97f4a7c15 // spread, with collisions of home slots
+			switch r.IntN(10) {
+			case 0:
+				tt.del(h)
+				delete(ref, h)
+			case 1, 2, 3:
+				got, want := tt.get(h), ref[h]
+				_, live := ref[h]
+				live = live && want.until >= now
+				if live && (got == nil || *got != want) {
+					t.Fatalf("%d keys, op %d: get(%x) = %v, want %+v", keys, i, h, got, want)
+				}
+				if _, kept := ref[h]; !kept && got != nil {
+					t.Fatalf("%d keys, op %d: get(%x) = %+v after its del", keys, i, h, got)
+				}
+			default:
+				tb := tomb{until: now + int64(r.IntN(1000)), gen: int32(i)}
+				tt.put(h, tb, now)
+				ref[h] = tb
 			}
-		default:
-			tb := tomb{until: now + int64(r.IntN(1000)), gen: int32(i)}
-			tt.put(h, tb, now)
-			ref[h] = tb
 		}
-	}
-	if len(tt.hs) > 1<<17 {
-		t.Errorf("table grew to %d slots for at most 50000 keys", len(tt.hs))
+		if len(tt.hs) > 1<<17 {
+			t.Errorf("table grew to %d slots for at most %d keys", len(tt.hs), keys)
+		}
 	}
 }
 
@@ -69,6 +98,7 @@ func TestTombTableCap(t *testing.T) {
 	for i := range uint64(100_000) {
 		tt.put(i*0x9e3779b97f4a7c15, tomb{until: 1_000_000 + int64(i)}, 0)
 	}
+	tt.flush()
 	if len(tt.hs) != 1<<10 {
 		t.Fatalf("%d slots, want the cap %d", len(tt.hs), 1<<10)
 	}
