@@ -136,6 +136,9 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	}
 	var sink func(*report.Flow)
 	finishSink := func() error { return nil }
+	// Encoding in a goroutine of its own pays only beside a single engine
+	// with a core to spare (see flowWriter).
+	async := engine.WorkersFor(o.Engine) == 1 && runtime.GOMAXPROCS(0) > 1
 	var kept *lowestFlows
 	var sp *spool.Spool
 	switch format {
@@ -143,7 +146,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		// Each flow is written as it finishes: the report never sits in
 		// memory whole. Encoding runs in its own goroutine, in order, so it
 		// overlaps the analysis.
-		w := ndjsonWriter(s.Out)
+		w := ndjsonWriter(s.Out, async)
 		defer w.close()
 		sink = w.put
 		finishSink = func() error { return w.close() }
@@ -154,7 +157,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		// capture.
 		sp = &spool.Spool{MemLimit: o.spoolMemLimit}
 		defer sp.Close()
-		w := jsonSpooler(sp)
+		w := jsonSpooler(sp, async)
 		defer w.close()
 		sink = w.put
 		finishSink = func() error { return w.close() }
@@ -223,12 +226,15 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	return nil
 }
 
-// flowWriter hands flows to consume in a goroutine of its own, in the order
-// they are put, so that encoding overlaps the analysis; end runs after the
-// last one. Each flow is recycled once consumed. With a single P (one core,
-// or GOMAXPROCS=1) there is nothing to overlap: put consumes the flow at
-// once, while its record is still in the cache (handed over in batches, the
-// records had gone cold: the encoding took 2.7 times as long).
+// flowWriter hands flows to consume in the order they are put, and runs
+// end after the last one; each flow is recycled once consumed. With a single
+// engine on several cores it consumes them in a goroutine of its own, so
+// that encoding overlaps the analysis. Otherwise put consumes the flow at
+// once, while its record is still in the cache: with one P there is nothing
+// to overlap (handed over in batches, the records had gone cold and the
+// encoding took 2.7 times as long), and with several workers put runs in the
+// pipeline's merger, itself apart from the workers (a third goroutine cost
+// more in hand-offs than it overlapped).
 type flowWriter struct {
 	consume func(*report.Flow) error
 	end     func() error
@@ -238,9 +244,9 @@ type flowWriter struct {
 	err     error
 }
 
-func newFlowWriter(consume func(*report.Flow) error, end func() error) *flowWriter {
+func newFlowWriter(consume func(*report.Flow) error, end func() error, async bool) *flowWriter {
 	w := &flowWriter{consume: consume, end: end}
-	if runtime.GOMAXPROCS(0) == 1 {
+	if !async {
 		return w
 	}
 	w.ch, w.done = make(chan *report.Flow, 1024), make(chan error, 1)
@@ -261,7 +267,7 @@ func newFlowWriter(consume func(*report.Flow) error, end func() error) *flowWrit
 }
 
 // ndjsonWriter writes each flow as an ndjson line.
-func ndjsonWriter(out io.Writer) *flowWriter {
+func ndjsonWriter(out io.Writer, async bool) *flowWriter {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	var enc report.FlowEncoder
 	var buf []byte
@@ -276,13 +282,13 @@ func ndjsonWriter(out io.Writer) *flowWriter {
 			return fmt.Errorf("writing ndjson: %w", err)
 		}
 		return nil
-	})
+	}, async)
 }
 
 // jsonSpooler encodes each flow as an element of the JSON document into sp,
 // under its id: the document lists the flows in id order after the summary,
 // so they wait there (on disk past spool.DefaultMemLimit) for the end.
-func jsonSpooler(sp *spool.Spool) *flowWriter {
+func jsonSpooler(sp *spool.Spool, async bool) *flowWriter {
 	var enc report.FlowEncoder
 	var buf []byte
 	return newFlowWriter(func(f *report.Flow) error {
@@ -291,7 +297,7 @@ func jsonSpooler(sp *spool.Spool) *flowWriter {
 			err = sp.Add(f.ID, buf)
 		}
 		return err
-	}, nil)
+	}, nil, async)
 }
 
 // put queues f, which the engine gives away.

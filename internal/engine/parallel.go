@@ -18,6 +18,15 @@ import (
 // asked for (Workers 0 means one per core, at most 8). Zeek's timers run on a
 // single worker.
 func NewAnalyzer(cfg Config) (Analyzer, error) {
+	n := WorkersFor(cfg)
+	if n <= 1 {
+		return New(cfg), nil
+	}
+	return NewPipeline(cfg, n)
+}
+
+// WorkersFor returns the number of workers NewAnalyzer starts for cfg.
+func WorkersFor(cfg Config) int {
 	n := cfg.Workers
 	if n == 0 {
 		n = min(runtime.GOMAXPROCS(0), 8)
@@ -25,10 +34,7 @@ func NewAnalyzer(cfg Config) (Analyzer, error) {
 			n = 1
 		}
 	}
-	if n <= 1 {
-		return New(cfg), nil
-	}
-	return NewPipeline(cfg, n)
+	return n
 }
 
 // wideSink receives the events of the capture-wide detectors.
