@@ -189,7 +189,14 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 			sink = kept.add
 		}
 	}
-	rep, readErr := AnalyzeStream(o.Files, o.Filter, o.Engine, s, sink)
+	rep, readErr := analyzeWith(o.Files, o.Filter, o.Engine, s, func(eng engine.Analyzer) {
+		if sink != nil {
+			eng.SetSink(sink)
+		}
+		if format == report.FormatTable || format == report.FormatCSV {
+			eng.OmitTransitions() // neither shows them
+		}
+	})
 	if rep == nil {
 		return &ExitError{ExitInput, readErr}
 	}
@@ -390,13 +397,20 @@ func Analyze(files []string, filter string, cfg engine.Config, s *IO) (*report.R
 // AnalyzeStream is Analyze with each flow handed to sink as it finishes (in
 // capture order) instead of kept in the report, when sink is not nil.
 func AnalyzeStream(files []string, filter string, cfg engine.Config, s *IO, sink func(*report.Flow)) (*report.Report, error) {
+	return analyzeWith(files, filter, cfg, s, func(eng engine.Analyzer) {
+		if sink != nil {
+			eng.SetSink(sink)
+		}
+	})
+}
+
+// analyzeWith is Analyze with setup applied to the analyzer before it reads.
+func analyzeWith(files []string, filter string, cfg engine.Config, s *IO, setup func(engine.Analyzer)) (*report.Report, error) {
 	eng, err := engine.NewAnalyzer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if sink != nil {
-		eng.SetSink(sink)
-	}
+	setup(eng)
 	return runAnalyzer(eng, files, filter, s)
 }
 

@@ -124,9 +124,12 @@ func RunCheck(o *CheckOptions, s *IO) error {
 	// numbers per rule and the flows it may blame, so memory follows the
 	// open connections as with ndjson.
 	ev := policy.NewEvaluator(pol)
-	rep, readErr := AnalyzeStream(o.Files, o.Filter, o.Engine, s, func(f *report.Flow) {
-		ev.Add(f)
-		engine.RecycleFlow(f)
+	rep, readErr := analyzeWith(o.Files, o.Filter, o.Engine, s, func(eng engine.Analyzer) {
+		eng.OmitTransitions() // the policy never reads them
+		eng.SetSink(func(f *report.Flow) {
+			ev.Add(f)
+			engine.RecycleFlow(f)
+		})
 	})
 	if rep == nil {
 		return &ExitError{ExitInput, readErr}

@@ -105,6 +105,7 @@ type Engine struct {
 	tombs         *tombTable
 	late          uint64
 	connStates    map[string]int
+	noTimeline    bool // records carry no transitions (OmitTransitions)
 	strs          strCache
 	anomalyCounts map[string]uint64
 	nflows        int
@@ -158,6 +159,9 @@ func (l *flowList) all() []report.Flow {
 
 // SetSink implements Analyzer.
 func (e *Engine) SetSink(fn func(*report.Flow)) { e.Sink = fn }
+
+// OmitTransitions implements Analyzer.
+func (e *Engine) OmitTransitions() { e.noTimeline = true }
 
 // Filtered counts a frame that the user's filter excluded.
 func (e *Engine) Filtered() { e.in.filteredOut() }

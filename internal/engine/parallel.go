@@ -54,10 +54,21 @@ type Analyzer interface {
 	// SetSink makes each flow go to fn as it finishes, in capture order,
 	// instead of into the report. fn owns the flows it is given.
 	SetSink(fn func(*report.Flow))
+	// OmitTransitions leaves the transitions out of the flow records, for
+	// outputs that never show them (the table, CSV, check): a tenth of
+	// building a record, and most of its memory.
+	OmitTransitions()
 }
 
 // SetSink implements Analyzer.
 func (p *Pipeline) SetSink(fn func(*report.Flow)) { p.Sink = fn }
+
+// OmitTransitions implements Analyzer.
+func (p *Pipeline) OmitTransitions() {
+	for _, w := range p.workers {
+		w.OmitTransitions()
+	}
+}
 
 // The kinds of events a worker records.
 const (

@@ -49,6 +49,9 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 		f.HandshakeRTTMs = &ms
 	}
 	tl := c.st.Timeline()
+	if e.noTimeline {
+		tl = nil
+	}
 	if cap(ts) < len(tl) {
 		// Exactly sized: the json output keeps every flow's list.
 		ts = make([]report.Transition, 0, len(tl))
@@ -131,9 +134,6 @@ var flowPool = sync.Pool{New: func() any { return new(report.Flow) }}
 // struct shares its lists): the ndjson writer calls it once a flow's line is
 // written.
 func RecycleFlow(f *report.Flow) {
-	if cap(f.Transitions) == 0 {
-		return
-	}
 	flowPool.Put(f)
 }
 
