@@ -23,6 +23,7 @@ type tombTable struct {
 
 	hs   []uint64 // 0 = free
 	ts   []tomb
+	over []uint64               // a bit per bucket: some of its tombs are in their second bucket (alt)
 	mem  [2]interface{ Free() } // where hs and ts live (internal/bigmem)
 	mask uint64                 // buckets-1
 	n    int                    // slots whose hash is set (expired ones included)
@@ -54,18 +55,45 @@ func newTombTable(max int) *tombTable {
 // bucket returns the first slot of h's bucket.
 func (tt *tombTable) bucket(h uint64) int { return int((h>>3)&tt.mask) * tombWays }
 
-// find returns the slot of hash h (already or-ed with tombHashUsed), or -1.
-func (tt *tombTable) find(h uint64) int {
-	if tt.hs == nil {
-		return -1
-	}
-	b := tt.bucket(h)
+// alt returns the second bucket of hash h, from other bits of the hash than
+// its first: a tomb whose first bucket is full goes there, and its first
+// bucket is marked as overflowed so that lookups look there too. With a
+// single 8-way bucket some bucket of many was always full at a tenth of the
+// table's load, so the table kept doubling, to 32 MiB for 100 k tombs.
+func (tt *tombTable) alt(h uint64) int { return int((h>>35)&tt.mask) * tombWays }
+
+// overflowed reports whether some tombs of bucket b are in their second
+// bucket.
+func (tt *tombTable) overflowed(b int) bool {
+	i := b / tombWays
+	return tt.over[i/64]&(1<<(i%64)) != 0
+}
+
+func (tt *tombTable) setOverflow(b int) {
+	i := b / tombWays
+	tt.over[i/64] |= 1 << (i % 64)
+}
+
+// scan returns the slot of h in the bucket starting at b, or -1.
+func (tt *tombTable) scan(b int, h uint64) int {
 	for i, x := range tt.hs[b : b+tombWays] {
 		if x == h {
 			return b + i
 		}
 	}
 	return -1
+}
+
+// find returns the slot of hash h (already or-ed with tombHashUsed), or -1.
+func (tt *tombTable) find(h uint64) int {
+	if tt.hs == nil {
+		return -1
+	}
+	b := tt.bucket(h)
+	if i := tt.scan(b, h); i >= 0 || !tt.overflowed(b) {
+		return i
+	}
+	return tt.scan(tt.alt(h), h)
 }
 
 // pending returns the index of h's pending put, or -1.
@@ -145,23 +173,26 @@ func (tt *tombTable) store(h uint64, t tomb, now int64) {
 	}
 	for {
 		b := tt.bucket(h)
-		free := -1
-		for i, x := range tt.hs[b : b+tombWays] {
-			if x == h {
-				tt.ts[b+i] = t
-				return
-			}
-			if x == 0 && free < 0 {
-				free = b + i
-			}
-		}
-		if free >= 0 {
-			tt.hs[free], tt.ts[free] = h, t
-			tt.n++
+		if i := tt.find(h); i >= 0 {
+			tt.ts[i] = t
 			return
 		}
-		// The bucket is full: reuse a tomb whose linger is over, else grow,
-		// else (at the cap) give up the linger that ends first.
+		// A free slot in the bucket, else in the second one.
+		for _, bb := range [2]int{b, tt.alt(h)} {
+			for i, x := range tt.hs[bb : bb+tombWays] {
+				if x == 0 {
+					tt.hs[bb+i], tt.ts[bb+i] = h, t
+					tt.n++
+					if bb != b {
+						tt.setOverflow(b)
+					}
+					return
+				}
+			}
+		}
+		// Both are full: reuse a tomb whose linger is over, else grow,
+		// else (at the cap) give up the linger that ends first in the
+		// bucket.
 		first := b
 		for i := b; i < b+tombWays; i++ {
 			if tt.ts[i].until < now {
@@ -170,6 +201,16 @@ func (tt *tombTable) store(h uint64, t tomb, now int64) {
 			}
 			if tt.ts[i].until < tt.ts[first].until {
 				first = i
+			}
+		}
+		if tt.ts[first].until >= now {
+			pb := tt.alt(h)
+			for i := pb; i < pb+tombWays; i++ {
+				if tt.ts[i].until < now {
+					tt.hs[i], tt.ts[i] = h, t
+					tt.setOverflow(b)
+					return
+				}
 			}
 		}
 		if tt.ts[first].until < now || len(tt.hs) >= tt.max {
@@ -186,6 +227,7 @@ func (tt *tombTable) resize(size int, now int64) {
 	h, t := bigmem.Make[uint64](size), bigmem.Make[tomb](size)
 	tt.hs, tt.ts, tt.mem = h.S, t.S, [2]interface{ Free() }{h, t}
 	tt.mask = uint64(size/tombWays - 1)
+	tt.over = make([]uint64, (size/tombWays+63)/64)
 	tt.n = 0
 	for i, h := range oldH {
 		if h != 0 && oldT[i].until >= now {
