@@ -253,3 +253,47 @@ func TestOneProcWritesTheSame(t *testing.T) {
 		}
 	}
 }
+
+// TestWideTablesUnderPressure analyzes a generated capture whose clients are
+// all new (one connection each) with capture-wide tables far too small for
+// them: the light keys are evicted and counted in the summary, the flood is
+// still found, and the report is the same for one and two workers.
+func TestWideTablesUnderPressure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mix.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pcapgen.WriteMix(f, pcapgen.MixOptions{Packets: 40_000, Connections: 3_000,
+		Concurrency: 100, Seed: 11, FloodSources: 2_000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var outs []string
+	for _, n := range []int{1, 2} {
+		cfg := engine.DefaultConfig()
+		cfg.Workers = n
+		cfg.Wide.MaxKeys = 200
+		s := &IO{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}
+		rep, err := Analyze([]string{path}, "", cfg, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Summary.CaptureWide.EvictedKeys == 0 {
+			t.Errorf("%d workers: no key evicted from tables of 200 keys: %+v", n, rep.Summary.CaptureWide)
+		}
+		if rep.Summary.AnomalyCounts["syn_flood"] != 1 {
+			t.Errorf("%d workers: syn_flood found %d times, want 1", n, rep.Summary.AnomalyCounts["syn_flood"])
+		}
+		var b bytes.Buffer
+		if err := report.WriteJSON(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, b.String())
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("two workers differ from one\n%s", firstDiff(outs[0], outs[1]))
+	}
+}
