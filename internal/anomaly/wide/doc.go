@@ -90,7 +90,8 @@
 // single detector: SYN and Handshake by destination, TimeWait by (client,
 // server), RST by sender and FlowEnd by originator address. Route those
 // events to a detector by that key (for example a hash of the key), and the
-// merged findings equal a single detector's. connection_flood merges exactly
+// merged findings equal a single detector's while no table is full (a full
+// table's evictions depend on the keys it holds). connection_flood merges exactly
 // whatever the routing, since it keeps the idle intervals. When a key was
 // split across detectors, Merge combines what each found (counts summed,
 // peaks the larger, spans joined) but cannot recover an episode that only
