@@ -6,9 +6,11 @@ import "github.com/tcpflow-analyze/tcpflow-analyze/internal/bigmem"
 // slot, instead of a Go map plus a FIFO of references (about 110 bytes a
 // tomb): at a million connections a minute, the tombs are most of what the
 // analysis keeps (issue 5). The hashes of a bucket share one cache line, so a
-// lookup costs one miss. A slot is free when its hash is 0 or its tomb's
-// linger has ended. The table doubles while it is below its cap; at the cap,
-// a full bucket gives up the tomb whose linger ends first. The arrays live
+// lookup mostly costs one miss. A tomb whose bucket is full goes to a second
+// bucket (alt), and a bit of the first sends lookups there too. A slot is
+// free when its hash is 0 or its tomb's linger has ended. When both buckets
+// are full the table doubles while it is below its cap; at the cap, the first
+// bucket gives up the tomb whose linger ends first. The arrays live
 // outside the Go heap, in huge pages where the kernel has them
 // (internal/bigmem): they hold no pointers, and their first touch in 4 KiB
 // pages was a tenth of the run on a busy capture.
