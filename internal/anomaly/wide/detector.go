@@ -226,6 +226,17 @@ func sweepIdle[K comparable, V any](d *Detector, lastSweep *int64, live map[K]V,
 	}
 }
 
+// probationSlots returns the number of probation slots for tables of
+// maxKeys keys: a power of two, at least maxKeys. The slots are made when a
+// table first reaches half full, so a small capture never pays for them.
+func probationSlots(maxKeys int) int {
+	n := 1
+	for n < maxKeys {
+		n <<= 1
+	}
+	return n
+}
+
 // keepKey is the weight of a key that must not be evicted: its episode is
 // under way.
 const keepKey = math.MaxUint64

@@ -64,11 +64,12 @@ type portScan struct {
 	cfg *Config
 	// live and found are keyed by addrKey of the source (8 bytes to hash
 	// instead of a 24-byte netip.Addr); the window holds the address.
-	live      map[uint64]*scanWin
-	found     map[uint64]*scanWin
-	free      []*scanWin // closed windows that were no scan, for new ones
-	probation []scanTry  // first attempts of sources without a window, by hash
-	lastSweep int64
+	live       map[uint64]*scanWin
+	found      map[uint64]*scanWin
+	free       []*scanWin // closed windows that were no scan, for new ones
+	probation  []scanTry  // first attempts of sources without a window, by hash; made when first needed
+	probeSlots int        // its length, 0 when the thresholds allow no probation
+	lastSweep  int64
 }
 
 func (s *portScan) init(cfg *Config) {
@@ -78,11 +79,7 @@ func (s *portScan) init(cfg *Config) {
 	// Probation holds one attempt per source: two attempts must not be
 	// enough for a scan.
 	if cfg.ScanMinTargets > 2 {
-		n := 1
-		for n < cfg.MaxKeys {
-			n <<= 1
-		}
-		s.probation = make([]scanTry, n)
+		s.probeSlots = probationSlots(cfg.MaxKeys)
 	}
 }
 
@@ -122,6 +119,9 @@ func (s *portScan) add(d *Detector, f *report.Flow, orig, resp netip.AddrPort) {
 		a.state = 1
 	case "S0":
 		a.state = 2
+	}
+	if s.probation == nil && s.probeSlots > 0 && 2*len(s.live) >= d.cfg.MaxKeys {
+		s.probation = make([]scanTry, s.probeSlots)
 	}
 	if s.live[a.src] == nil && s.probation != nil {
 		// Once the table is half full, a source's first attempt waits in

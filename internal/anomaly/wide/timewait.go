@@ -75,7 +75,8 @@ type twStorm struct {
 	live       map[twID]*twEntry
 	found      map[twID]*twEp
 	free       []*twEntry // forgotten entries, for new keys
-	probation  []twFirst  // first events of keys without an entry, by hash
+	probation  []twFirst  // first events of keys without an entry, by hash; made when first needed
+	probeSlots int        // its length, 0 when the thresholds allow no probation
 	lastSweep  int64
 }
 
@@ -90,11 +91,7 @@ func (s *twStorm) init(cfg *Config) {
 	// Probation needs two events to stay below every threshold: one could
 	// never open an episode, the other must not be kept from opening one.
 	if s.warn > 2 && !s.exhausting(2/float64(s.rwin)) {
-		n := 1
-		for n < cfg.MaxKeys {
-			n <<= 1
-		}
-		s.probation = make([]twFirst, n)
+		s.probeSlots = probationSlots(cfg.MaxKeys)
 	}
 }
 
@@ -124,6 +121,9 @@ func (s *twStorm) add(d *Detector, t int64, orig, resp netip.AddrPort, origClose
 		// connection) then never need an entry. The second event makes
 		// the entry and replays the first.
 		var first twFirst
+		if s.probation == nil && s.probeSlots > 0 && 2*len(s.live) >= d.cfg.MaxKeys {
+			s.probation = make([]twFirst, s.probeSlots)
+		}
 		if s.probation != nil {
 			p := &s.probation[fixhash.Mix64(k.client^fixhash.Mix64(k.server^uint64(k.port)))&uint64(len(s.probation)-1)]
 			switch {
