@@ -14,6 +14,10 @@ type bufReader struct {
 	start, end int   // unread bytes are buf[start:end]
 	off        int64 // file offset of buf[start]
 	err        error // sticky read error (io.EOF at the end)
+	// pool, when set, lends the buffers: instead of moving unread bytes to
+	// the front of its buffer (over bytes handed out before) the reader
+	// moves to a new one and retires the old (Options.Buffers).
+	pool BufferPool
 }
 
 const defaultBufSize = 256 << 10
@@ -32,13 +36,14 @@ func (b *bufReader) fill(n int) {
 		for size < n {
 			size *= 2
 		}
-		nb := make([]byte, size)
-		b.end = copy(nb, b.buf[b.start:b.end])
-		b.start = 0
-		b.buf = nb
+		b.moveTo(size)
 	} else if b.start+n > len(b.buf) {
-		b.end = copy(b.buf, b.buf[b.start:b.end])
-		b.start = 0
+		if b.pool != nil {
+			b.moveTo(len(b.buf))
+		} else {
+			b.end = copy(b.buf, b.buf[b.start:b.end])
+			b.start = 0
+		}
 	}
 	for empty := 0; b.end-b.start < n && b.err == nil; {
 		m, err := b.r.Read(b.buf[b.end:])
@@ -52,6 +57,22 @@ func (b *bufReader) fill(n int) {
 			}
 		}
 	}
+}
+
+// moveTo moves the unread bytes to the front of a new buffer of size bytes,
+// from the pool when there is one (which takes the old buffer back).
+func (b *bufReader) moveTo(size int) {
+	var nb []byte
+	if b.pool != nil {
+		nb = b.pool.Buffer(size)
+	} else {
+		nb = make([]byte, size)
+	}
+	end := copy(nb, b.buf[b.start:b.end])
+	if b.pool != nil {
+		b.pool.Retire(b.buf)
+	}
+	b.buf, b.start, b.end = nb, 0, end
 }
 
 // peek returns up to n unread bytes without consuming them.

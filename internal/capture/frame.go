@@ -14,6 +14,9 @@ type Frame struct {
 	Record   uint64 // 1-based record number within its file
 	Offset   int64  // byte offset of the record header in the (decompressed) file
 	Number   uint64 // 1-based frame number in the merged input
+	// Stable is true when Data stays valid after Next, until the owner of
+	// Options.Buffers lets its buffer be lent again.
+	Stable bool
 }
 
 // Link-layer header types (LINKTYPE_* values from the tcpdump.org registry) that

@@ -16,6 +16,20 @@ type Options struct {
 	MaxProblems int
 	// Stdin replaces os.Stdin for the name "-" (for tests).
 	Stdin io.Reader
+	// Buffers, when set, lends the buffers the frames are read into, and
+	// the frames stay valid after Next (Frame.Stable) until Buffers' owner
+	// lets the buffer they are in be lent again. A pipeline that hands frames
+	// to other goroutines then needs no copy of their bytes.
+	Buffers BufferPool
+}
+
+// BufferPool lends read buffers to a Source (Options.Buffers).
+type BufferPool interface {
+	// Buffer returns a buffer of at least n bytes to read into.
+	Buffer(n int) []byte
+	// Retire takes back a buffer the Source has moved on from; frames in it
+	// must stay readable until the pool's owner no longer needs them.
+	Retire(b []byte)
 }
 
 func (o Options) maxCapLen() int {

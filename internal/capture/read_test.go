@@ -287,3 +287,66 @@ func TestStdin(t *testing.T) {
 		t.Errorf("stdin read failed: %+v %v", s.Frame(), s.Err())
 	}
 }
+
+// keepPool is a BufferPool that never lends a buffer twice and counts what
+// it lent and took back.
+type keepPool struct{ lent, retired int }
+
+func (p *keepPool) Buffer(n int) []byte { p.lent++; return make([]byte, n) }
+func (p *keepPool) Retire([]byte)       { p.retired++ }
+
+// TestStableFrames reads merged pcap, gzip and pcapng inputs with frames
+// bigger than the read buffer in places, keeping every frame's Data without
+// a copy: with Options.Buffers the frames stay as they were read (the
+// readers move to new buffers instead of moving bytes over old frames).
+func TestStableFrames(t *testing.T) {
+	var recsA, recsB []testRecord
+	for i := range 3000 {
+		size := 60 + i%1400
+		if i%500 == 0 {
+			size = 200_000 // forces the buffer to grow
+		}
+		data := simpleTCP4(bytes.Repeat([]byte{byte(i)}, size))
+		recsA = append(recsA, testRecord{sec: uint32(2 * i), data: data})
+		recsB = append(recsB, testRecord{sec: uint32(2*i + 1), data: data})
+	}
+	a := pcapFile(binary.LittleEndian, false, 1, recsA...)
+	b := gzipBytes(pcapFile(binary.BigEndian, true, 1, recsB...))
+	want, _ := readAll(t, map[string][]byte{"a.pcap": a, "b.pcap.gz": b}, []string{"a.pcap", "b.pcap.gz"})
+
+	dir := t.TempDir()
+	names := []string{filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap.gz")}
+	for i, d := range [][]byte{a, b} {
+		if err := os.WriteFile(names[i], d, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool := &keepPool{}
+	s, err := Open(names, Options{Buffers: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var kept [][]byte
+	for s.Next() {
+		f := s.Frame()
+		if !f.Stable {
+			t.Fatal("frame not marked stable")
+		}
+		kept = append(kept, f.Data)
+	}
+	if s.Err() != nil {
+		t.Fatal(s.Err())
+	}
+	if len(kept) != len(want) {
+		t.Fatalf("%d frames, want %d", len(kept), len(want))
+	}
+	for i := range kept {
+		if !bytes.Equal(kept[i], want[i].Data) {
+			t.Fatalf("frame %d changed after later reads", i+1)
+		}
+	}
+	if pool.lent == 0 || pool.retired == 0 {
+		t.Errorf("the pool lent %d and took back %d buffers", pool.lent, pool.retired)
+	}
+}

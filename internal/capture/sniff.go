@@ -47,6 +47,8 @@ func sniff(r io.Reader, name string, opt Options, warn warnFunc) (recordReader, 
 			}
 			return nil, closer, &InputError{File: name, Offset: -1, Msg: fmt.Sprintf("not a capture file (first bytes 0x%x)", head), Err: ErrNotCapture}
 		}
+		// Frames are views of this reader's buffer.
+		in.pool = opt.Buffers
 		switch magic := binary.BigEndian.Uint32(head); magic {
 		case pcapMagicMicro, pcapMagicNano, pcapMagicMicroSwapped, pcapMagicNanoSwapped:
 			pr, err := newPcapReader(in, name, opt, warn)

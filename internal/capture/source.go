@@ -167,6 +167,7 @@ func (s *Source) Next() bool {
 	s.number++
 	s.cur = s.inputs[best].head
 	s.cur.Number = s.number
+	s.cur.Stable = s.opt.Buffers != nil
 	return true
 }
 

@@ -424,7 +424,11 @@ func runAnalyzer(eng engine.Analyzer, files []string, filter string, s *IO) (*re
 			return nil, err
 		}
 	}
-	src, err := capture.Open(files, capture.Options{Stdin: s.In})
+	opts := capture.Options{Stdin: s.In}
+	if p, ok := eng.(interface{ BufferPool() capture.BufferPool }); ok {
+		opts.Buffers = p.BufferPool() // the frames are kept until their round is merged
+	}
+	src, err := capture.Open(files, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -234,6 +234,9 @@ type Pipeline struct {
 	now, lastSweep int64
 	lastFrame      uint64
 
+	// bufs lends the reader's buffers when the Source reads into them.
+	bufs bufferPool
+
 	// The merger's state.
 	wide   *wide.Detector
 	nextID uint64
@@ -332,6 +335,7 @@ func (p *Pipeline) merge() {
 			b.refs, b.rec.events = b.refs[:0], b.rec.events[:0]
 		}
 		r.slots, r.ticks, r.arena = r.slots[:0], r.ticks[:0], r.arena[:0]
+		p.bufs.roundMerged()
 		p.free <- r
 	}
 	close(p.merged)
@@ -426,7 +430,8 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 			p.blank = make([]byte, max(len(s.Payload), 64<<10))
 		}
 		s.Payload = p.blank[:len(s.Payload):len(s.Payload)]
-	} else if len(s.Payload) > 0 {
+	} else if len(s.Payload) > 0 && !fr.Stable {
+		// The reader's buffer will be read over: the round keeps a copy.
 		if cap(r.arena)-len(r.arena) < len(s.Payload) {
 			// The old arena stays alive through the segments that point
 			// into it; start a bigger one.
@@ -454,6 +459,7 @@ func (p *Pipeline) flush() {
 		p.in[i] <- &r.batches[i]
 	}
 	p.rounds <- r
+	p.bufs.filling++
 	p.cur = <-p.free
 }
 
