@@ -34,6 +34,17 @@ func checkFlowJSON(t testing.TB, f *Flow) {
 	if want := encodingJSONFlow(t, f, false); !bytes.Equal(got, want) {
 		t.Fatalf("compact:\n got %s\nwant %s", got, want)
 	}
+	// The ndjson encoder's own compact writer gives the generic bytes.
+	var enc FlowEncoder
+	for range 2 { // the second time from its caches
+		line, err := enc.AppendNDJSON(nil, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := AppendNDJSONFlow(nil, f); !bytes.Equal(line, want) {
+			t.Fatalf("FlowEncoder:\n got %s\nwant %s", line, want)
+		}
+	}
 	got, err = appendFlowJSONIndent(nil, f, "    ")
 	if err != nil {
 		t.Fatal(err)
