@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -69,87 +70,151 @@ func (c *tailCache) entry(t *Transition) (*tailEntry, bool) {
 // writes, faster: it remembers the dates and transition names it has
 // written. It is not safe for concurrent use.
 type FlowEncoder struct {
-	tc    timeCache
-	tails tailCache
+	tc        timeCache
+	tails     tailCache // compact transitions' names
+	elemTails tailCache // the same in WriteJSON's indented layout
 }
 
 // AppendNDJSON appends the {"type":"flow","flow":{...}} line of f.
 func (e *FlowEncoder) AppendNDJSON(b []byte, f *Flow) ([]byte, error) {
 	b = append(b, `{"type":"flow","flow":`...)
 	start := len(b)
-	b, err := e.appendCompact(b, f)
+	b, err := e.appendFast(b, f, compactLayout, &e.tails, "")
 	if err != nil {
 		return b[:start], err
 	}
 	return append(b, '}', '\n'), nil
 }
 
-// appendCompact appends f as compact JSON with nil lists as [], the bytes of
-// jsonWriter.flow with norm set, written member by member with their keys
-// as constants: the generic writer's bookkeeping per key was a third of the
+// flowLayout holds what separates the members of a flow record in one
+// layout of the JSON, compact or indented: k[i] comes before member i.
+type flowLayout struct {
+	indent                               bool
+	id, orig, resp, gen, mid, cs, hist   string
+	os, rs, er, fp, lp, start, end, dur  string
+	op, rp, osp, rsp, ob, rb, oib, rib   string
+	mb, rtt, mss, ws, open, comma, close string // ints2: open, comma, close
+	tr, trOpen, trSep, trPacket, trTime  string
+	trEnd                                string // after the last transition
+}
+
+// layoutFor builds the separators of a layout; depth 1 members are at
+// prefix plus two spaces.
+func layoutFor(indent bool, prefix string) *flowLayout {
+	nl := func(depth int) string {
+		if !indent {
+			return ""
+		}
+		return "\n" + prefix + strings.Repeat("  ", depth)
+	}
+	sp := ""
+	if indent {
+		sp = " "
+	}
+	k := func(name string) string { return "," + nl(1) + `"` + name + `":` + sp }
+	return &flowLayout{
+		indent: indent,
+		id:     "{" + nl(1) + `"id":` + sp,
+		orig:   k("orig"), resp: k("resp"), gen: k("generation"), mid: k("midstream"),
+		cs: k("conn_state"), hist: k("history"), os: k("orig_state"), rs: k("resp_state"),
+		er: k("end_reason"), fp: k("first_packet"), lp: k("last_packet"),
+		start: k("start") + `"`, end: k("end") + `"`, dur: k("duration_s"),
+		op: k("orig_packets"), rp: k("resp_packets"), osp: k("orig_seq_packets"), rsp: k("resp_seq_packets"),
+		ob: k("orig_bytes"), rb: k("resp_bytes"), oib: k("orig_ip_bytes"), rib: k("resp_ip_bytes"),
+		mb: k("missed_bytes"), rtt: k("handshake_rtt_ms"),
+		mss: k("mss"), ws: k("window_scale"),
+		open: "[" + nl(2), comma: "," + nl(2), close: nl(1) + "]",
+		tr:       k("transitions") + "[",
+		trOpen:   nl(2) + "{" + nl(3) + `"packet":` + sp,
+		trSep:    ",",
+		trPacket: "",
+		trTime:   "," + nl(3) + `"time":` + sp + `"`,
+		trEnd:    nl(1) + "]",
+	}
+}
+
+var (
+	compactLayout = layoutFor(false, "")
+	// elemLayout is an element of WriteJSON's "flows" list.
+	elemLayout = layoutFor(true, "    ")
+)
+
+// appendFast appends f in layout l with nil lists as [], the bytes of
+// jsonWriter.flow with norm set, member by member with the separators as
+// constants: the generic writer's bookkeeping per key was a third of the
 // encoding (TestFlowEncoderMatches and FuzzFlowJSON hold them equal).
-func (e *FlowEncoder) appendCompact(b []byte, f *Flow) ([]byte, error) {
+func (e *FlowEncoder) appendFast(b []byte, f *Flow, l *flowLayout, tails *tailCache, prefix string) ([]byte, error) {
 	str := appendJSONString
-	b = append(b, `{"id":`...)
-	b = strconv.AppendUint(b, f.ID, 10)
-	b = str(append(b, `,"orig":`...), f.Orig)
-	b = str(append(b, `,"resp":`...), f.Resp)
-	b = strconv.AppendInt(append(b, `,"generation":`...), int64(f.Generation), 10)
+	u := func(b []byte, sep string, v uint64) []byte { return strconv.AppendUint(append(b, sep...), v, 10) }
+	b = u(b, l.id, f.ID)
+	b = str(append(b, l.orig...), f.Orig)
+	b = str(append(b, l.resp...), f.Resp)
+	b = strconv.AppendInt(append(b, l.gen...), int64(f.Generation), 10)
+	b = append(b, l.mid...)
 	if f.Midstream {
-		b = append(b, `,"midstream":true`...)
+		b = append(b, "true"...)
 	} else {
-		b = append(b, `,"midstream":false`...)
+		b = append(b, "false"...)
 	}
-	b = str(append(b, `,"conn_state":`...), f.ConnState)
-	b = str(append(b, `,"history":`...), f.History)
-	b = str(append(b, `,"orig_state":`...), f.OrigState)
-	b = str(append(b, `,"resp_state":`...), f.RespState)
-	b = str(append(b, `,"end_reason":`...), f.EndReason)
-	b = strconv.AppendUint(append(b, `,"first_packet":`...), f.FirstPacket, 10)
-	b = strconv.AppendUint(append(b, `,"last_packet":`...), f.LastPacket, 10)
-	b = append(e.tc.append(append(b, `,"start":"`...), f.Start), '"')
-	b = append(e.tc.append(append(b, `,"end":"`...), f.End), '"')
-	b = appendJSONFloat(append(b, `,"duration_s":`...), f.DurationSec)
-	b = strconv.AppendUint(append(b, `,"orig_packets":`...), f.OrigPackets, 10)
-	b = strconv.AppendUint(append(b, `,"resp_packets":`...), f.RespPackets, 10)
-	b = strconv.AppendUint(append(b, `,"orig_seq_packets":`...), f.OrigSeqPackets, 10)
-	b = strconv.AppendUint(append(b, `,"resp_seq_packets":`...), f.RespSeqPackets, 10)
-	b = strconv.AppendUint(append(b, `,"orig_bytes":`...), f.OrigBytes, 10)
-	b = strconv.AppendUint(append(b, `,"resp_bytes":`...), f.RespBytes, 10)
-	b = strconv.AppendUint(append(b, `,"orig_ip_bytes":`...), f.OrigIPBytes, 10)
-	b = strconv.AppendUint(append(b, `,"resp_ip_bytes":`...), f.RespIPBytes, 10)
-	b = strconv.AppendUint(append(b, `,"missed_bytes":`...), f.MissedBytes, 10)
+	b = str(append(b, l.cs...), f.ConnState)
+	b = str(append(b, l.hist...), f.History)
+	b = str(append(b, l.os...), f.OrigState)
+	b = str(append(b, l.rs...), f.RespState)
+	b = str(append(b, l.er...), f.EndReason)
+	b = u(b, l.fp, f.FirstPacket)
+	b = u(b, l.lp, f.LastPacket)
+	b = append(e.tc.append(append(b, l.start...), f.Start), '"')
+	b = append(e.tc.append(append(b, l.end...), f.End), '"')
+	b = appendJSONFloat(append(b, l.dur...), f.DurationSec)
+	b = u(b, l.op, f.OrigPackets)
+	b = u(b, l.rp, f.RespPackets)
+	b = u(b, l.osp, f.OrigSeqPackets)
+	b = u(b, l.rsp, f.RespSeqPackets)
+	b = u(b, l.ob, f.OrigBytes)
+	b = u(b, l.rb, f.RespBytes)
+	b = u(b, l.oib, f.OrigIPBytes)
+	b = u(b, l.rib, f.RespIPBytes)
+	b = u(b, l.mb, f.MissedBytes)
+	b = append(b, l.rtt...)
 	if f.HandshakeRTTMs == nil {
-		b = append(b, `,"handshake_rtt_ms":null`...)
+		b = append(b, "null"...)
 	} else {
-		b = appendJSONFloat(append(b, `,"handshake_rtt_ms":`...), *f.HandshakeRTTMs)
+		b = appendJSONFloat(b, *f.HandshakeRTTMs)
 	}
-	b = strconv.AppendInt(append(b, `,"mss":[`...), int64(f.MSS[0]), 10)
-	b = append(strconv.AppendInt(append(b, ','), int64(f.MSS[1]), 10), ']')
-	b = strconv.AppendInt(append(b, `,"window_scale":[`...), int64(f.WindowScale[0]), 10)
-	b = append(strconv.AppendInt(append(b, ','), int64(f.WindowScale[1]), 10), ']')
-	b = append(b, `,"transitions":[`...)
+	for _, v := range [2]*[2]int{&f.MSS, &f.WindowScale} {
+		if v == &f.MSS {
+			b = append(b, l.mss...)
+		} else {
+			b = append(b, l.ws...)
+		}
+		b = strconv.AppendInt(append(b, l.open...), int64(v[0]), 10)
+		b = append(strconv.AppendInt(append(b, l.comma...), int64(v[1]), 10), l.close...)
+	}
+	b = append(b, l.tr...)
 	for i := range f.Transitions {
 		t := &f.Transitions[i]
 		if i > 0 {
-			b = append(b, ',')
+			b = append(b, l.trSep...)
 		}
-		b = strconv.AppendUint(append(b, `{"packet":`...), t.Packet, 10)
-		b = e.tc.append(append(b, `,"time":"`...), t.Time)
-		b = append(b, '"')
+		b = u(b, l.trOpen, t.Packet)
+		b = append(e.tc.append(append(b, l.trTime...), t.Time), '"')
 		// The rest depends only on the six names.
-		c, hit := e.tails.entry(t)
+		c, hit := tails.entry(t)
 		if !hit {
-			w := jsonWriter{b: c.b[:0], depth: 1}
+			w := jsonWriter{b: c.b[:0], indent: l.indent, prefix: prefix, depth: 3}
 			w.transitionNames(t)
 			c.b = w.b
 		}
 		b = append(b, c.b...)
 	}
-	b = append(b, ']')
+	if len(f.Transitions) > 0 {
+		b = append(b, l.trEnd...)
+	} else {
+		b = append(b, ']')
+	}
 	// The rare members, and the anomalies with their free-form details, go
 	// through the generic writer.
-	w := jsonWriter{b: b, norm: true, depth: 1, tc: e.tc}
+	w := jsonWriter{b: b, indent: l.indent, prefix: prefix, norm: true, depth: 1, tc: e.tc}
 	if f.TransitionsDropped != 0 {
 		w.key("transitions_dropped")
 		w.int(int64(f.TransitionsDropped))
@@ -176,10 +241,7 @@ func (e *FlowEncoder) appendCompact(b []byte, f *Flow) ([]byte, error) {
 // indented document (without the newline and indent before it), the bytes
 // WriteJSONEncoded expects.
 func (e *FlowEncoder) AppendJSONElem(b []byte, f *Flow) ([]byte, error) {
-	w := jsonWriter{b: b, indent: true, prefix: "    ", norm: true, tc: e.tc}
-	err := w.flow(f)
-	e.tc = w.tc
-	return w.b, err
+	return e.appendFast(b, f, elemLayout, &e.elemTails, "    ")
 }
 
 // timeCache keeps the date and clock of the latest second formatted: the

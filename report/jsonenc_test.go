@@ -44,6 +44,17 @@ func checkFlowJSON(t testing.TB, f *Flow) {
 		if want, _ := AppendNDJSONFlow(nil, f); !bytes.Equal(line, want) {
 			t.Fatalf("FlowEncoder:\n got %s\nwant %s", line, want)
 		}
+		elem, err := enc.AppendJSONElem(nil, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := jsonWriter{indent: true, prefix: "    ", norm: true}
+		if err := w.flow(f); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(elem, w.b) {
+			t.Fatalf("FlowEncoder element:\n got %s\nwant %s", elem, w.b)
+		}
 	}
 	got, err = appendFlowJSONIndent(nil, f, "    ")
 	if err != nil {
