@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"sort"
+	"unsafe"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/fsm"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
@@ -105,7 +106,8 @@ type Engine struct {
 	tombs         *tombTable
 	late          uint64
 	connStates    map[string]int
-	noTimeline    bool // records carry no transitions (OmitTransitions)
+	touched       uint64 // what touch loaded
+	noTimeline    bool   // records carry no transitions (OmitTransitions)
 	strs          strCache
 	anomalyCounts map[string]uint64
 	nflows        int
@@ -263,15 +265,45 @@ func (e *Engine) segment(s *segment.Segment, key flow.Key, h uint64) {
 		e.bury(h, t)
 	}
 	if e.cfg.MaxLinger > 0 {
+		evicted := false
 		for e.table.ClassLen(flow.ClassClosed)+e.table.ClassLen(flow.ClassTimeWait) > e.cfg.MaxLinger {
 			e.evict(e.table.Oldest())
+			evicted = true
+		}
+		if evicted {
+			e.prefetch(e.table.Oldest())
 		}
 	}
 	if e.cfg.MaxHalfOpen > 0 {
+		evicted := false
 		for e.table.ClassLen(flow.ClassHandshake) > e.cfg.MaxHalfOpen {
 			e.evict(e.table.OldestOf(flow.ClassHandshake))
+			evicted = true
+		}
+		if evicted {
+			e.prefetch(e.table.OldestOf(flow.ClassHandshake))
 		}
 	}
+}
+
+// prefetch loads the connection state of ent, the next to be evicted: it
+// has waited behind thousands of others and left the cache, and loading it
+// a few packets before its record is built overlaps those misses with the
+// work in between.
+func (e *Engine) prefetch(ent *flow.Entry[*conn]) {
+	if ent != nil {
+		e.touched += touch(unsafe.Pointer(ent.Value), unsafe.Sizeof(*ent.Value))
+	}
+}
+
+// touch loads a word of each cache line of the n bytes at p and returns
+// their sum, so that the loads are not optimized away.
+func touch(p unsafe.Pointer, n uintptr) uint64 {
+	var x uint64
+	for off := uintptr(0); off+8 <= n; off += 64 {
+		x += *(*uint64)(unsafe.Add(p, off))
+	}
+	return x
 }
 
 // startsNewGeneration reports whether s, arriving on c's 4-tuple, opens a new
