@@ -211,7 +211,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		// Written as the flows finished.
 	case sp != nil:
 		if sp.SpillErr != nil {
-			fmt.Fprintf(s.Err, "tcpflow-analyze: warning: kept %d flows in memory: %v\n", sp.Len(), sp.SpillErr)
+			fmt.Fprintf(s.Err, "tcpflow-analyze: warning: no temporary file for the JSON flows (set TMPDIR to a writable directory), kept %d flows in memory: %v\n", sp.Len(), sp.SpillErr)
 		}
 		next, err := sp.Sorted()
 		if err != nil {
