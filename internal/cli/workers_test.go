@@ -297,3 +297,26 @@ func TestWideTablesUnderPressure(t *testing.T) {
 		t.Errorf("two workers differ from one\n%s", firstDiff(outs[0], outs[1]))
 	}
 }
+
+// TestJSONSpoolWithoutTempDir: when no temporary file can be made, the JSON
+// document keeps its flows in memory, says so, and loses none.
+func TestJSONSpoolWithoutTempDir(t *testing.T) {
+	path := filepath.Join(repoRoot, "testdata", "pcaps", "lossy_transfer.pcap")
+	run := func(limit int) (string, string) {
+		var out, errs bytes.Buffer
+		s := &IO{In: strings.NewReader(""), Out: &out, Err: &errs}
+		if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "json", Engine: engine.DefaultConfig(), spoolMemLimit: limit}, s); err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errs.String()
+	}
+	want, _ := run(0)
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	got, warn := run(1)
+	if got != want {
+		t.Errorf("output differs when kept in memory\n%s", firstDiff(want, got))
+	}
+	if !strings.Contains(warn, "set TMPDIR") || !strings.Contains(warn, "kept") {
+		t.Errorf("warning %q", warn)
+	}
+}
