@@ -472,23 +472,31 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 	for _, ch := range p.in {
 		close(ch)
 	}
-	// Connections still open end in the order of their first frame.
-	var lists [][]event
-	for _, w := range p.workers {
-		rec := &recorder{}
-		w.rec, w.events = rec, rec
-		rec.at(p.lastFrame+1, phaseEnd)
-		if p.now > w.now {
-			w.now = p.now
-		}
-		var open []*flow.Entry[*conn]
-		w.table.All(func(ent *flow.Entry[*conn]) { open = append(open, ent) })
-		sort.Slice(open, func(i, j int) bool { return open[i].Value.id < open[j].Value.id })
-		for _, ent := range open {
-			w.finish(ent, "end_of_capture")
-		}
-		lists = append(lists, rec.events)
+	// Connections still open end in the order of their first frame, each
+	// worker's at once (the workers are idle now: the merger has merged
+	// every round they did).
+	lists := make([][]event, len(p.workers))
+	var wg sync.WaitGroup
+	for i, w := range p.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := &recorder{}
+			w.rec, w.events = rec, rec
+			rec.at(p.lastFrame+1, phaseEnd)
+			if p.now > w.now {
+				w.now = p.now
+			}
+			var open []*flow.Entry[*conn]
+			w.table.All(func(ent *flow.Entry[*conn]) { open = append(open, ent) })
+			sort.Slice(open, func(i, j int) bool { return open[i].Value.id < open[j].Value.id })
+			for _, ent := range open {
+				w.finish(ent, "end_of_capture")
+			}
+			lists[i] = rec.events
+		}()
 	}
+	wg.Wait()
 	mergeEvents(lists, p.replay)
 	flows := p.flows.all()
 	sort.Slice(flows, func(i, j int) bool { return flows[i].ID < flows[j].ID })
