@@ -106,6 +106,7 @@ type Engine struct {
 	tombs         *tombTable
 	late          uint64
 	connStates    map[string]int
+	connChunk     []conn // connections allocated and not yet handed out
 	touched       uint64 // what touch loaded
 	noTimeline    bool   // records carry no transitions (OmitTransitions)
 	strs          strCache
@@ -583,8 +584,24 @@ func (e *Engine) allocConn() *conn {
 		e.freeConns = e.freeConns[:n-1]
 		return c
 	}
-	return new(conn)
+	if e.zeekT {
+		// Not recycled (see freeConn): a chunk would live as long as its
+		// longest connection.
+		return new(conn)
+	}
+	if len(e.connChunk) == 0 {
+		// Connections come in chunks, recycled for good by freeConn: one
+		// large allocation is cheaper than hundreds of 1.4 KiB ones (3 %
+		// of a run on the mix, and less memory).
+		e.connChunk = make([]conn, connChunk)
+	}
+	c := &e.connChunk[0]
+	e.connChunk = e.connChunk[1:]
+	return c
 }
+
+// connChunk is how many connections allocConn allocates at once.
+const connChunk = 256
 
 // freeConn keeps c for reuse once its record is built. With Zeek's timers a
 // finished connection may still be referenced by a pending timer, so it is
