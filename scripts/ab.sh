@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# ab.sh N BIN_A BIN_B ARGS... — compare two builds on a noisy machine: run
+# "BIN ARGS" N times each, alternating A and B so that both see the same
+# drift, and print the best wall and CPU (user+sys) seconds of each.
+# Output of the runs is discarded. One core by default: CPUS (taskset list,
+# default 0) and PROCS (GOMAXPROCS, default 1) change that.
+#
+#   go build -o /tmp/a ./cmd/tcpflow-analyze    # before the change
+#   go build -o /tmp/b ./cmd/tcpflow-analyze    # after it
+#   scripts/ab.sh 5 /tmp/a /tmp/b analyze -o ndjson /tmp/tcpflow-bench/mix.pcap
+set -euo pipefail
+if [ $# -lt 4 ]; then
+	echo "usage: ab.sh N BIN_A BIN_B ARGS..." >&2
+	exit 2
+fi
+n=$1 a=$2 b=$3
+shift 3
+[ -x /usr/bin/time ] || { echo "ab.sh: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+pin=()
+if command -v taskset >/dev/null; then
+	pin=(taskset -c "${CPUS:-0}")
+fi
+for ((i = 0; i < n; i++)); do
+	for side in a b; do
+		bin=$a
+		[ "$side" = b ] && bin=$b
+		/usr/bin/time -f "%e %U %S" -a -o "$dir/$side" env GOMAXPROCS="${PROCS:-1}" "${pin[@]}" "$bin" "$@" >/dev/null 2>&1 || true
+	done
+done
+for side in a b; do
+	bin=$a
+	[ "$side" = b ] && bin=$b
+	awk -v name="$bin" '$1 ~ /^[0-9.]+$/ {c = $2 + $3; if (!seen || c < bc) bc = c; if (!seen || $1 < bw) bw = $1; seen = 1}
+		END {printf "%s: best wall %.2f s, best cpu %.2f s\n", name, bw, bc}' "$dir/$side"
+done
