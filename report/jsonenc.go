@@ -27,12 +27,11 @@ type jsonWriter struct {
 	depth  int
 	first  bool // no member written yet in the innermost object or array
 	// norm writes nil lists of a flow as [] (normalizeFlow's effect).
-	norm  bool
-	tc    timeCache
-	tails *tailCache // compact transitions' names, when set
+	norm bool
+	tc   timeCache
 }
 
-// tailCache remembers the JSON of the names that end a compact transition
+// tailCache remembers the JSON of the names that end a transition
 // (event, direction and the four states), keyed by the identity of the six
 // strings: the engine's names are constants, so a connection's transitions
 // are mostly found here, and a miss only costs the encoding. Strings with the
@@ -79,22 +78,23 @@ type FlowEncoder struct {
 func (e *FlowEncoder) AppendNDJSON(b []byte, f *Flow) ([]byte, error) {
 	b = append(b, `{"type":"flow","flow":`...)
 	start := len(b)
-	b, err := e.appendFast(b, f, compactLayout, &e.tails, "")
+	b, err := appendFlow(b, f, compactLayout, true, &e.tc, &e.tails)
 	if err != nil {
 		return b[:start], err
 	}
 	return append(b, '}', '\n'), nil
 }
 
-// flowLayout holds what separates the members of a flow record in one
-// layout of the JSON, compact or indented: k[i] comes before member i.
+// flowLayout holds what comes before each member of a flow record in one
+// layout of the JSON, compact or indented (MarshalIndent's, with prefix).
 type flowLayout struct {
 	indent                               bool
+	prefix                               string
 	id, orig, resp, gen, mid, cs, hist   string
 	os, rs, er, fp, lp, start, end, dur  string
 	op, rp, osp, rsp, ob, rb, oib, rib   string
 	mb, rtt, mss, ws, open, comma, close string // ints2: open, comma, close
-	tr, trOpen, trSep, trPacket, trTime  string
+	tr, trOpen, trSep, trTime            string
 	trEnd                                string // after the last transition
 }
 
@@ -114,6 +114,7 @@ func layoutFor(indent bool, prefix string) *flowLayout {
 	k := func(name string) string { return "," + nl(1) + `"` + name + `":` + sp }
 	return &flowLayout{
 		indent: indent,
+		prefix: prefix,
 		id:     "{" + nl(1) + `"id":` + sp,
 		orig:   k("orig"), resp: k("resp"), gen: k("generation"), mid: k("midstream"),
 		cs: k("conn_state"), hist: k("history"), os: k("orig_state"), rs: k("resp_state"),
@@ -124,12 +125,11 @@ func layoutFor(indent bool, prefix string) *flowLayout {
 		mb: k("missed_bytes"), rtt: k("handshake_rtt_ms"),
 		mss: k("mss"), ws: k("window_scale"),
 		open: "[" + nl(2), comma: "," + nl(2), close: nl(1) + "]",
-		tr:       k("transitions") + "[",
-		trOpen:   nl(2) + "{" + nl(3) + `"packet":` + sp,
-		trSep:    ",",
-		trPacket: "",
-		trTime:   "," + nl(3) + `"time":` + sp + `"`,
-		trEnd:    nl(1) + "]",
+		tr:     k("transitions") + "[",
+		trOpen: nl(2) + "{" + nl(3) + `"packet":` + sp,
+		trSep:  ",",
+		trTime: "," + nl(3) + `"time":` + sp + `"`,
+		trEnd:  nl(1) + "]",
 	}
 }
 
@@ -139,11 +139,22 @@ var (
 	elemLayout = layoutFor(true, "    ")
 )
 
-// appendFast appends f in layout l with nil lists as [], the bytes of
-// jsonWriter.flow with norm set, member by member with the separators as
-// constants: the generic writer's bookkeeping per key was a third of the
-// encoding (TestFlowEncoderMatches and FuzzFlowJSON hold them equal).
-func (e *FlowEncoder) appendFast(b []byte, f *Flow, l *flowLayout, tails *tailCache, prefix string) ([]byte, error) {
+// layoutOf returns the layout of a writer's flows.
+func layoutOf(indent bool, prefix string) *flowLayout {
+	switch {
+	case !indent:
+		return compactLayout
+	case prefix == elemLayout.prefix:
+		return elemLayout
+	}
+	return layoutFor(true, prefix)
+}
+
+// appendFlow appends f in layout l, the bytes encoding/json writes for it
+// (with norm, nil lists as []), member by member with the separators as
+// constants: a writer that kept the state of each key spent a third of the
+// encoding on it. tails, when set, remembers the transitions' names.
+func appendFlow(b []byte, f *Flow, l *flowLayout, norm bool, tc *timeCache, tails *tailCache) ([]byte, error) {
 	str := appendJSONString
 	u := func(b []byte, sep string, v uint64) []byte { return strconv.AppendUint(append(b, sep...), v, 10) }
 	b = u(b, l.id, f.ID)
@@ -163,8 +174,8 @@ func (e *FlowEncoder) appendFast(b []byte, f *Flow, l *flowLayout, tails *tailCa
 	b = str(append(b, l.er...), f.EndReason)
 	b = u(b, l.fp, f.FirstPacket)
 	b = u(b, l.lp, f.LastPacket)
-	b = append(e.tc.append(append(b, l.start...), f.Start), '"')
-	b = append(e.tc.append(append(b, l.end...), f.End), '"')
+	b = append(tc.append(append(b, l.start...), f.Start), '"')
+	b = append(tc.append(append(b, l.end...), f.End), '"')
 	b = appendJSONFloat(append(b, l.dur...), f.DurationSec)
 	b = u(b, l.op, f.OrigPackets)
 	b = u(b, l.rp, f.RespPackets)
@@ -190,31 +201,43 @@ func (e *FlowEncoder) appendFast(b []byte, f *Flow, l *flowLayout, tails *tailCa
 		b = strconv.AppendInt(append(b, l.open...), int64(v[0]), 10)
 		b = append(strconv.AppendInt(append(b, l.comma...), int64(v[1]), 10), l.close...)
 	}
-	b = append(b, l.tr...)
-	for i := range f.Transitions {
-		t := &f.Transitions[i]
-		if i > 0 {
-			b = append(b, l.trSep...)
-		}
-		b = u(b, l.trOpen, t.Packet)
-		b = append(e.tc.append(append(b, l.trTime...), t.Time), '"')
-		// The rest depends only on the six names.
-		c, hit := tails.entry(t)
-		if !hit {
-			w := jsonWriter{b: c.b[:0], indent: l.indent, prefix: prefix, depth: 3}
+	switch {
+	case f.Transitions == nil && !norm:
+		b = append(append(b, l.tr[:len(l.tr)-1]...), "null"...)
+	case len(f.Transitions) == 0:
+		b = append(append(b, l.tr...), ']')
+	default:
+		b = append(b, l.tr...)
+		for i := range f.Transitions {
+			t := &f.Transitions[i]
+			if i > 0 {
+				b = append(b, l.trSep...)
+			}
+			b = u(b, l.trOpen, t.Packet)
+			b = append(tc.append(append(b, l.trTime...), t.Time), '"')
+			// The rest depends only on the six names.
+			var c *tailEntry
+			hit := false
+			if tails != nil {
+				c, hit = tails.entry(t)
+			}
+			if hit {
+				b = append(b, c.b...)
+				continue
+			}
+			w := jsonWriter{b: b, indent: l.indent, prefix: l.prefix, depth: 3}
+			start := len(b)
 			w.transitionNames(t)
-			c.b = w.b
+			b = w.b
+			if c != nil {
+				c.b = append(c.b[:0], b[start:]...)
+			}
 		}
-		b = append(b, c.b...)
-	}
-	if len(f.Transitions) > 0 {
 		b = append(b, l.trEnd...)
-	} else {
-		b = append(b, ']')
 	}
 	// The rare members, and the anomalies with their free-form details, go
 	// through the generic writer.
-	w := jsonWriter{b: b, indent: l.indent, prefix: prefix, norm: true, depth: 1, tc: e.tc}
+	w := jsonWriter{b: b, indent: l.indent, prefix: l.prefix, norm: norm, depth: 1, tc: *tc}
 	if f.TransitionsDropped != 0 {
 		w.key("transitions_dropped")
 		w.int(int64(f.TransitionsDropped))
@@ -233,7 +256,7 @@ func (e *FlowEncoder) appendFast(b []byte, f *Flow, l *flowLayout, tails *tailCa
 		return w.b, err
 	}
 	w.close('}')
-	e.tc = w.tc
+	*tc = w.tc
 	return w.b, nil
 }
 
@@ -241,7 +264,7 @@ func (e *FlowEncoder) appendFast(b []byte, f *Flow, l *flowLayout, tails *tailCa
 // indented document (without the newline and indent before it), the bytes
 // WriteJSONEncoded expects.
 func (e *FlowEncoder) AppendJSONElem(b []byte, f *Flow) ([]byte, error) {
-	return e.appendFast(b, f, elemLayout, &e.elemTails, "    ")
+	return appendFlow(b, f, elemLayout, true, &e.tc, &e.elemTails)
 }
 
 // timeCache keeps the date and clock of the latest second formatted: the
@@ -384,120 +407,12 @@ func (w *jsonWriter) value(v any) error {
 	return nil
 }
 
-// flow writes f as encoding/json would.
+// flow writes f as encoding/json would, at depth 0.
 func (w *jsonWriter) flow(f *Flow) error {
-	w.open('{')
-	w.key("id")
-	w.uint(f.ID)
-	w.key("orig")
-	w.str(f.Orig)
-	w.key("resp")
-	w.str(f.Resp)
-	w.key("generation")
-	w.int(int64(f.Generation))
-	w.key("midstream")
-	w.bool(f.Midstream)
-	w.key("conn_state")
-	w.str(f.ConnState)
-	w.key("history")
-	w.str(f.History)
-	w.key("orig_state")
-	w.str(f.OrigState)
-	w.key("resp_state")
-	w.str(f.RespState)
-	w.key("end_reason")
-	w.str(f.EndReason)
-	w.key("first_packet")
-	w.uint(f.FirstPacket)
-	w.key("last_packet")
-	w.uint(f.LastPacket)
-	w.key("start")
-	w.time(f.Start)
-	w.key("end")
-	w.time(f.End)
-	w.key("duration_s")
-	w.float(f.DurationSec)
-	w.key("orig_packets")
-	w.uint(f.OrigPackets)
-	w.key("resp_packets")
-	w.uint(f.RespPackets)
-	w.key("orig_seq_packets")
-	w.uint(f.OrigSeqPackets)
-	w.key("resp_seq_packets")
-	w.uint(f.RespSeqPackets)
-	w.key("orig_bytes")
-	w.uint(f.OrigBytes)
-	w.key("resp_bytes")
-	w.uint(f.RespBytes)
-	w.key("orig_ip_bytes")
-	w.uint(f.OrigIPBytes)
-	w.key("resp_ip_bytes")
-	w.uint(f.RespIPBytes)
-	w.key("missed_bytes")
-	w.uint(f.MissedBytes)
-	w.key("handshake_rtt_ms")
-	if f.HandshakeRTTMs == nil {
-		w.b = append(w.b, "null"...)
-	} else {
-		w.float(*f.HandshakeRTTMs)
-	}
-	w.key("mss")
-	w.ints2(f.MSS)
-	w.key("window_scale")
-	w.ints2(f.WindowScale)
-	w.key("transitions")
-	if f.Transitions == nil {
-		w.null()
-	} else {
-		w.open('[')
-		for i := range f.Transitions {
-			w.elem()
-			w.transition(&f.Transitions[i])
-		}
-		w.close(']')
-	}
-	if f.TransitionsDropped != 0 {
-		w.key("transitions_dropped")
-		w.int(int64(f.TransitionsDropped))
-	}
-	if len(f.Capped) > 0 {
-		w.key("capped")
-		w.open('[')
-		for _, s := range f.Capped {
-			w.elem()
-			w.str(s)
-		}
-		w.close(']')
-	}
-	w.key("anomalies")
-	if err := w.anomalies(f.Anomalies); err != nil {
-		return err
-	}
-	w.close('}')
-	return nil
-}
-
-func (w *jsonWriter) transition(t *Transition) {
-	w.open('{')
-	w.key("packet")
-	w.uint(t.Packet)
-	w.key("time")
-	w.time(t.Time)
-	if w.tails != nil && !w.indent {
-		// The rest of a compact transition depends only on its six names.
-		e, hit := w.tails.entry(t)
-		if !hit {
-			start := len(w.b)
-			w.transitionNames(t)
-			e.b = append(e.b[:0], w.b[start:]...)
-		} else {
-			w.b = append(w.b, e.b...)
-			w.depth--
-			w.first = false
-		}
-		return
-	}
-	w.transitionNames(t)
+	var err error
+	w.b, err = appendFlow(w.b, f, layoutOf(w.indent, w.prefix), w.norm, &w.tc, nil)
+	w.first = false
+	return err
 }
 
 // transitionNames writes the members of t after its time, and closes it.

@@ -34,7 +34,7 @@ func checkFlowJSON(t testing.TB, f *Flow) {
 	if want := encodingJSONFlow(t, f, false); !bytes.Equal(got, want) {
 		t.Fatalf("compact:\n got %s\nwant %s", got, want)
 	}
-	// The ndjson encoder's own compact writer gives the generic bytes.
+	// The encoder, from its caches of dates and names, gives the same bytes.
 	var enc FlowEncoder
 	for range 2 { // the second time from its caches
 		line, err := enc.AppendNDJSON(nil, f)
