@@ -14,19 +14,25 @@ import (
 // benchCapture writes a generated mix of about packets packets (ten per
 // connection, a small SYN flood) to a temporary file once per benchmark.
 func benchCapture(b *testing.B, packets int) (string, pcapgen.MixStats) {
-	b.Helper()
-	name := filepath.Join(b.TempDir(), "mix.pcap")
+	return writeMixFile(b, pcapgen.MixOptions{Packets: packets, Connections: packets / 10,
+		Concurrency: 1000, Seed: 1, FloodSources: packets / 200})
+}
+
+// writeMixFile writes a generated capture to a temporary file and returns
+// its path.
+func writeMixFile(tb testing.TB, o pcapgen.MixOptions) (string, pcapgen.MixStats) {
+	tb.Helper()
+	name := filepath.Join(tb.TempDir(), "mix.pcap")
 	f, err := os.Create(name)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	st, err := pcapgen.WriteMix(f, pcapgen.MixOptions{Packets: packets, Connections: packets / 10,
-		Concurrency: 1000, Seed: 1, FloodSources: packets / 200})
+	st, err := pcapgen.WriteMix(f, o)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return name, st
 }

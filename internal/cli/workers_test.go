@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -87,18 +86,8 @@ func TestWorkersStreamIdenticalNDJSON(t *testing.T) {
 // flow records to come back through the ndjson writer's pool: the JSON report
 // and the ndjson stream must be the same for any number of workers.
 func TestWorkersManyRounds(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mix.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pcapgen.WriteMix(f, pcapgen.MixOptions{Packets: 60_000, Connections: 6_000,
-		Concurrency: 200, Seed: 7, FloodSources: 300}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 60_000, Connections: 6_000,
+		Concurrency: 200, Seed: 7, FloodSources: 300})
 	var jsons, streams, csvs []string
 	for _, n := range []int{1, 2, 3} {
 		cfg := engine.DefaultConfig()
@@ -259,18 +248,8 @@ func TestOneProcWritesTheSame(t *testing.T) {
 // them: the light keys are evicted and counted in the summary, the flood is
 // still found, and the report is the same for one and two workers.
 func TestWideTablesUnderPressure(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mix.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pcapgen.WriteMix(f, pcapgen.MixOptions{Packets: 40_000, Connections: 3_000,
-		Concurrency: 100, Seed: 11, FloodSources: 2_000}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 40_000, Connections: 3_000,
+		Concurrency: 100, Seed: 11, FloodSources: 2_000})
 	var outs []string
 	for _, n := range []int{1, 2} {
 		cfg := engine.DefaultConfig()
