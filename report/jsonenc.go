@@ -354,15 +354,6 @@ func (w *jsonWriter) time(t Time) {
 	w.b = w.tc.append(w.b, t)
 	w.b = append(w.b, '"')
 }
-func (w *jsonWriter) float(f float64) { w.b = appendJSONFloat(w.b, f) }
-
-func (w *jsonWriter) bool(v bool) {
-	if v {
-		w.b = append(w.b, "true"...)
-	} else {
-		w.b = append(w.b, "false"...)
-	}
-}
 
 func (w *jsonWriter) uints(vs []uint64) {
 	if vs == nil {
@@ -373,15 +364,6 @@ func (w *jsonWriter) uints(vs []uint64) {
 	for _, v := range vs {
 		w.elem()
 		w.uint(v)
-	}
-	w.close(']')
-}
-
-func (w *jsonWriter) ints2(vs [2]int) {
-	w.open('[')
-	for _, v := range vs {
-		w.elem()
-		w.int(int64(v))
 	}
 	w.close(']')
 }
