@@ -13,3 +13,5 @@ func mapAnon(size int) ([]byte, bool) {
 }
 
 func unmap(b []byte) { _ = unix.Munmap(b) }
+
+func adviseHuge(b []byte) bool { return unix.Madvise(b, unix.MADV_HUGEPAGE) == nil }

@@ -8,6 +8,8 @@ import (
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/bigmem"
 )
 
 // profileFlags are the hidden --cpuprofile and --memprofile flags, which
@@ -53,11 +55,18 @@ func (p *profileFlags) start() error {
 // for the extra collections): docs/performance.md.
 const defaultGCPercent = 50
 
+// hugeHeapBytes is how much of the heap's growth is advised into huge
+// pages: more than the analysis of a busy capture needs (~100-150 MiB).
+const hugeHeapBytes = 256 << 20
+
 // setGC applies defaultGCPercent unless the user set GOGC.
 func setGC() {
 	if _, ok := os.LookupEnv("GOGC"); !ok {
 		debug.SetGCPercent(defaultGCPercent)
 	}
+	// The first quarter GiB of the heap in huge pages: a fault per 2 MiB
+	// instead of per 4 KiB, fewer TLB misses (docs/performance.md).
+	bigmem.HugeHeap(hugeHeapBytes)
 }
 
 func (p *profileFlags) stop() error {

@@ -1,0 +1,44 @@
+package bigmem
+
+import (
+	"runtime"
+	"unsafe"
+)
+
+// hugePage is the size of an x86-64 (and arm64 4K-granule) huge page.
+const hugePage = 2 << 20
+
+// HugeHeap asks the kernel to back the next n bytes of the Go heap's growth
+// with transparent huge pages, where it offers them only to memory that asks
+// (the common "madvise" setting). It returns the bytes advised, 0 when the
+// platform or the kernel does not take the advice.
+//
+// Every page of the heap is first touched through a page fault, ~13 µs each
+// on the virtual machines measured: the ~70 MiB an analysis of a few hundred
+// thousand connections touches cost a tenth of its run in faults, and 4 KiB
+// pages miss the TLB on every connection looked up. A huge page takes one
+// fault for 512 of them.
+//
+// The heap grows in address order: HugeHeap allocates n bytes, which the
+// runtime maps without touching them, advises the whole huge pages among
+// them, and lets the collector free them, so the heap's next allocations
+// are made there. Call it once, early, while the heap is small.
+func HugeHeap(n int) int {
+	if n < hugePage {
+		return 0
+	}
+	b := make([]byte, n)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	lo := (start + hugePage - 1) &^ (hugePage - 1)
+	hi := (start + uintptr(n)) &^ (hugePage - 1)
+	done := 0
+	if hi > lo && adviseHuge(b[lo-start:hi-start]) {
+		done = int(hi - lo)
+	}
+	runtime.KeepAlive(b)
+	b = nil
+	// Free the block now, so that the collector's first goal is set by
+	// the analysis' own heap, not by this block.
+	runtime.GC()
+	return done
+}
