@@ -11,8 +11,14 @@
 # The machine may be shared, so each analyze row is the best of REPEAT runs
 # (default 3). "one core" pins the process to one CPU with GOMAXPROCS=1; the
 # two-core speedup is that row's wall time over the 2-worker row's.
-# Environment: BENCH_DIR, GEN_FLAGS, REPEAT, SKIP (space-separated tool names
-# to skip: tshark tcptrace pcapgo layers decode table workers2 json check).
+# The speedup is also measured on PAIRS (default 5) back-to-back pairs of a
+# one-core run and a 2-worker run: the machine's speed drifts within
+# minutes, and a two-core run depends on the other CPU being free, so the
+# ratio of two runs made seconds apart is the fair one; the median and the
+# range of the pairs' ratios are printed.
+# Environment: BENCH_DIR, GEN_FLAGS, REPEAT, PAIRS, SKIP (space-separated
+# tool names to skip: tshark tcptrace pcapgo layers decode table workers2
+# json check pairs).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -110,6 +116,23 @@ if ! skipped tcptrace && command -v tcptrace >/dev/null; then
 	run "tcptrace -l" tcptrace -l -n "$cap"
 fi
 
+# wall CMD...: the wall seconds of CMD (its output discarded).
+wall() {
+	local t="$dir/time.$$"
+	/usr/bin/time -f "%e" -o "$t" "$@" >/dev/null 2>&1 || true
+	cat "$t"
+	rm -f "$t"
+}
+pair_ratios=()
+if ! skipped workers2 && ! skipped pairs; then
+	for ((i = 0; i < ${PAIRS:-5}; i++)); do
+		echo "running speedup pair $((i + 1))/${PAIRS:-5}" >&2
+		w1=$(wall "${one_core[@]}" "$bin" analyze -o ndjson --workers 1 "$cap")
+		w2=$(wall "$bin" analyze -o ndjson --workers 2 "$cap")
+		pair_ratios+=("$(awk -v a="$w1" -v b="$w2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }')")
+	done
+fi
+
 pps() { # the packets per CPU-second of the row named $1
 	local r
 	for r in "${rows[@]}"; do
@@ -139,6 +162,11 @@ echo "- analyze (one core) vs the read loop, packets per CPU-second: $(ratio "$a
 echo "- analyze (one core) vs tshark -z conv,tcp, packets per CPU-second: $(ratio "$a1" "$ts") (target ≥ 30)"
 if [ -n "$a2" ]; then
 	echo "- analyze, wall time on one core / with 2 workers on $(nproc) CPUs: $(awk -F'|' -v a="analyze -o ndjson, one core" -v b="analyze -o ndjson, --workers 2" '$1==a{x=$2} $1==b{y=$2} END{if (x>0 && y>0) printf "%.2f", x/y; else printf "n/a"}' <(printf '%s\n' "${rows[@]}")) (target ≥ 1.6)"
+fi
+if [ ${#pair_ratios[@]} -gt 0 ]; then
+	printf '%s\n' "${pair_ratios[@]}" | sort -n | awk '{r[NR]=$1} END {
+		m = (NR % 2) ? r[(NR+1)/2] : (r[NR/2] + r[NR/2+1]) / 2
+		printf "- the same, %d back-to-back pairs of runs: median %.2f (%.2f-%.2f) (target ≥ 1.6)\n", NR, m, r[1], r[NR] }'
 fi
 for n in "${notes[@]}"; do
 	echo "- Note: $n"
