@@ -6,6 +6,9 @@
 // 4 KiB pages costs a page fault on first touch, which on a virtual machine
 // came to a tenth of the whole run; a 2 MiB huge page takes one fault for
 // 512 of them. Small arrays, and platforms without mmap, use make.
+//
+// HugeHeap does the same for the Go heap itself, which the runtime leaves in
+// 4 KiB pages where the kernel gives huge pages only to memory that asks.
 package bigmem
 
 import (
