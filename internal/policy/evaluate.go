@@ -86,6 +86,7 @@ func NewEvaluator(p *Policy) *Evaluator {
 			e.accs[i] = m.acc(p.Scope)
 		}
 	}
+	shareRTTs(e.accs)
 	if !p.Scope.Empty() {
 		e.inScope = &idSet{}
 	}

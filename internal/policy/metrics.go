@@ -359,22 +359,72 @@ func (c *count) measure([]*report.Anomaly) Measure {
 }
 
 // rtts takes the nearest-rank percentile p of the handshake RTTs in scope.
-// It keeps every RTT (8 bytes a handshake): the value is exact. The blame is
-// the slowest handshakes at or above it, which are the slowest of all.
+// The value is exact: every RTT is kept (8 bytes a handshake), in a store
+// that the percentiles of one evaluation share (shareRTTs). The blame is the
+// slowest handshakes at or above it, which are the slowest of all.
 type rtts struct {
-	p float64
-	// vals are kept in chunks: one growing slice of a million RTTs held
-	// twice its size while it was copied, a fifth of check's peak memory.
-	vals  [][]float64
-	count int
+	p     float64
+	store *rttStore
+	reads bool // another percentile adds to store: this one only reads it
 	top   topBlame
+}
+
+// rttStore keeps the RTTs in chunks: one growing slice of a million RTTs held
+// twice its size while it was copied, a fifth of check's peak memory.
+type rttStore struct {
+	vals   [][]float64
+	count  int
+	sorted []float64 // every RTT in order, made by the first percentile taken
 }
 
 // rttChunk is the length of a chunk of RTTs (64 KiB).
 const rttChunk = 8192
 
 func percentile(p float64) func(Scope) accumulator {
-	return func(Scope) accumulator { return &rtts{p: p} }
+	return func(Scope) accumulator { return &rtts{p: p, store: &rttStore{}} }
+}
+
+// shareRTTs makes the RTT percentiles among accs keep one store: the p50
+// and the p99 of check's default policy each kept every RTT, 16 MB on a
+// capture of a million handshakes.
+func shareRTTs(accs []accumulator) {
+	var first *rtts
+	for _, a := range accs {
+		r, ok := a.(*rtts)
+		if !ok {
+			continue
+		}
+		if first == nil {
+			first = r
+			continue
+		}
+		r.store, r.reads = first.store, true
+	}
+}
+
+func (s *rttStore) add(v float64) {
+	if s.sorted != nil { // added to after a percentile was taken
+		s.vals, s.sorted = [][]float64{s.sorted}, nil
+	}
+	if n := len(s.vals); n == 0 || len(s.vals[n-1]) == rttChunk {
+		s.vals = append(s.vals, make([]float64, 0, rttChunk))
+	}
+	last := &s.vals[len(s.vals)-1]
+	*last = append(*last, v)
+	s.count++
+}
+
+// inOrder returns every RTT, sorted.
+func (s *rttStore) inOrder() []float64 {
+	if s.sorted == nil {
+		s.sorted = make([]float64, 0, s.count)
+		for _, c := range s.vals {
+			s.sorted = append(s.sorted, c...)
+		}
+		s.vals = nil
+		sort.Float64s(s.sorted)
+	}
+	return s.sorted
 }
 
 func (r *rtts) add(f *report.Flow) {
@@ -389,24 +439,17 @@ func (r *rtts) add(f *report.Flow) {
 	if f.FirstPacket != 0 {
 		pkts = []uint64{f.FirstPacket}
 	}
-	if n := len(r.vals); n == 0 || len(r.vals[n-1]) == rttChunk {
-		r.vals = append(r.vals, make([]float64, 0, rttChunk))
+	if !r.reads {
+		r.store.add(v)
 	}
-	last := &r.vals[len(r.vals)-1]
-	*last = append(*last, v)
-	r.count++
 	r.top.add(contributionOf(f, v, pkts, ""))
 }
 
 func (r *rtts) measure([]*report.Anomaly) Measure {
-	if r.count == 0 {
+	if r.store.count == 0 {
 		return Measure{NoData: true}
 	}
-	vals := make([]float64, 0, r.count)
-	for _, c := range r.vals {
-		vals = append(vals, c...)
-	}
-	sort.Float64s(vals)
+	vals := r.store.inOrder()
 	idx := int(math.Ceil(r.p*float64(len(vals)))) - 1
 	idx = max(0, min(idx, len(vals)-1))
 	v := vals[idx]

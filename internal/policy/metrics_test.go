@@ -265,3 +265,56 @@ func TestRatesDivideBySequenceSegments(t *testing.T) {
 		t.Fatalf("rate %v with seq packets (want %v), %v without", after, 2.0/40, before)
 	}
 }
+
+// TestPercentilesShareTheirRTTs: the p50 and p99 of one evaluation keep one
+// list of RTTs between them and still give what each computes alone, over
+// several chunks of RTTs, and again when flows are added after a result.
+func TestPercentilesShareTheirRTTs(t *testing.T) {
+	p := Default()
+	p.Max["handshake_rtt_p50_ms"] = 1e9
+	p.Max["handshake_rtt_p99_ms"] = 1e9
+	e := NewEvaluator(p)
+	var stores []*rttStore
+	for _, a := range e.accs {
+		if r, ok := a.(*rtts); ok {
+			stores = append(stores, r.store)
+		}
+	}
+	if len(stores) != 2 || stores[0] != stores[1] {
+		t.Fatalf("the percentiles keep %d stores, want one shared: %v", len(stores), stores)
+	}
+	rep := &report.Report{}
+	add := func(n int) {
+		for range n {
+			i := len(rep.Flows)
+			// A spread of values in no order, some equal.
+			f := mkFlow(uint64(i+1), "192.0.2.1:1", "10.0.0.1:80", 3, rtt(float64((i*7919)%5003)/10))
+			rep.Flows = append(rep.Flows, f)
+			e.Add(&f)
+		}
+	}
+	check := func() {
+		t.Helper()
+		res := e.Result(&report.Report{}, nil)
+		for _, name := range []string{"handshake_rtt_p50_ms", "handshake_rtt_p99_ms"} {
+			m, _ := MetricByName(name)
+			want := m.Compute(rep, Scope{}).Value
+			found := false
+			for _, r := range res.Rules {
+				if r.Subject == name && r.Type == RuleMax {
+					found = true
+					if r.Measured != want {
+						t.Errorf("%d flows: %s measured %v, alone %v", len(rep.Flows), name, r.Measured, want)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no rule for %s", name)
+			}
+		}
+	}
+	add(3 * rttChunk / 2)
+	check()
+	add(rttChunk)
+	check()
+}
