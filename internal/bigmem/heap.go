@@ -2,8 +2,12 @@ package bigmem
 
 import (
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 )
+
+// hugeHeapOnce is set by the first call of HugeHeap.
+var hugeHeapOnce atomic.Bool
 
 // hugePage is the size of an x86-64 (and arm64 4K-granule) huge page.
 const hugePage = 2 << 20
@@ -22,9 +26,11 @@ const hugePage = 2 << 20
 // The heap grows in address order: HugeHeap allocates n bytes, which the
 // runtime maps without touching them, advises the whole huge pages among
 // them, and lets the collector free them, so the heap's next allocations
-// are made there. Call it once, early, while the heap is small.
+// are made there. It works once, early, while the heap is small: later
+// calls do nothing and return 0 (a second block would be made of memory
+// the heap has used, which the runtime zeroes first, touching every page).
 func HugeHeap(n int) int {
-	if n < hugePage {
+	if n < hugePage || !hugeHeapOnce.CompareAndSwap(false, true) {
 		return 0
 	}
 	b := make([]byte, n)
