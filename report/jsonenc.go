@@ -497,6 +497,43 @@ func appendFlowJSONIndent(b []byte, f *Flow, prefix string) ([]byte, error) {
 // appendJSONFloat formats f as encoding/json does: the shortest decimal that
 // reads back the same, in exponent form only for very small or large values.
 func appendJSONFloat(b []byte, f float64) []byte {
+	if b, ok := appendNanoDecimal(b, f); ok {
+		return b
+	}
+	return appendJSONFloatShortest(b, f)
+}
+
+// appendNanoDecimal writes f, when it is a whole number of billionths n
+// (float64(n)/1e9 is f) from 1e-6 to 1e6, as that decimal with its trailing
+// zeros dropped. The report's floats are mostly such values (durations in
+// seconds and RTTs in milliseconds, from nanoseconds), and for them this is
+// the shortest decimal that reads back as f, which strconv spends a tenth
+// of a flow's encoding to find: n has at most 15 significant digits, and
+// two decimals of at most 15 digits are more than an ulp apart, so no other
+// (shorter) one rounds to f. It reports false for other values.
+func appendNanoDecimal(b []byte, f float64) ([]byte, bool) {
+	if !(f >= 1e-6 && f < 1e6) {
+		return b, false
+	}
+	n := int64(f*1e9 + 0.5)
+	if float64(n)/1e9 != f {
+		return b, false
+	}
+	b = strconv.AppendInt(b, n/1e9, 10)
+	frac := int(n % 1e9)
+	if frac == 0 {
+		return b, true
+	}
+	width := 9
+	for frac%10 == 0 {
+		frac /= 10
+		width--
+	}
+	return appendDigits(append(b, '.'), frac, width), true
+}
+
+// appendJSONFloatShortest is appendJSONFloat for any value, by strconv.
+func appendJSONFloatShortest(b []byte, f float64) []byte {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		// encoding/json refuses these; the report never holds them, and a
 		// null keeps the document valid if it ever did.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -204,4 +205,53 @@ func BenchmarkFlowEncoder(b *testing.B) {
 		buf, _ = enc.AppendNDJSON(buf[:0], f)
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// TestNanoDecimalIsTheShortest: for every value the fast path takes, its
+// decimal is the one strconv's shortest formatting gives (and encoding/json
+// writes); values it declines go to strconv. Durations in seconds and RTTs
+// in milliseconds from nanoseconds, across every magnitude, edges of the
+// range, and doubles that are no whole number of billionths.
+func TestNanoDecimalIsTheShortest(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var vals []float64
+	for _, n := range []int64{0, 1, 999, 1000, 1001, 1e9, 1e9 + 1, 1e15 - 1, 1e15, 1e15 + 1, 1 << 53, 123456789012345} {
+		vals = append(vals, float64(n)/1e9, float64(n)/1e6, float64(n))
+	}
+	for range 200_000 {
+		n := r.Int64N(int64(1) << r.IntN(54)) // every magnitude
+		vals = append(vals, float64(n)/1e9, float64(n)/1e6, float64(n)/1e3)
+	}
+	for range 20_000 {
+		vals = append(vals, r.Float64()*math.Pow(10, float64(r.IntN(14)-7)), -r.Float64())
+	}
+	fast := 0
+	for _, f := range vals {
+		want := string(appendJSONFloatShortest(nil, f))
+		if got := string(appendJSONFloat(nil, f)); got != want {
+			t.Fatalf("%v (%b): %s, want %s", f, math.Float64bits(f), got, want)
+		}
+		if _, ok := appendNanoDecimal(nil, f); ok {
+			fast++
+		}
+	}
+	if fast < len(vals)/2 {
+		t.Errorf("the fast path took %d of %d values", fast, len(vals))
+	}
+	for _, f := range vals[:1000] {
+		j, _ := json.Marshal(f)
+		if got := string(appendJSONFloat(nil, f)); got != string(j) {
+			t.Fatalf("%v: %s, encoding/json %s", f, got, j)
+		}
+	}
+}
+
+func BenchmarkJSONFloat(b *testing.B) {
+	vals := []float64{0.011025, 1.234567891, 42.5, 0.000123, 3.141592653589793}
+	var buf []byte
+	for b.Loop() {
+		for _, f := range vals {
+			buf = appendJSONFloat(buf[:0], f)
+		}
+	}
 }
