@@ -59,7 +59,8 @@ const defaultGCPercent = 50
 // pages: more than the analysis of a busy capture needs (~100-150 MiB).
 const hugeHeapBytes = 256 << 20
 
-// setGC applies defaultGCPercent unless the user set GOGC.
+// setGC applies defaultGCPercent unless the user set GOGC, and asks for the
+// heap in huge pages.
 func setGC() {
 	if _, ok := os.LookupEnv("GOGC"); !ok {
 		debug.SetGCPercent(defaultGCPercent)
