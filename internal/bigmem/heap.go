@@ -30,7 +30,9 @@ const hugePage = 2 << 20
 // calls do nothing and return 0 (a second block would be made of memory
 // the heap has used, which the runtime zeroes first, touching every page).
 func HugeHeap(n int) int {
-	if n < hugePage || !hugeHeapOnce.CompareAndSwap(false, true) {
+	// On 32-bit platforms the block could exhaust the address space.
+	if !canAdviseHuge || unsafe.Sizeof(uintptr(0)) < 8 || n < hugePage ||
+		!hugeHeapOnce.CompareAndSwap(false, true) {
 		return 0
 	}
 	b := make([]byte, n)

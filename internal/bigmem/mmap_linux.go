@@ -14,4 +14,7 @@ func mapAnon(size int) ([]byte, bool) {
 
 func unmap(b []byte) { _ = unix.Munmap(b) }
 
+// canAdviseHuge tells whether adviseHuge can work here.
+const canAdviseHuge = true
+
 func adviseHuge(b []byte) bool { return unix.Madvise(b, unix.MADV_HUGEPAGE) == nil }

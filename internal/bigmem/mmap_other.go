@@ -6,4 +6,7 @@ func mapAnon(int) ([]byte, bool) { return nil, false }
 
 func unmap([]byte) {}
 
+// canAdviseHuge tells whether adviseHuge can work here.
+const canAdviseHuge = false
+
 func adviseHuge([]byte) bool { return false }
