@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ab.sh N BIN_A BIN_B ARGS... — compare two builds on a noisy machine: run
 # "BIN ARGS" N times each, alternating A and B so that both see the same
-# drift, and print the best wall and CPU (user+sys) seconds of each.
+# drift, and print the best wall and CPU (user+sys) seconds of each, and
+# how B fared against A pair by pair (the fairer figure on a noisy machine).
 # Output of the runs is discarded. One core by default: CPUS (taskset list,
 # default 0) and PROCS (GOMAXPROCS, default 1) change that.
 #
@@ -35,3 +36,9 @@ for side in a b; do
 	awk -v name="$bin" '$1 ~ /^[0-9.]+$/ {c = $2 + $3; if (!seen || c < bc) bc = c; if (!seen || $1 < bw) bw = $1; seen = 1}
 		END {printf "%s: best wall %.2f s, best cpu %.2f s\n", name, bw, bc}' "$dir/$side"
 done
+# The pairs: each B run against the A run just before it. Two copies of one
+# binary differ by up to 7 % in their best times here, so a change is only
+# shown when B wins nearly every pair.
+paste <(awk '$1 ~ /^[0-9.]+$/' "$dir/a") <(awk '$1 ~ /^[0-9.]+$/' "$dir/b") | awk '
+	{d = ($5 + $6) - ($2 + $3); s += d; if (d < 0) w++; n++}
+	END {if (n) printf "pairs: B - A cpu %+.3f s on average, B faster in %d of %d\n", s / n, w, n}'

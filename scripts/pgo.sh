@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# pgo.sh — rewrite cmd/tcpflow-analyze/default.pgo, the CPU profile that
+# `go build` uses for profile-guided optimization of the command (Go picks
+# up default.pgo in the main package's directory by itself).
+#
+# The profile comes from the project's own generated capture (the mix that
+# scripts/bench.sh uses), analyzed the ways users run it: ndjson on one
+# core (twice: it is the main case), two workers, the table and check.
+# Regenerate it after large changes to the hot paths; a stale profile only
+# loses some of the gain (docs/performance.md).
+#
+# Environment: BENCH_DIR (default /tmp/tcpflow-bench), GEN_FLAGS.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+dir=${BENCH_DIR:-/tmp/tcpflow-bench}
+gen_flags=${GEN_FLAGS:---packets 2000000 --connections 200000 --concurrency 1000 --flood-sources 10000 --seed 1}
+mkdir -p "$dir"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Build without a profile, so that the new one does not depend on the old.
+(cd "$repo" && go build -pgo=off -o "$work/tcpflow-analyze" ./cmd/tcpflow-analyze)
+bin=$work/tcpflow-analyze
+cap=$dir/mix.pcap
+if [ ! -s "$cap" ] || [ "$(cat "$dir/mix.flags" 2>/dev/null)" != "$gen_flags" ]; then
+	echo "generating $cap: gen $gen_flags" >&2
+	# shellcheck disable=SC2086
+	"$bin" gen $gen_flags -w "$cap"
+	echo "$gen_flags" >"$dir/mix.flags"
+fi
+
+one_core=(env GOMAXPROCS=1)
+if command -v taskset >/dev/null; then
+	one_core=(taskset -c 0 env GOMAXPROCS=1)
+fi
+run() { # run NAME ARGS...: profile one analysis into $work/NAME.prof
+	local name=$1
+	shift
+	echo "profiling $name" >&2
+	"$@" --cpuprofile "$work/$name.prof" "$cap" >/dev/null || [ $? -le 1 ] # check exits 1 on a failed policy
+}
+run ndjson1 "${one_core[@]}" "$bin" analyze -o ndjson --workers 1
+run ndjson2 "${one_core[@]}" "$bin" analyze -o ndjson --workers 1
+run workers2 "$bin" analyze -o ndjson --workers 2
+run table "${one_core[@]}" "$bin" analyze -o table --workers 1
+run check "${one_core[@]}" "$bin" check --workers 1
+go tool pprof -proto "$work"/*.prof >"$repo/cmd/tcpflow-analyze/default.pgo"
+echo "wrote cmd/tcpflow-analyze/default.pgo ($(wc -c <"$repo/cmd/tcpflow-analyze/default.pgo") bytes)" >&2
