@@ -172,12 +172,11 @@ func (ev *event) less(o *event) bool {
 
 // slot is one TCP frame of a round as the reader hands it to a worker: where
 // its bytes are and what the decoder needs besides, not the decoded segment.
-// The worker decodes the frame again on its own core (~25 ns): a decoded
-// segment is 208 bytes, four cache lines that the reader wrote and a worker
-// on the other core read, and the reader wrote again a few rounds later.
-// Paired runs of two workers on the 2 M-packet mix, the 56-byte slot against
-// the decoded one: 0.12 CPU-second less (8 of 10 pairs), 0.1 s less wall
-// time (9 of 10; docs/performance.md).
+// The worker decodes the frame again on its own core (~25 ns) instead of
+// reading a 208-byte decoded segment, four cache lines that the reader wrote
+// and the other core read. Two workers run as fast either way (alternated
+// pairs on the 2 M-packet mix); the rounds hold 0.9 MiB of slots instead of
+// 3.4, and payloads need no copy or stand-in (docs/performance.md).
 type slot struct {
 	data     []byte // the frame: the reader's buffer (stable frames) or the round's arena
 	frame    uint64 // its number in the merged input
