@@ -244,12 +244,7 @@ func appendFlow(b []byte, f *Flow, l *flowLayout, norm bool, tc *timeCache, tail
 	}
 	if len(f.Capped) > 0 {
 		w.key("capped")
-		w.open('[')
-		for _, s := range f.Capped {
-			w.elem()
-			w.str(s)
-		}
-		w.close(']')
+		list(&w, f.Capped, w.str)
 	}
 	w.key("anomalies")
 	if err := w.anomalies(f.Anomalies); err != nil {
@@ -355,7 +350,10 @@ func (w *jsonWriter) time(t Time) {
 	w.b = append(w.b, '"')
 }
 
-func (w *jsonWriter) uints(vs []uint64) {
+func (w *jsonWriter) uints(vs []uint64) { list(w, vs, w.uint) }
+
+// list writes vs as an array, each element by put, or null for a nil slice.
+func list[T any](w *jsonWriter, vs []T, put func(T)) {
 	if vs == nil {
 		w.null()
 		return
@@ -363,7 +361,7 @@ func (w *jsonWriter) uints(vs []uint64) {
 	w.open('[')
 	for _, v := range vs {
 		w.elem()
-		w.uint(v)
+		put(v)
 	}
 	w.close(']')
 }
@@ -442,12 +440,7 @@ func (w *jsonWriter) anomaly(a *Anomaly) error {
 	w.uints(a.Packets)
 	if len(a.Times) > 0 {
 		w.key("times")
-		w.open('[')
-		for _, t := range a.Times {
-			w.elem()
-			w.time(t)
-		}
-		w.close(']')
+		list(w, a.Times, w.time)
 	}
 	w.key("message")
 	w.str(a.Message)

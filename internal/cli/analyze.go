@@ -144,8 +144,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	switch format {
 	case report.FormatNDJSON:
 		// Each flow is written as it finishes: the report never sits in
-		// memory whole. Encoding runs in its own goroutine, in order, so it
-		// overlaps the analysis.
+		// memory whole (flowWriter says where the encoding runs).
 		w := ndjsonWriter(s.Out, async)
 		defer w.close()
 		sink = w.put

@@ -197,9 +197,16 @@ func (c *contribution) before(o *contribution) bool {
 // topBlame keeps the MaxBlame contributions that rank first, in rank order.
 type topBlame []contribution
 
+// admits reports whether a contribution of value for flow id would rank
+// among the kept ones, before the caller builds it.
+func (t topBlame) admits(value float64, id uint64) bool {
+	c := contribution{id: id, value: value}
+	return len(t) < MaxBlame || c.before(&t[len(t)-1])
+}
+
 func (t *topBlame) add(c contribution) {
 	s := *t
-	if len(s) == MaxBlame && !c.before(&s[len(s)-1]) {
+	if !s.admits(c.value, c.id) {
 		return
 	}
 	i := len(s)
@@ -435,12 +442,15 @@ func (r *rtts) add(f *report.Flow) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return
 	}
+	if !r.reads {
+		r.store.add(v)
+	}
+	if !r.top.admits(v, f.ID) {
+		return // most handshakes: no blame, so no packet list to build
+	}
 	var pkts []uint64
 	if f.FirstPacket != 0 {
 		pkts = []uint64{f.FirstPacket}
-	}
-	if !r.reads {
-		r.store.add(v)
 	}
 	r.top.add(contributionOf(f, v, pkts, ""))
 }
