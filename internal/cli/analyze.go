@@ -77,7 +77,7 @@ func addEngineFlags(cmd *cobra.Command, c *engine.Config) {
 	f.BoolVar(&c.VerifyChecksums, "verify-checksums", c.VerifyChecksums, "verify TCP checksums (off by default: offloading makes them wrong in most host captures)")
 	f.DurationVar(&c.CloseWaitLeak, "close-wait-leak", c.CloseWaitLeak, "time in CLOSE_WAIT, with the connection alive, that counts as a leak")
 	f.IntVar(&c.OverlapBytes, "overlap-bytes", c.OverlapBytes, "latest payload bytes kept per direction to spot retransmissions whose bytes differ (overlap_mismatch); 0 = off")
-	f.IntVar(&c.Workers, "workers", c.Workers, "goroutines that analyze connections (0 = one per core, at most 8); the output is the same for any number while no cap is reached (--max-flows, --max-linger and the tombs are split between them)")
+	f.IntVar(&c.Workers, "workers", c.Workers, "goroutines that analyze connections (0 = one per core, at most 8); the output, ndjson's order included, is the same for any number (the caps are shared out between 16 shards of the 4-tuples, each held by one worker)")
 	f.BoolVar(&c.CompactClosed, "compact-closed", c.CompactClosed, "report each connection as soon as it is over and keep only a small tomb for its linger: memory follows the open connections; stragglers are counted, not analyzed")
 	f.Var(timersFlag{&c.Timers}, "timers", "how connections end and split: linux (kernel and conntrack timeouts, flows match tshark's streams) or zeek (Zeek's connection timers, flows match conn.log rows)")
 	f.DurationVar(&c.LongIdle, "long-idle", c.LongIdle, "silence between two packets of a connection that makes a long_idle finding")

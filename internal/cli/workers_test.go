@@ -299,3 +299,59 @@ func TestJSONSpoolWithoutTempDir(t *testing.T) {
 		t.Errorf("warning %q", warn)
 	}
 }
+
+// TestWorkersIdenticalWhenCapsBite: the caps on lingering and half-open
+// connections and on the table are shared out between the flow table's
+// shards, not the workers, so a full shard gives up the same connection
+// whatever the number of workers, and the stream's order stays the same.
+func TestWorkersIdenticalWhenCapsBite(t *testing.T) {
+	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 60_000, Connections: 6_000,
+		Concurrency: 300, Seed: 11, FloodSources: 3_000})
+	var streams []string
+	for _, n := range []int{1, 2, 3} {
+		cfg := engine.DefaultConfig()
+		cfg.Workers = n
+		cfg.MaxLinger, cfg.MaxHalfOpen, cfg.MaxFlows = 1024, 1024, 2048
+		if got := engine.WorkersFor(cfg); got != n {
+			t.Fatalf("caps of 1024 give %d workers for %d asked (shards %d)", got, n, cfg.Shards())
+		}
+		var out bytes.Buffer
+		s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
+		if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "ndjson", Engine: cfg}, s); err != nil {
+			t.Fatalf("%d workers: %v", n, err)
+		}
+		streams = append(streams, out.String())
+	}
+	// The caps did bite: half-open flows were evicted (the flood), and
+	// finished ones were reported before their linger ended, which changes
+	// the order of the stream.
+	var sum struct {
+		Summary struct {
+			Flows   int `json:"flows"`
+			Evicted int `json:"evicted"`
+		} `json:"summary"`
+	}
+	lines := strings.Split(strings.TrimSpace(streams[0]), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Summary.Flows < 6_000 || sum.Summary.Evicted == 0 {
+		t.Fatalf("the half-open cap did not bite: %d flows, %d evicted", sum.Summary.Flows, sum.Summary.Evicted)
+	}
+	cfg := engine.DefaultConfig()
+	cfg.Workers = 1
+	cfg.MaxHalfOpen, cfg.MaxFlows = 1024, 2048
+	var uncapped bytes.Buffer
+	if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "ndjson", Engine: cfg},
+		&IO{In: strings.NewReader(""), Out: &uncapped, Err: &bytes.Buffer{}}); err != nil {
+		t.Fatal(err)
+	}
+	if uncapped.String() == streams[0] {
+		t.Fatal("the linger cap did not bite: the stream is the same with the default cap")
+	}
+	for i := 1; i < len(streams); i++ {
+		if streams[i] != streams[0] {
+			t.Errorf("ndjson with %d workers differs from one\n%s", i+1, firstDiff(streams[0], streams[i]))
+		}
+	}
+}

@@ -57,6 +57,11 @@ type Config struct {
 	// all counted by the syn_flood detector first. 0 means no cap. With
 	// Zeek's timers it does not apply: Zeek ends attempts after 5 s itself.
 	MaxHalfOpen int
+	// The three caps are shared out between the flow table's shards (Shards):
+	// each shard, a fixed slice of the 4-tuples by hash, holds its share of
+	// each, and a full shard gives up one of its own connections. Which
+	// connection that is then depends on that shard's connections only, so
+	// that workers holding whole shards choose as one engine does.
 	// VerifyChecksums checks TCP checksums where the whole segment was captured.
 	VerifyChecksums bool
 	// CloseWaitLeak is how long an endpoint may sit in CLOSE_WAIT, with the
@@ -186,4 +191,22 @@ func (c *Config) timeouts() [flow.NumClasses]int64 {
 	t[flow.ClassClosing] = int64(c.ClosingTimeout)
 	t[flow.ClassEstablished] = int64(c.EstablishedTimeout)
 	return t
+}
+
+// minShardCap is the smallest share of a cap that a flow table shard gets:
+// smaller caps split the table into fewer shards, down to one.
+const minShardCap = 64
+
+// Shards returns how many shards the flow table is split into: flow.MaxShards,
+// or fewer when a cap is too small to share out (under minShardCap each). A
+// Pipeline spreads whole shards over its workers, so it runs on at most this
+// many.
+func (c Config) Shards() int {
+	n := flow.MaxShards
+	for _, limit := range []int{c.MaxFlows, c.MaxLinger, c.MaxHalfOpen} {
+		for limit > 0 && n > 1 && limit/n < minShardCap {
+			n /= 2
+		}
+	}
+	return n
 }

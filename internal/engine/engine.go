@@ -102,8 +102,9 @@ type Engine struct {
 	capped  int
 	// tombs remember finished connections that a full table dropped before
 	// their linger ended, so their stragglers and the reuse of their
-	// 4-tuple are still recognised; tombOrder bounds them, oldest first.
-	tombs         *tombTable
+	// 4-tuple are still recognised; one table per flow table shard, made
+	// when the shard buries its first.
+	tombs         []*tombTable
 	late          uint64
 	connStates    map[string]int
 	connChunk     []conn // connections allocated and not yet handed out
@@ -112,6 +113,9 @@ type Engine struct {
 	strs          strCache
 	anomalyCounts map[string]uint64
 	nflows        int
+	// lingerCap and halfOpenCap are each shard's share of MaxLinger and
+	// MaxHalfOpen.
+	lingerCap, halfOpenCap int
 }
 
 // New returns an engine with configuration cfg.
@@ -119,7 +123,7 @@ func New(cfg Config) *Engine {
 	e := &Engine{
 		cfg:           cfg,
 		dec:           capture.NewDecoder(capture.DecodeOptions{VerifyChecksums: cfg.VerifyChecksums}),
-		table:         flow.NewTable[*conn](cfg.timeouts(), cfg.MaxFlows),
+		table:         flow.NewShardedTable[*conn](cfg.timeouts(), cfg.MaxFlows, cfg.Shards()),
 		wide:          wide.New(cfg.Wide),
 		in:            newInput(),
 		connStates:    map[string]int{},
@@ -127,6 +131,8 @@ func New(cfg Config) *Engine {
 	}
 	e.events = e.wide
 	e.zeekT = cfg.Timers == TimersZeek
+	e.tombs = make([]*tombTable, e.table.Shards())
+	e.lingerCap, e.halfOpenCap = e.table.ShardMax(cfg.MaxLinger), e.table.ShardMax(cfg.MaxHalfOpen)
 	e.rcfg = reassembly.Config{KeepPayload: cfg.OverlapBytes > 0, MaxPayloadBytes: cfg.OverlapBytes, Rings: new(reassembly.RingPool)}
 	e.fcfg = fsm.Config{TimeWait: int64(cfg.TimeWait)}
 	return e
@@ -223,16 +229,17 @@ func (e *Engine) segment(s *segment.Segment, key flow.Key, h uint64) {
 			ent = nil
 		}
 	}
-	if ent == nil && e.tombs != nil {
-		if t := e.tombs.get(h); t != nil {
+	sh := e.table.Shard(h)
+	if tt := e.tombs[sh]; ent == nil && tt != nil {
+		if t := tt.get(h); t != nil {
 			switch {
 			case s.Time > t.until:
-				e.tombs.del(h)
+				tt.del(h)
 			case t.reusedBy(key, s):
 				prev = &prevGen{gen: int(t.gen), timeWait: t.bits&tombTimeWait != 0 && s.Time-t.lastSeen(&e.table.Timeouts) <= int64(e.cfg.TimeWait), finished: t.bits&tombHalfOpen == 0}
-				e.tombs.del(h)
+				tt.del(h)
 			case !t.absorbs(s):
-				e.tombs.del(h) // an evicted half-open connection comes back
+				tt.del(h) // an evicted half-open connection comes back
 			default:
 				// A straggler of a connection already reported: it would
 				// otherwise start a bogus flow picked up mid-stream.
@@ -242,8 +249,8 @@ func (e *Engine) segment(s *segment.Segment, key flow.Key, h uint64) {
 		}
 	}
 	if ent == nil {
-		if e.table.Full() {
-			if old := e.table.Oldest(); old != nil {
+		if e.table.Full(h) {
+			if old := e.table.Oldest(sh); old != nil {
 				e.evict(old)
 			}
 		}
@@ -265,24 +272,25 @@ func (e *Engine) segment(s *segment.Segment, key flow.Key, h uint64) {
 		e.finish(ent, "closed")
 		e.bury(h, t)
 	}
+	// Only this segment's shard can have grown past its share of a cap.
 	if e.cfg.MaxLinger > 0 {
 		evicted := false
-		for e.table.ClassLen(flow.ClassClosed)+e.table.ClassLen(flow.ClassTimeWait) > e.cfg.MaxLinger {
-			e.evict(e.table.Oldest())
+		for e.table.ShardClassLen(sh, flow.ClassClosed)+e.table.ShardClassLen(sh, flow.ClassTimeWait) > e.lingerCap {
+			e.evict(e.table.Oldest(sh))
 			evicted = true
 		}
 		if evicted {
-			e.prefetch(e.table.Oldest())
+			e.prefetch(e.table.Oldest(sh))
 		}
 	}
 	if e.cfg.MaxHalfOpen > 0 {
 		evicted := false
-		for e.table.ClassLen(flow.ClassHandshake) > e.cfg.MaxHalfOpen {
-			e.evict(e.table.OldestOf(flow.ClassHandshake))
+		for e.table.ShardClassLen(sh, flow.ClassHandshake) > e.halfOpenCap {
+			e.evict(e.table.OldestOf(sh, flow.ClassHandshake))
 			evicted = true
 		}
 		if evicted {
-			e.prefetch(e.table.OldestOf(flow.ClassHandshake))
+			e.prefetch(e.table.OldestOf(sh, flow.ClassHandshake))
 		}
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/netip"
 	"runtime"
@@ -26,7 +27,9 @@ func NewAnalyzer(cfg Config) (Analyzer, error) {
 	return NewPipeline(cfg, n)
 }
 
-// WorkersFor returns the number of workers NewAnalyzer starts for cfg.
+// WorkersFor returns the number of workers NewAnalyzer starts for cfg: at
+// most one per flow table shard (Config.Shards), which only caps far below
+// their defaults make fewer than 16.
 func WorkersFor(cfg Config) int {
 	n := cfg.Workers
 	if n == 0 {
@@ -35,7 +38,7 @@ func WorkersFor(cfg Config) int {
 			n = 1
 		}
 	}
-	return n
+	return min(n, cfg.Shards())
 }
 
 // wideSink receives the events of the capture-wide detectors.
@@ -228,11 +231,14 @@ const batchFrames = 4096
 // Pipeline analyzes with several workers: segments are sharded by 4-tuple, so
 // each connection lives in one worker, and the events that cross connections
 // (the capture-wide detectors, flow numbering) are replayed in capture order.
-// Its report is identical to one Engine's with Linux timers while no cap is
-// reached: MaxFlows, MaxLinger, MaxHalfOpen and the tombs are split between
-// the workers, so which connection a full one gives up depends on sharding.
+// Its report, and the order in which it streams flows, are identical to one
+// Engine's with Linux timers, caps reached or not: each worker holds whole
+// shards of the flow table (Config.Shards), and a cap is shared out between
+// the shards, not the workers, so a full shard gives up the same
+// connection in either.
 type Pipeline struct {
 	cfg     Config
+	shards  flow.Sharder // the flow table's shards (Config.Shards), spread over the workers
 	dec     *capture.Decoder
 	workers []*Engine
 	in      []chan *batch
@@ -266,6 +272,9 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 	if n < 2 {
 		return nil, errors.New("a pipeline needs at least two workers")
 	}
+	if s := cfg.Shards(); n > s {
+		return nil, fmt.Errorf("a pipeline has at most one worker per flow table shard, %d with these caps", s)
+	}
 	if cfg.Timers == TimersZeek {
 		return nil, errors.New("--timers zeek runs on one worker: Zeek's timers fire on every packet of the capture")
 	}
@@ -275,18 +284,11 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 		read: newInput(),
 		wide: wide.New(cfg.Wide), ids: map[uint64]uint64{},
 	}
-	wcfg := cfg
-	if cfg.MaxFlows > 0 {
-		wcfg.MaxFlows = (cfg.MaxFlows + n - 1) / n
-	}
-	if cfg.MaxLinger > 0 {
-		wcfg.MaxLinger = (cfg.MaxLinger + n - 1) / n
-	}
-	if cfg.MaxHalfOpen > 0 {
-		wcfg.MaxHalfOpen = (cfg.MaxHalfOpen + n - 1) / n
-	}
+	p.shards = flow.NewSharder(cfg.Shards())
 	for i := 0; i < n; i++ {
-		w := New(wcfg)
+		// Every worker has the whole configuration: the caps are each
+		// shard's share, and a worker holds whole shards.
+		w := New(cfg)
 		w.rec = &recorder{}
 		w.events = w.rec
 		p.workers = append(p.workers, w)
@@ -443,10 +445,9 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 		}
 		p.lastSweep = p.now
 	}
-	// The high half of the key's hash picks the worker; the flow table
-	// indexes by the low bits.
+	// The key's flow table shard picks the worker.
 	h := flow.KeyOf(s.Src, s.Dst).Hash()
-	b := &r.batches[(h>>32)%uint64(len(p.workers))]
+	b := &r.batches[p.shards.Of(h)%len(p.workers)]
 	data := fr.Data
 	if !fr.Stable {
 		// The reader's buffer will be read over: the round keeps a copy.

@@ -91,14 +91,16 @@ func (e *Engine) tombOf(k flow.Key, c *conn, lastSeen int64, cls flow.Class) tom
 const maxTombsPerFlow = 8
 
 // bury keeps t for the 4-tuple hashed h; when there are too many tombs, the
-// one whose linger ends first among its neighbours is forgotten.
+// one whose linger ends first among its neighbours is forgotten. Each flow
+// table shard has its own tombs, and its share of their cap.
 func (e *Engine) bury(h uint64, t tomb) {
-	if e.tombs == nil {
-		max := maxTombsPerFlow * e.cfg.MaxFlows
-		if max <= 0 {
-			max = 1 << 20
+	sh := e.table.Shard(h)
+	if e.tombs[sh] == nil {
+		limit := maxTombsPerFlow * e.cfg.MaxFlows
+		if limit <= 0 {
+			limit = 1 << 20
 		}
-		e.tombs = newTombTable(max)
+		e.tombs[sh] = newTombTable(e.table.ShardMax(limit))
 	}
-	e.tombs.put(h, t, e.now)
+	e.tombs[sh].put(h, t, e.now)
 }

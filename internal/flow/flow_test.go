@@ -2,6 +2,8 @@ package flow
 
 import (
 	"net/netip"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
@@ -68,14 +70,14 @@ func TestTableExpiryAndEviction(t *testing.T) {
 	e2.Value = 2
 	e3 := tb.Insert(k3, 2, ClassEstablished)
 	e3.Value = 3
-	if !tb.Full() {
+	if !tb.Full(k1.Hash()) {
 		t.Fatalf("table of 3 with Max 3 not full")
 	}
-	if got := tb.Oldest(); got != e1 {
+	if got := tb.Oldest(0); got != e1 {
 		t.Fatalf("Oldest = %v, want the first handshake entry", got.Value)
 	}
 	tb.Touch(e1, 5, ClassEstablished)
-	if got := tb.Oldest(); got != e2 {
+	if got := tb.Oldest(0); got != e2 {
 		t.Fatalf("after touch, Oldest = %v, want 2", got.Value)
 	}
 	if got := tb.NextExpired(11); got != nil {
@@ -99,5 +101,56 @@ func TestTableExpiryAndEviction(t *testing.T) {
 	tb.All(func(*Entry[int]) { n++ })
 	if n != 1 {
 		t.Fatalf("All visited %d entries, want 1", n)
+	}
+}
+
+// TestShardedTable: caps and eviction candidates are per shard, while expiry
+// and the class counts see the whole table, least recently seen first.
+func TestShardedTable(t *testing.T) {
+	var timeouts [NumClasses]int64
+	timeouts[ClassHandshake] = 10
+	timeouts[ClassClosed] = 10
+	tb := NewShardedTable[int](timeouts, 4, 2) // two entries a shard
+	if tb.Shards() != 2 || tb.ShardMax(4) != 2 || tb.ShardMax(5) != 3 {
+		t.Fatalf("Shards %d, ShardMax(4) %d, ShardMax(5) %d", tb.Shards(), tb.ShardMax(4), tb.ShardMax(5))
+	}
+	// Keys of each shard, by their hash's top bit.
+	var keys [2][]Key
+	for p := 1; len(keys[0]) < 3 || len(keys[1]) < 3; p++ {
+		k := KeyOf(ap("1.1.1.1:"+strconv.Itoa(p)), ap("2.2.2.2:80"))
+		sh := tb.Shard(k.Hash())
+		if want := int(k.Hash() >> 63); sh != want {
+			t.Fatalf("Shard = %d, want the top bit %d", sh, want)
+		}
+		keys[sh] = append(keys[sh], k)
+	}
+	a0 := tb.Insert(keys[0][0], 0, ClassHandshake)
+	b0 := tb.Insert(keys[1][0], 1, ClassHandshake)
+	a1 := tb.Insert(keys[0][1], 2, ClassHandshake)
+	if !tb.Full(keys[0][2].Hash()) || tb.Full(keys[1][2].Hash()) {
+		t.Fatal("shard 0 (two entries of two) must be full and shard 1 (one) not")
+	}
+	if tb.Oldest(0) != a0 || tb.Oldest(1) != b0 || tb.OldestOf(0, ClassHandshake) != a0 {
+		t.Fatal("Oldest is not the least recently seen of its shard")
+	}
+	tb.Touch(a0, 3, ClassClosed) // a0 is now the most recent, and closed
+	if tb.Oldest(0) != a0 {
+		t.Fatal("Oldest(0) must prefer the closed class")
+	}
+	if tb.ClassLen(ClassHandshake) != 2 || tb.ShardClassLen(0, ClassHandshake) != 1 || tb.ShardClassLen(0, ClassClosed) != 1 {
+		t.Fatalf("class counts: handshake %d, shard 0 handshake %d, closed %d",
+			tb.ClassLen(ClassHandshake), tb.ShardClassLen(0, ClassHandshake), tb.ShardClassLen(0, ClassClosed))
+	}
+	// Expiry: class by class, least recently seen first across the shards.
+	var got []*Entry[int]
+	for e := tb.NextExpired(100); e != nil; e = tb.NextExpired(100) {
+		got = append(got, e)
+		tb.Remove(e)
+	}
+	if want := []*Entry[int]{a0, b0, a1}; !slices.Equal(got, want) {
+		t.Fatalf("expired in the wrong order: %v", got)
+	}
+	if tb.Len() != 0 || tb.ClassLen(ClassHandshake) != 0 || tb.ClassLen(ClassClosed) != 0 {
+		t.Fatal("entries left after expiry")
 	}
 }

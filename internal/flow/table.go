@@ -43,7 +43,9 @@ type Entry[V any] struct {
 	Value    V
 	LastSeen int64 // capture time of the last segment, ns
 	h        uint64
+	stamp    uint64 // when it was last touched, in the table's own count
 	class    Class
+	shard    uint8
 	prev     *Entry[V]
 	next     *Entry[V]
 }
@@ -84,26 +86,94 @@ func (l *list[V]) remove(e *Entry[V]) {
 
 // Table maps 4-tuples to open connections, expires them by capture time and
 // keeps at most Max of them.
+//
+// The entries are split by key hash into shards (ShardOf), each with its own
+// recency list per class and its own share of every cap: a caller that caps
+// a class (the engine's --max-linger and --max-half-open) or the table
+// (Full) decides within the shard of the connection at hand. So which
+// connection a full table gives up depends only on the connections of that
+// shard, and workers that each hold whole shards (the engine's Pipeline)
+// make the same choices as one table: the report is the same for any number
+// of workers. Expiry and All still see the table as one, least recently
+// seen first within a class.
 type Table[V any] struct {
 	// Timeouts is the idle timeout of each class in nanoseconds of capture time.
 	Timeouts [NumClasses]int64
-	// Max caps the number of open connections (0 = no cap).
-	Max   int
-	idx   index[V]
-	lists [NumClasses]list[V]
-	free  []*Entry[V]
+	// Max caps the number of open connections (0 = no cap); each shard
+	// holds at most ShardMax of them.
+	Max int
+	idx index[V]
+	// shards[i].lists[c] is shard i's class c, least recently seen first.
+	shards  []shard[V]
+	classN  [NumClasses]int
+	sharder Sharder
+	stamp   uint64
+	free    []*Entry[V]
 }
 
-// NewTable returns an empty table.
-func NewTable[V any](timeouts [NumClasses]int64, max int) *Table[V] {
-	return &Table[V]{Timeouts: timeouts, Max: max}
+type shard[V any] struct {
+	lists [NumClasses]list[V]
+	n     int
 }
+
+// MaxShards is the most shards a table is split into.
+const MaxShards = 16
+
+// NewTable returns an empty table of one shard.
+func NewTable[V any](timeouts [NumClasses]int64, max int) *Table[V] {
+	return NewShardedTable[V](timeouts, max, 1)
+}
+
+// NewShardedTable returns an empty table of n shards (a power of two, at
+// most MaxShards; other values are rounded down into that range).
+func NewShardedTable[V any](timeouts [NumClasses]int64, limit, n int) *Table[V] {
+	sh := NewSharder(n)
+	return &Table[V]{Timeouts: timeouts, Max: limit, shards: make([]shard[V], sh.N()), sharder: sh}
+}
+
+// Sharder maps key hashes to shards.
+type Sharder struct{ shift uint }
+
+// NewSharder returns the Sharder of n shards (a power of two, at most
+// MaxShards; other values are rounded down into that range).
+func NewSharder(n int) Sharder {
+	n = min(max(n, 1), MaxShards)
+	bits := uint(0)
+	for 1<<(bits+1) <= n {
+		bits++
+	}
+	return Sharder{shift: 64 - bits}
+}
+
+// N returns the number of shards.
+func (s Sharder) N() int { return 1 << (64 - s.shift) }
+
+// Of returns the shard of the key whose hash (Key.Hash) is h: the hash's top
+// bits, which neither the index nor the engine's tombs use. (A shift by 64
+// gives 0: one shard.)
+func (s Sharder) Of(h uint64) int { return int(h >> s.shift) }
+
+// Shards returns the number of shards.
+func (t *Table[V]) Shards() int { return len(t.shards) }
+
+// shardOf returns the shard of hash h.
+func (t *Table[V]) shardOf(h uint64) int { return t.sharder.Of(h) }
+
+// Shard returns the shard of the key whose hash is h.
+func (t *Table[V]) Shard(h uint64) int { return t.shardOf(h) }
+
+// ShardMax returns the share of a cap of max entries that each shard holds:
+// max over the shards, rounded up.
+func (t *Table[V]) ShardMax(limit int) int { return (limit + len(t.shards) - 1) / len(t.shards) }
 
 // Len returns the number of open connections.
 func (t *Table[V]) Len() int { return t.idx.n }
 
 // ClassLen returns the number of entries filed under c.
-func (t *Table[V]) ClassLen(c Class) int { return t.lists[c].n }
+func (t *Table[V]) ClassLen(c Class) int { return t.classN[c] }
+
+// ShardClassLen returns the number of entries of shard sh filed under c.
+func (t *Table[V]) ShardClassLen(sh int, c Class) int { return t.shards[sh].lists[c].n }
 
 // Get returns the entry for k, or nil.
 func (t *Table[V]) Get(k Key) *Entry[V] { return t.idx.get(k, k.Hash()) }
@@ -114,8 +184,11 @@ func (t *Table[V]) GetHashed(k Key, h uint64) *Entry[V] { return t.idx.get(k, h)
 // Hash returns the entry's key hash (Key.Hash).
 func (e *Entry[V]) Hash() uint64 { return e.h }
 
-// Full reports whether inserting one more entry would exceed Max.
-func (t *Table[V]) Full() bool { return t.Max > 0 && t.idx.n >= t.Max }
+// Full reports whether inserting one more entry of hash h would exceed the
+// share of Max of its shard.
+func (t *Table[V]) Full(h uint64) bool {
+	return t.Max > 0 && t.shards[t.shardOf(h)].n >= t.ShardMax(t.Max)
+}
 
 // Insert adds a new entry for k (which must not be present) and returns it.
 func (t *Table[V]) Insert(k Key, now int64, c Class) *Entry[V] {
@@ -131,9 +204,14 @@ func (t *Table[V]) InsertHashed(k Key, h uint64, now int64, c Class) *Entry[V] {
 	} else {
 		e = new(Entry[V])
 	}
-	e.Key, e.LastSeen, e.class, e.h = k, now, c, h
+	t.stamp++
+	e.Key, e.LastSeen, e.class, e.h, e.stamp = k, now, c, h, t.stamp
+	e.shard = uint8(t.shardOf(h))
 	t.idx.insert(e)
-	t.lists[c].pushBack(e)
+	sh := &t.shards[e.shard]
+	sh.lists[c].pushBack(e)
+	sh.n++
+	t.classN[c]++
 	return e
 }
 
@@ -142,19 +220,27 @@ func (t *Table[V]) Touch(e *Entry[V], now int64, c Class) {
 	if now > e.LastSeen {
 		e.LastSeen = now
 	}
-	if e.class == c && t.lists[c].tail == e {
+	t.stamp++
+	e.stamp = t.stamp
+	sh := &t.shards[e.shard]
+	if e.class == c && sh.lists[c].tail == e {
 		return // already the most recent of its class (a burst of one connection)
 	}
-	t.lists[e.class].remove(e)
+	sh.lists[e.class].remove(e)
+	t.classN[e.class]--
 	e.class = c
-	t.lists[c].pushBack(e)
+	sh.lists[c].pushBack(e)
+	t.classN[c]++
 }
 
 // Remove deletes e from the table. The entry may be reused by a later Insert,
 // so the caller must not keep it.
 func (t *Table[V]) Remove(e *Entry[V]) {
 	t.idx.remove(e)
-	t.lists[e.class].remove(e)
+	sh := &t.shards[e.shard]
+	sh.lists[e.class].remove(e)
+	sh.n--
+	t.classN[e.class]--
 	var zero V
 	e.Value = zero
 	if len(t.free) < 1024 {
@@ -162,37 +248,51 @@ func (t *Table[V]) Remove(e *Entry[V]) {
 	}
 }
 
-// Oldest returns the entry to evict when the table is full: the least recently
-// seen entry of the most expendable non-empty class.
-func (t *Table[V]) Oldest() *Entry[V] {
-	for c := range t.lists {
-		if h := t.lists[c].head; h != nil {
+// Oldest returns the entry to evict from shard sh when it is full: the least
+// recently seen entry of its most expendable non-empty class.
+func (t *Table[V]) Oldest(sh int) *Entry[V] {
+	for c := range t.shards[sh].lists {
+		if h := t.shards[sh].lists[c].head; h != nil {
 			return h
 		}
 	}
 	return nil
 }
 
-// OldestOf returns the least recently seen entry of class c, or nil.
-func (t *Table[V]) OldestOf(c Class) *Entry[V] { return t.lists[c].head }
+// OldestOf returns the least recently seen entry of class c in shard sh, or
+// nil.
+func (t *Table[V]) OldestOf(sh int, c Class) *Entry[V] { return t.shards[sh].lists[c].head }
 
-// NextExpired returns an entry whose idle timeout has passed at now, or nil.
-// Callers loop on it, removing what it returns.
+// NextExpired returns an entry whose idle timeout has passed at now, or nil:
+// class by class, the least recently seen of the whole table first. Callers
+// loop on it, removing what it returns.
 func (t *Table[V]) NextExpired(now int64) *Entry[V] {
-	for c := range t.lists {
-		if h := t.lists[c].head; h != nil && now-h.LastSeen > t.Timeouts[c] {
-			return h
+	for c := range NumClasses {
+		if t.classN[c] == 0 {
+			continue
+		}
+		var best *Entry[V]
+		for i := range t.shards {
+			if h := t.shards[i].lists[c].head; h != nil && now-h.LastSeen > t.Timeouts[c] &&
+				(best == nil || h.stamp < best.stamp) {
+				best = h
+			}
+		}
+		if best != nil {
+			return best
 		}
 	}
 	return nil
 }
 
-// All calls fn for every open entry, oldest first within each class. fn must not
-// change the table.
+// All calls fn for every open entry, class by class, shard by shard, oldest
+// first within each. fn must not change the table.
 func (t *Table[V]) All(fn func(*Entry[V])) {
-	for c := range t.lists {
-		for e := t.lists[c].head; e != nil; e = e.next {
-			fn(e)
+	for c := range NumClasses {
+		for i := range t.shards {
+			for e := t.shards[i].lists[c].head; e != nil; e = e.next {
+				fn(e)
+			}
 		}
 	}
 }
