@@ -10,3 +10,5 @@ func unmap([]byte) {}
 const canAdviseHuge = false
 
 func adviseHuge([]byte) bool { return false }
+
+func dropPages([]byte) bool { return false }
