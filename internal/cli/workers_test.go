@@ -355,3 +355,38 @@ func TestWorkersIdenticalWhenCapsBite(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkersIdenticalWithSmallCapsOnCorpus streams every corpus capture
+// with caps small enough to bite on the larger ones (cs__synscan's 1994 flows
+// evict 965 at 1024) and requires the same ndjson from one and two workers:
+// with the caps split per worker these differed.
+func TestWorkersIdenticalWithSmallCapsOnCorpus(t *testing.T) {
+	dir := oracle.CorpusDir(".")
+	if dir == "" {
+		t.Skip("corpus ../shared/pcaps absent: nothing to compare")
+	}
+	files, err := oracle.Captures(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evicted bool
+	for _, path := range files {
+		var outs [2]string
+		for i, n := range []int{1, 2} {
+			cfg := engine.DefaultConfig()
+			cfg.Workers = n
+			cfg.MaxLinger, cfg.MaxHalfOpen, cfg.MaxFlows = 1024, 1024, 1024
+			var out bytes.Buffer
+			s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
+			_ = RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "ndjson", Engine: cfg}, s)
+			outs[i] = out.String()
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("%s: ndjson differs between 1 and 2 workers\n%s", filepath.Base(path), firstDiff(outs[0], outs[1]))
+		}
+		evicted = evicted || !strings.Contains(outs[0], `"evicted":0,`) && strings.Contains(outs[0], `"evicted":`)
+	}
+	if !evicted {
+		t.Error("no corpus capture reached a cap: the comparison shows nothing")
+	}
+}

@@ -156,11 +156,8 @@ func (s Sharder) Of(h uint64) int { return int(h >> s.shift) }
 // Shards returns the number of shards.
 func (t *Table[V]) Shards() int { return len(t.shards) }
 
-// shardOf returns the shard of hash h.
-func (t *Table[V]) shardOf(h uint64) int { return t.sharder.Of(h) }
-
 // Shard returns the shard of the key whose hash is h.
-func (t *Table[V]) Shard(h uint64) int { return t.shardOf(h) }
+func (t *Table[V]) Shard(h uint64) int { return t.sharder.Of(h) }
 
 // ShardMax returns the share of a cap of max entries that each shard holds:
 // max over the shards, rounded up.
@@ -187,7 +184,7 @@ func (e *Entry[V]) Hash() uint64 { return e.h }
 // Full reports whether inserting one more entry of hash h would exceed the
 // share of Max of its shard.
 func (t *Table[V]) Full(h uint64) bool {
-	return t.Max > 0 && t.shards[t.shardOf(h)].n >= t.ShardMax(t.Max)
+	return t.Max > 0 && t.shards[t.Shard(h)].n >= t.ShardMax(t.Max)
 }
 
 // Insert adds a new entry for k (which must not be present) and returns it.
@@ -206,7 +203,7 @@ func (t *Table[V]) InsertHashed(k Key, h uint64, now int64, c Class) *Entry[V] {
 	}
 	t.stamp++
 	e.Key, e.LastSeen, e.class, e.h, e.stamp = k, now, c, h, t.stamp
-	e.shard = uint8(t.shardOf(h))
+	e.shard = uint8(t.Shard(h))
 	t.idx.insert(e)
 	sh := &t.shards[e.shard]
 	sh.lists[c].pushBack(e)
