@@ -65,48 +65,25 @@ func TestFreeAndFinalizerRelease(t *testing.T) {
 	}
 }
 
-// TestPooledArrays: arrays between minPooled and minMapped come from the
-// slabs, outside the Go heap; a freed one is reused by the next of its size,
-// zeroed again, and never shared by two live arrays.
-func TestPooledArrays(t *testing.T) {
-	a := Make[uint64](minPooled / 8) // 64 KiB
-	if a.mem == nil {
+// TestMappedFrom64KiB: arrays from minMapped up live outside the Go heap (the
+// per-shard tomb tables, whose 512 KiB-2 MiB arrays in the heap raised the
+// collector's goal), smaller ones in it.
+func TestMappedFrom64KiB(t *testing.T) {
+	base := mapped.Load()
+	small := Make[uint64](minMapped/8 - 1)
+	if small.mem != nil || mapped.Load() != base {
+		t.Fatal("an array under 64 KiB was mapped")
+	}
+	s := Make[uint64](minMapped / 8)
+	if s.mem == nil {
 		t.Skip("no mappings on this platform: Make uses make")
 	}
-	if !a.mem.pooled {
-		t.Fatal("a 64 KiB array is not pooled")
+	if got := mapped.Load() - base; got != minMapped {
+		t.Fatalf("%d bytes mapped for a 64 KiB array", got)
 	}
-	b := Make[uint64](minPooled/8 + 1) // rounds up to 128 KiB
-	if cap(b.mem.b) != 2*minPooled {
-		t.Fatalf("chunk of %d bytes for %d, want %d", cap(b.mem.b), 8*len(b.S), 2*minPooled)
+	s.Free()
+	small.Free()
+	if mapped.Load() != base {
+		t.Fatal("Free left the mapping")
 	}
-	for i := range a.S {
-		a.S[i] = ^uint64(0)
-	}
-	for i := range b.S {
-		b.S[i] = 7
-	}
-	addr := &a.S[0]
-	a.Free()
-	c := Make[uint64](minPooled / 8)
-	if &c.S[0] != addr {
-		t.Error("the freed 64 KiB chunk was not reused")
-	}
-	for i, v := range c.S {
-		if v != 0 {
-			t.Fatalf("reused chunk not zeroed at %d: %x", i, v)
-		}
-	}
-	d := Make[uint64](minPooled / 8)
-	if &d.S[0] == &c.S[0] {
-		t.Fatal("two live arrays share a chunk")
-	}
-	for i := range b.S {
-		if b.S[i] != 7 {
-			t.Fatalf("another array's chunk overwrote b at %d", i)
-		}
-	}
-	b.Free()
-	c.Free()
-	d.Free()
 }

@@ -18,7 +18,3 @@ func unmap(b []byte) { _ = unix.Munmap(b) }
 const canAdviseHuge = true
 
 func adviseHuge(b []byte) bool { return unix.Madvise(b, unix.MADV_HUGEPAGE) == nil }
-
-// dropPages gives b's pages back to the kernel; reading them afterwards
-// gives zeros (private anonymous memory).
-func dropPages(b []byte) bool { return unix.Madvise(b, unix.MADV_DONTNEED) == nil }

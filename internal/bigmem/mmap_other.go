@@ -10,5 +10,3 @@ func unmap([]byte) {}
 const canAdviseHuge = false
 
 func adviseHuge([]byte) bool { return false }
-
-func dropPages([]byte) bool { return false }
