@@ -215,7 +215,18 @@ func (tt *tombTable) store(h uint64, t tomb, now int64) {
 				}
 			}
 		}
-		if tt.ts[first].until < now || len(tt.hs) >= tt.max {
+		if tt.ts[first].until < now {
+			tt.hs[first], tt.ts[first] = h, t
+			return
+		}
+		if i := tt.displace(b, tt.alt(h), now); i >= 0 {
+			tt.hs[i], tt.ts[i] = h, t
+			if i < b || i >= b+tombWays {
+				tt.setOverflow(b)
+			}
+			return
+		}
+		if len(tt.hs) >= tt.max {
 			tt.hs[first], tt.ts[first] = h, t
 			return
 		}
@@ -223,17 +234,78 @@ func (tt *tombTable) store(h uint64, t tomb, now int64) {
 	}
 }
 
-// resize moves the live tombs into a table of size slots.
+// displace makes room in bucket b or b2, both full of live tombs, by moving
+// one of their tombs to its other bucket where that has a free or expired
+// slot, and returns the slot it freed, or -1. Without it the table doubled
+// the first time any bucket and its partner were both full, which random
+// hashes bring at 30-45 % of the slots, and when depended on luck: the same
+// load could cost one more doubling on one capture than on another.
+// With one move the table fills to about 90 % first.
+func (tt *tombTable) displace(b, b2 int, now int64) int {
+	for _, bb := range [2]int{b, b2} {
+		for i := bb; i < bb+tombWays; i++ {
+			v := tt.hs[i]
+			vb := tt.bucket(v)
+			o := vb // where v would go: back to its first bucket...
+			if vb == bb {
+				o = tt.alt(v) // ...or on to its second
+			}
+			if o == bb {
+				continue
+			}
+			for j := o; j < o+tombWays; j++ {
+				switch {
+				case tt.hs[j] == 0:
+					tt.n++
+				case tt.ts[j].until >= now:
+					continue
+				}
+				tt.hs[j], tt.ts[j] = v, tt.ts[i]
+				if o != vb {
+					tt.setOverflow(vb)
+				}
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// resize moves the live tombs into a table of size slots. Doubling is most
+// of the stores on a capture whose tombs keep growing (five doublings from
+// the first table hold twice as many moves as the final count), and a
+// store into a table of megabytes is a cache miss. So the tombs that sit in
+// their first bucket are moved bucket by bucket, in order: old bucket i
+// splits into new buckets i and i+old buckets, which no other old bucket
+// feeds, so they always fit and both are written as sequential streams. The
+// few tombs in their second bucket follow through store.
 func (tt *tombTable) resize(size int, now int64) {
-	oldH, oldT, oldMem := tt.hs, tt.ts, tt.mem
+	oldH, oldT, oldMem, oldMask := tt.hs, tt.ts, tt.mem, tt.mask
 	h, t := bigmem.Make[uint64](size), bigmem.Make[tomb](size)
 	tt.hs, tt.ts, tt.mem = h.S, t.S, [2]interface{ Free() }{h, t}
 	tt.mask = uint64(size/tombWays - 1)
 	tt.over = make([]uint64, (size/tombWays+63)/64)
 	tt.n = 0
-	for i, h := range oldH {
-		if h != 0 && oldT[i].until >= now {
-			tt.store(h, oldT[i], now)
+	var fill []uint8 // tombs placed per new bucket, while splitting
+	if oldH != nil && size == 2*len(oldH) {
+		fill = make([]uint8, size/tombWays)
+	}
+	for i, x := range oldH {
+		if x == 0 || oldT[i].until < now {
+			continue
+		}
+		if fill != nil && int((x>>3)&oldMask)*tombWays == i/tombWays*tombWays {
+			nb := int((x >> 3) & tt.mask)
+			j := nb*tombWays + int(fill[nb])
+			fill[nb]++
+			tt.hs[j], tt.ts[j] = x, oldT[i]
+			tt.n++
+			oldH[i] = 0 // moved: the second pass skips it
+		}
+	}
+	for i, x := range oldH {
+		if x != 0 && oldT[i].until >= now {
+			tt.store(x, oldT[i], now)
 		}
 	}
 	for _, m := range oldMem {
