@@ -307,7 +307,9 @@ func (t *Tracker) Classify(dir segment.Dir, seg *segment.Segment) Event {
 // endpoint, and an Invalid step moves neither. Step does not allocate.
 func (t *Tracker) Step(dir segment.Dir, seg *segment.Segment) Step {
 	dir &= 1
-	t.Expire(seg.Time)
+	if t.ep[0].state == TimeWait || t.ep[1].state == TimeWait {
+		t.Expire(seg.Time)
+	}
 	var st Step
 	if !t.started {
 		t.started = true

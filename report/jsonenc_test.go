@@ -255,3 +255,36 @@ func BenchmarkJSONFloat(b *testing.B) {
 		}
 	}
 }
+
+// TestAppendJSONStringEveryByte puts each byte value, and each rune encoding/json
+// escapes, at each position of strings of 1 to 24 bytes (the word-at-a-time scan
+// checks 8 bytes at once) and compares the quoting with encoding/json's.
+func TestAppendJSONStringEveryByte(t *testing.T) {
+	specials := []string{"\u2028", "\u2029", "é", "\xff", "\xe2\x80"}
+	for n := 1; n <= 24; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256+len(specials); c++ {
+				ins := string([]byte{byte(c)})
+				if c >= 256 {
+					ins = specials[c-256]
+				}
+				s := strings.Repeat("a", pos) + ins + strings.Repeat("b", n-pos-1)
+				want, _ := json.Marshal(s)
+				if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+					t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+				}
+			}
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add("10.0.0.1:80")
+	f.Add("<&>\u2028\xff\"\\ TIME_WAIT")
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}

@@ -32,6 +32,15 @@ var classKinds = []struct {
 	{reassembly.OutOfWindow, anomaly.OutOfWindow},
 }
 
+// classKindsMask has the classes of classKinds.
+var classKindsMask = func() reassembly.Class {
+	var m reassembly.Class
+	for _, ck := range classKinds {
+		m |= ck.class
+	}
+	return m
+}()
+
 // detect records the per-packet anomalies that s shows.
 func (e *Engine) detect(c *conn, d segment.Dir, s *segment.Segment, res *reassembly.Result, step *fsm.Step) {
 	cls := res.Class
@@ -41,6 +50,9 @@ func (e *Engine) detect(c *conn, d segment.Dir, s *segment.Segment, res *reassem
 		cls &^= reassembly.OverlapMismatch
 	}
 	for _, ck := range classKinds {
+		if cls&classKindsMask == 0 {
+			break // most segments: in order, or a plain ACK
+		}
 		if cls.Has(ck.class) {
 			if ck.kind == anomaly.DuplicateAck {
 				e.flagValue(c, ck.kind, s.Frame, s.Time, res.DupAckNum)
