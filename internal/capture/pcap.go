@@ -26,7 +26,7 @@ const (
 type pcapReader struct {
 	in       *bufReader
 	name     string
-	order    binary.ByteOrder
+	order    endian
 	nano     bool
 	linkType uint16
 	snapLen  uint32
@@ -46,13 +46,13 @@ func newPcapReader(in *bufReader, name string, opt Options, warn warnFunc) (*pca
 	r := &pcapReader{in: in, name: name, limit: opt.maxCapLen(), warn: warn}
 	switch binary.BigEndian.Uint32(h) {
 	case pcapMagicMicro:
-		r.order = binary.BigEndian
+		r.order = bigEndian
 	case pcapMagicNano:
-		r.order, r.nano = binary.BigEndian, true
+		r.order, r.nano = bigEndian, true
 	case pcapMagicMicroSwapped:
-		r.order = binary.LittleEndian
+		r.order = littleEndian
 	case pcapMagicNanoSwapped:
-		r.order, r.nano = binary.LittleEndian, true
+		r.order, r.nano = littleEndian, true
 	default:
 		return nil, &InputError{File: name, Offset: 0, Msg: "bad pcap magic", Err: ErrNotCapture}
 	}

@@ -32,7 +32,7 @@ type ngInterface struct {
 type pcapngReader struct {
 	in     *bufReader
 	name   string
-	order  binary.ByteOrder
+	order  endian
 	ifaces []ngInterface
 	limit  int
 	record uint64
@@ -61,9 +61,9 @@ func newPcapngReader(in *bufReader, name string, opt Options, warn warnFunc) (*p
 func (r *pcapngReader) checkSHB(h []byte, off int64) error {
 	switch binary.BigEndian.Uint32(h[8:]) {
 	case ngByteOrderMagic:
-		r.order = binary.BigEndian
+		r.order = bigEndian
 	case 0x4D3C2B1A:
-		r.order = binary.LittleEndian
+		r.order = littleEndian
 	default:
 		return &InputError{File: r.name, Offset: off, Msg: fmt.Sprintf("pcapng section header has a bad byte-order magic 0x%08x", binary.BigEndian.Uint32(h[8:])), Err: ErrCorrupt}
 	}

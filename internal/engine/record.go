@@ -38,11 +38,14 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 		OrigBytes: c.bytes[0], RespBytes: c.bytes[1],
 		OrigIPBytes: c.ipBytes[0], RespIPBytes: c.ipBytes[1],
 	}
+	var holes, unacked bool
 	for d := segment.Orig; d <= segment.Resp; d++ {
 		ds := c.seq.Dir(d)
 		f.MissedBytes += ds.MissedBytes
 		f.MSS[d] = int(ds.MSS)
 		f.WindowScale[d] = int(ds.WScale)
+		holes = holes || ds.HolesCapped
+		unacked = unacked || ds.UnackedCapped
 	}
 	if rtt, ok := c.seq.HandshakeRTT(); ok {
 		ms := float64(rtt) / 1e6
@@ -65,12 +68,6 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 		})
 	}
 	f.TransitionsDropped = int(c.st.Dropped())
-	var holes, unacked bool
-	for d := segment.Orig; d <= segment.Resp; d++ {
-		ds := c.seq.Dir(d)
-		holes = holes || ds.HolesCapped
-		unacked = unacked || ds.UnackedCapped
-	}
 	if holes {
 		f.Capped = append(f.Capped, "holes")
 	}
