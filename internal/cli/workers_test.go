@@ -356,6 +356,34 @@ func TestWorkersIdenticalWhenCapsBite(t *testing.T) {
 	}
 }
 
+// TestWorkersIdenticalWithManyOpenAtEnd: a SYN flood leaves thousands of
+// half-open connections open at the end of the capture, which the workers
+// end a chunk at a time (engine.endChunk, 1024) in the order of their first
+// frame; the stream must still be one engine's.
+func TestWorkersIdenticalWithManyOpenAtEnd(t *testing.T) {
+	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 30_000, Connections: 2_000,
+		Concurrency: 200, Seed: 5, FloodSources: 6_000})
+	var streams []string
+	for _, n := range []int{1, 2, 3} {
+		cfg := engine.DefaultConfig()
+		cfg.Workers = n
+		var out bytes.Buffer
+		if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "ndjson", Engine: cfg},
+			&IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}); err != nil {
+			t.Fatalf("%d workers: %v", n, err)
+		}
+		streams = append(streams, out.String())
+	}
+	if open := strings.Count(streams[0], `"end_reason":"end_of_capture"`); open < 3*1024 {
+		t.Fatalf("%d flows open at the end: too few to take several chunks", open)
+	}
+	for i := 1; i < len(streams); i++ {
+		if streams[i] != streams[0] {
+			t.Errorf("ndjson with %d workers differs from one\n%s", i+1, firstDiff(streams[0], streams[i]))
+		}
+	}
+}
+
 // TestWorkersIdenticalWithSmallCapsOnCorpus streams every corpus capture
 // with caps small enough to bite on the larger ones (cs__synscan's 1994 flows
 // evict 965 at 1024) and requires the same ndjson from one and two workers:
