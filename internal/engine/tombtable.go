@@ -238,9 +238,9 @@ func (tt *tombTable) store(h uint64, t tomb, now int64) {
 // one of their tombs to its other bucket where that has a free or expired
 // slot, and returns the slot it freed, or -1. Without it the table doubled
 // the first time any bucket and its partner were both full, which random
-// hashes bring at 30-45 % of the slots, and when depended on luck: the same
-// load could cost one more doubling on one capture than on another.
-// With one move the table fills to about 90 % first.
+// hashes bring at 30-45 % of the slots, at a point left to luck: the same
+// load could cost one more doubling on one capture than on another. With
+// one move the table fills to 80-95 % first (TestTombTableLoad).
 func (tt *tombTable) displace(b, b2 int, now int64) int {
 	for _, bb := range [2]int{b, b2} {
 		for i := bb; i < bb+tombWays; i++ {
