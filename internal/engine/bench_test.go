@@ -43,3 +43,29 @@ func BenchmarkEngineShortConnections(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "segments/s")
 }
+
+// BenchmarkTombTable is a busy server's tombs: each op buries a finished
+// connection (a random 4-tuple hash, its linger long) and looks up the
+// 4-tuple of a new one, which is absent, as every first segment does. The
+// table starts empty and grows to its cap of 1 M slots (32 MiB) over the
+// run; ns/op includes its doublings and, at the cap, the evictions.
+func BenchmarkTombTable(b *testing.B) {
+	tt := newTombTable(1 << 20)
+	var x uint64 = 1
+	next := func() uint64 { // xorshift: cheap, and no two hashes alike
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		return x
+	}
+	b.ReportAllocs()
+	now := int64(0)
+	for b.Loop() {
+		now++
+		tt.put(next(), tomb{until: now + 1<<40}, now)
+		if tt.get(next()) != nil {
+			b.Fatal("found a tomb never buried")
+		}
+	}
+	b.ReportMetric(float64(tt.count()), "tombs")
+}

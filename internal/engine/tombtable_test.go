@@ -150,6 +150,10 @@ func TestTombTableCap(t *testing.T) {
 	if tt.get(0) != nil {
 		t.Error("the first tomb survived 100 000 later ones in 1024 slots")
 	}
+	// Full of live tombs, the table stops looking for room to move one to.
+	if tt.capTries != minDisplaceTries {
+		t.Errorf("capTries = %d in a table full of live tombs, want %d", tt.capTries, minDisplaceTries)
+	}
 }
 
 // TestTombSize pins the 32 bytes a tomb takes in the table (its hash and the
