@@ -12,9 +12,10 @@ import (
 )
 
 // TestHugeHeapAdvisesWhereTheHeapGrows checks the assumption HugeHeap rests
-// on: the heap's next large allocation after it is made in the advised
-// range (but for the part before its first huge page boundary) (which the kernel shows with the "hg" VmFlag), and the block it
-// allocated is freed, not kept.
+// on: the heap's next large allocation after it is made in the advised range
+// (the kernel shows it with the "hg" VmFlag; only the part before the first
+// huge page boundary may fall outside), and the block it allocated is
+// freed, not kept.
 func TestHugeHeapAdvisesWhereTheHeapGrows(t *testing.T) {
 	thp, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	if err != nil || bytes.Contains(thp, []byte("[never]")) {

@@ -14,6 +14,31 @@ import (
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
 
+// ndjsonWith streams path as analyze -o ndjson does with the default
+// configuration, n workers, and tune's changes (nil for none).
+func ndjsonWith(path string, n int, tune func(*engine.Config)) (string, error) {
+	cfg := engine.DefaultConfig()
+	cfg.Workers = n
+	if tune != nil {
+		tune(&cfg)
+	}
+	var out bytes.Buffer
+	s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
+	err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "ndjson", Engine: cfg}, s)
+	return out.String(), err
+}
+
+// sameStreams reports each stream of a later worker count that differs from
+// the first (one worker's).
+func sameStreams(t *testing.T, name string, workers []int, streams []string) {
+	t.Helper()
+	for i := 1; i < len(streams); i++ {
+		if streams[i] != streams[0] {
+			t.Errorf("%sndjson with %d workers differs from %d\n%s", name, workers[i], workers[0], firstDiff(streams[0], streams[i]))
+		}
+	}
+}
+
 // TestWorkersGiveIdenticalReports analyzes every capture with one worker and
 // with several, and requires byte-identical JSON.
 func TestWorkersGiveIdenticalReports(t *testing.T) {
@@ -62,22 +87,17 @@ func TestWorkersGiveIdenticalReports(t *testing.T) {
 // and with the same bytes for any number of workers.
 func TestWorkersStreamIdenticalNDJSON(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(repoRoot, "testdata", "pcaps", "*.pcap"))
+	workers := []int{1, 2}
 	for _, path := range files {
 		var outs []string
-		for _, n := range []int{1, 2} {
-			cfg := engine.DefaultConfig()
-			cfg.Workers = n
-			var out bytes.Buffer
-			s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
-			err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "ndjson", Engine: cfg}, s)
+		for _, n := range workers {
+			out, err := ndjsonWith(path, n, nil)
 			if err != nil && filepath.Base(path) != "truncated.pcap" {
 				t.Fatalf("%s: %v", path, err)
 			}
-			outs = append(outs, out.String())
+			outs = append(outs, out)
 		}
-		if outs[0] != outs[1] {
-			t.Errorf("%s: ndjson differs between 1 and 2 workers\n%s", filepath.Base(path), firstDiff(outs[0], outs[1]))
-		}
+		sameStreams(t, filepath.Base(path)+": ", workers, outs)
 	}
 }
 
@@ -307,20 +327,21 @@ func TestJSONSpoolWithoutTempDir(t *testing.T) {
 func TestWorkersIdenticalWhenCapsBite(t *testing.T) {
 	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 60_000, Connections: 6_000,
 		Concurrency: 300, Seed: 11, FloodSources: 3_000})
+	capped := func(c *engine.Config) { c.MaxLinger, c.MaxHalfOpen, c.MaxFlows = 1024, 1024, 2048 }
+	workers := []int{1, 2, 3}
 	var streams []string
-	for _, n := range []int{1, 2, 3} {
+	for _, n := range workers {
 		cfg := engine.DefaultConfig()
 		cfg.Workers = n
-		cfg.MaxLinger, cfg.MaxHalfOpen, cfg.MaxFlows = 1024, 1024, 2048
+		capped(&cfg)
 		if got := engine.WorkersFor(cfg); got != n {
 			t.Fatalf("caps of 1024 give %d workers for %d asked (shards %d)", got, n, cfg.Shards())
 		}
-		var out bytes.Buffer
-		s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
-		if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "ndjson", Engine: cfg}, s); err != nil {
+		out, err := ndjsonWith(path, n, capped)
+		if err != nil {
 			t.Fatalf("%d workers: %v", n, err)
 		}
-		streams = append(streams, out.String())
+		streams = append(streams, out)
 	}
 	// The caps did bite: half-open flows were evicted (the flood), and
 	// finished ones were reported before their linger ended, which changes
@@ -338,22 +359,14 @@ func TestWorkersIdenticalWhenCapsBite(t *testing.T) {
 	if sum.Summary.Flows < 6_000 || sum.Summary.Evicted == 0 {
 		t.Fatalf("the half-open cap did not bite: %d flows, %d evicted", sum.Summary.Flows, sum.Summary.Evicted)
 	}
-	cfg := engine.DefaultConfig()
-	cfg.Workers = 1
-	cfg.MaxHalfOpen, cfg.MaxFlows = 1024, 2048
-	var uncapped bytes.Buffer
-	if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "ndjson", Engine: cfg},
-		&IO{In: strings.NewReader(""), Out: &uncapped, Err: &bytes.Buffer{}}); err != nil {
+	uncapped, err := ndjsonWith(path, 1, func(c *engine.Config) { c.MaxHalfOpen, c.MaxFlows = 1024, 2048 })
+	if err != nil {
 		t.Fatal(err)
 	}
-	if uncapped.String() == streams[0] {
+	if uncapped == streams[0] {
 		t.Fatal("the linger cap did not bite: the stream is the same with the default cap")
 	}
-	for i := 1; i < len(streams); i++ {
-		if streams[i] != streams[0] {
-			t.Errorf("ndjson with %d workers differs from one\n%s", i+1, firstDiff(streams[0], streams[i]))
-		}
-	}
+	sameStreams(t, "", workers, streams)
 }
 
 // TestWorkersIdenticalWithManyOpenAtEnd: a SYN flood leaves thousands of
@@ -363,25 +376,19 @@ func TestWorkersIdenticalWhenCapsBite(t *testing.T) {
 func TestWorkersIdenticalWithManyOpenAtEnd(t *testing.T) {
 	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 30_000, Connections: 2_000,
 		Concurrency: 200, Seed: 5, FloodSources: 6_000})
+	workers := []int{1, 2, 3}
 	var streams []string
-	for _, n := range []int{1, 2, 3} {
-		cfg := engine.DefaultConfig()
-		cfg.Workers = n
-		var out bytes.Buffer
-		if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "ndjson", Engine: cfg},
-			&IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}); err != nil {
+	for _, n := range workers {
+		out, err := ndjsonWith(path, n, nil)
+		if err != nil {
 			t.Fatalf("%d workers: %v", n, err)
 		}
-		streams = append(streams, out.String())
+		streams = append(streams, out)
 	}
 	if open := strings.Count(streams[0], `"end_reason":"end_of_capture"`); open < 3*1024 {
 		t.Fatalf("%d flows open at the end: too few to take several chunks", open)
 	}
-	for i := 1; i < len(streams); i++ {
-		if streams[i] != streams[0] {
-			t.Errorf("ndjson with %d workers differs from one\n%s", i+1, firstDiff(streams[0], streams[i]))
-		}
-	}
+	sameStreams(t, "", workers, streams)
 }
 
 // TestWorkersIdenticalWithSmallCapsOnCorpus streams every corpus capture
@@ -398,20 +405,14 @@ func TestWorkersIdenticalWithSmallCapsOnCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	var evicted bool
+	workers := []int{1, 2}
 	for _, path := range files {
-		var outs [2]string
-		for i, n := range []int{1, 2} {
-			cfg := engine.DefaultConfig()
-			cfg.Workers = n
-			cfg.MaxLinger, cfg.MaxHalfOpen, cfg.MaxFlows = 1024, 1024, 1024
-			var out bytes.Buffer
-			s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
-			_ = RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "ndjson", Engine: cfg}, s)
-			outs[i] = out.String()
+		var outs []string
+		for _, n := range workers {
+			out, _ := ndjsonWith(path, n, func(c *engine.Config) { c.MaxLinger, c.MaxHalfOpen, c.MaxFlows = 1024, 1024, 1024 })
+			outs = append(outs, out)
 		}
-		if outs[0] != outs[1] {
-			t.Errorf("%s: ndjson differs between 1 and 2 workers\n%s", filepath.Base(path), firstDiff(outs[0], outs[1]))
-		}
+		sameStreams(t, filepath.Base(path)+": ", workers, outs)
 		evicted = evicted || !strings.Contains(outs[0], `"evicted":0,`) && strings.Contains(outs[0], `"evicted":`)
 	}
 	if !evicted {

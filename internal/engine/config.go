@@ -56,12 +56,14 @@ type Config struct {
 	// bites under a SYN flood, whose memory it bounds; the flood's SYNs are
 	// all counted by the syn_flood detector first. 0 means no cap. With
 	// Zeek's timers it does not apply: Zeek ends attempts after 5 s itself.
+	//
+	// MaxFlows, MaxLinger and MaxHalfOpen are shared out between the flow
+	// table's shards (Shards): each shard, a fixed slice of the 4-tuples by
+	// hash, holds its share of each, and a full shard gives up one of its own
+	// connections. Which connection that is then depends on that shard's
+	// connections only, so that workers holding whole shards choose as one
+	// engine does.
 	MaxHalfOpen int
-	// The three caps are shared out between the flow table's shards (Shards):
-	// each shard, a fixed slice of the 4-tuples by hash, holds its share of
-	// each, and a full shard gives up one of its own connections. Which
-	// connection that is then depends on that shard's connections only, so
-	// that workers holding whole shards choose as one engine does.
 	// VerifyChecksums checks TCP checksums where the whole segment was captured.
 	VerifyChecksums bool
 	// CloseWaitLeak is how long an endpoint may sit in CLOSE_WAIT, with the

@@ -87,7 +87,7 @@ func (l *list[V]) remove(e *Entry[V]) {
 // Table maps 4-tuples to open connections, expires them by capture time and
 // keeps at most Max of them.
 //
-// The entries are split by key hash into shards (ShardOf), each with its own
+// The entries are split by key hash into shards (Shard), each with its own
 // recency list per class and its own share of every cap: a caller that caps
 // a class (the engine's --max-linger and --max-half-open) or the table
 // (Full) decides within the shard of the connection at hand. So which
