@@ -286,8 +286,16 @@ func (s *portScan) report(k netip.Addr, w *scanWin) report.Anomaly {
 		det["distinct_targets_capped"] = true
 		targets = "at least " + targets
 	}
-	msg := fmt.Sprintf("%s probed %s targets (%d hosts, %d ports; %s): %d of %d attempts failed (%d refused, %d unanswered) within %v",
-		k, targets, len(hosts), len(ports), pattern, w.failed, w.attempts, w.rejected, w.unanswered,
+	// The failed attempts that were neither refused nor unanswered were
+	// left half-open (answered, and never acknowledged or reset by the
+	// prober): nmap's SYN scan of an open port. Saying so makes the
+	// breakdown add up.
+	why := fmt.Sprintf("%d refused, %d unanswered", w.rejected, w.unanswered)
+	if other := w.failed - w.rejected - w.unanswered; other > 0 {
+		why += fmt.Sprintf(", %d left half-open", other)
+	}
+	msg := fmt.Sprintf("%s probed %s targets (%d hosts, %d ports; %s): %d of %d attempts failed (%s) within %v",
+		k, targets, len(hosts), len(ports), pattern, w.failed, w.attempts, why,
 		time.Duration(w.end-w.start).Round(time.Millisecond))
 	return newAnomaly(anomaly.PortScan, w.failed, msg, &w.ev, det)
 }

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -361,12 +363,28 @@ func TestPortScan(t *testing.T) {
 			if f.Count != tc.failed {
 				t.Errorf("count %d, want %d", f.Count, tc.failed)
 			}
+			// The message's breakdown accounts for every failed attempt.
+			m := failedBreakdown.FindStringSubmatch(f.Message)
+			if m == nil {
+				t.Fatalf("message %q has no breakdown of the failed attempts", f.Message)
+			}
+			var sum uint64
+			for _, n := range m[1:] {
+				v, _ := strconv.ParseUint(n, 10, 64) // "" (no half-open part) is 0
+				sum += v
+			}
+			if sum != tc.failed {
+				t.Errorf("message %q: the breakdown adds up to %d, want %d failed", f.Message, sum, tc.failed)
+			}
 			if f.Details["source"] != "203.0.113.66" || len(f.Flows) != 5 {
 				t.Errorf("source %v flows %v", f.Details["source"], f.Flows)
 			}
 		})
 	}
 }
+
+// failedBreakdown reads the breakdown of a port_scan message's failed attempts.
+var failedBreakdown = regexp.MustCompile(`failed \((\d+) refused, (\d+) unanswered(?:, (\d+) left half-open)?\)`)
 
 func TestRSTStorm(t *testing.T) {
 	cases := []struct {
