@@ -13,11 +13,17 @@ import (
 // workers' run on the 2 M-packet mix).
 type bufferPool struct {
 	filling uint64 // the round the reader fills; the reader's alone
+	// inRound counts the buffers retired while the reader fills this round;
+	// the reader's alone. The pipeline hands a round on after roundBuffers
+	// of them, so that the buffers lent stay few when frames are large or
+	// not TCP at all.
+	inRound int
 
 	mu      sync.Mutex
 	merged  uint64 // rounds merged, in order; the merger's
 	retired []retiredBuf
 	free    [][]byte
+	made    int // buffers allocated because none was free
 }
 
 type retiredBuf struct {
@@ -51,6 +57,9 @@ func (bp *bufferPool) Buffer(n int) []byte {
 			break
 		}
 	}
+	if b == nil {
+		bp.made++
+	}
 	bp.mu.Unlock()
 	if b == nil {
 		b = make([]byte, n)
@@ -60,6 +69,7 @@ func (bp *bufferPool) Buffer(n int) []byte {
 
 // Retire implements capture.BufferPool.
 func (bp *bufferPool) Retire(b []byte) {
+	bp.inRound++
 	bp.mu.Lock()
 	bp.retired = append(bp.retired, retiredBuf{b, bp.filling})
 	bp.mu.Unlock()

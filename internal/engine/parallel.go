@@ -228,6 +228,13 @@ const roundsInFlight = 4
 // the hand-off, small enough to keep the copies in cache.
 const batchFrames = 4096
 
+// roundBuffers is how many of the reader's buffers (256 KiB each) a round
+// spans at most: with large frames 4096 of them fill 16 of those buffers,
+// and the rounds in flight held more buffers than the pool keeps, so each
+// read went to a fresh allocation whose pages the kernel faulted in during
+// the read (docs/performance.md, session 7).
+const roundBuffers = 4
+
 // Pipeline analyzes with several workers: segments are sharded by 4-tuple, so
 // each connection lives in one worker, and the events that cross connections
 // (the capture-wide detectors, flow numbering) are replayed in capture order.
@@ -484,11 +491,20 @@ func mergeEvents(lists [][]event, fn func(*event)) {
 }
 
 // Filtered counts a frame that the user's filter excluded.
-func (p *Pipeline) Filtered() { p.read.filteredOut() }
+func (p *Pipeline) Filtered() {
+	p.read.filteredOut()
+	if p.bufs.inRound >= roundBuffers {
+		p.flush()
+	}
+}
 
 // Frame decodes a frame, in place in the current round, and hands its
 // segment to the worker of its 4-tuple.
 func (p *Pipeline) Frame(fr *capture.Frame) {
+	if p.bufs.inRound >= roundBuffers {
+		// The buffers retired in this round are lent until it is merged.
+		p.flush()
+	}
 	r := p.cur
 	n := len(r.slots)
 	if n < cap(r.slots) {
@@ -544,11 +560,16 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 	}
 }
 
-// flush hands the current round to the merger and takes a free one.
+// flush hands the current round to the merger and takes a free one. A round
+// with no frames is handed on too when the reader retired buffers during it:
+// its merge gives them back. Without it, a stretch of frames that are not
+// TCP (or that the filter drops) kept every buffer read meanwhile, and the
+// memory grew with the file.
 func (p *Pipeline) flush() {
-	if len(p.cur.slots) == 0 && len(p.cur.ticks) == 0 {
+	if len(p.cur.slots) == 0 && len(p.cur.ticks) == 0 && p.bufs.inRound == 0 {
 		return
 	}
+	p.bufs.inRound = 0
 	r := p.cur
 	r.done.Add(len(p.workers))
 	for i := range p.workers {

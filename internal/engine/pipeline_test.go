@@ -2,11 +2,15 @@ package engine
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/pcapgen"
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
 )
 
 // TestPipelineCopiesFramesThatAreNotStable feeds a pipeline frames whose
@@ -60,5 +64,92 @@ func TestPipelineCopiesFramesThatAreNotStable(t *testing.T) {
 		if got := run(p, stable); got != one {
 			t.Errorf("stable frames %v: two workers' report differs from one engine's (%d vs %d bytes)", stable, len(got), len(one))
 		}
+	}
+}
+
+// TestPipelineLendsFewBuffers reads 20 MB of frames that no worker gets (UDP,
+// or TCP that the filter drops) between two TCP conversations, and large TCP
+// frames: the rounds must give the reader's buffers back as it goes, so that
+// it allocates a few dozen of them, not one per 256 KiB read. (Rounds with no
+// TCP segment were never handed on, and kept every buffer read meanwhile: the
+// memory grew with the file.)
+func TestPipelineLendsFewBuffers(t *testing.T) {
+	const frames = 20_000
+	payload := bytes.Repeat([]byte{0x5a}, 1000)
+	cli, srv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	link := pcapgen.Link{Type: pcapgen.LinkEthernet}
+	write := func(bulk bool) []byte {
+		var buf bytes.Buffer
+		buf.Grow((frames + 100) * (len(payload) + 80))
+		c := pcapgen.NewCapture(&buf, pcapgen.Format{})
+		conv := func(port uint16, n int) {
+			ip := &pcapgen.IP{Src: cli, Dst: srv}
+			c.TCP(0, link, ip, &pcapgen.TCP{SrcPort: port, DstPort: 80, Seq: 1, Flags: segment.SYN}, nil)
+			for i := range n {
+				c.Advance(time.Microsecond)
+				c.TCP(0, link, ip, &pcapgen.TCP{SrcPort: port, DstPort: 80, Seq: seqnum.Value(2 + i*len(payload)), Ack: 1,
+					Flags: segment.ACK}, payload)
+			}
+		}
+		conv(40000, 10)
+		if bulk {
+			conv(40001, frames)
+		} else {
+			for range frames {
+				c.Advance(time.Microsecond)
+				c.UDP(0, link, &pcapgen.IP{Src: cli, Dst: srv}, 5353, 5353, payload)
+			}
+		}
+		conv(40002, 10)
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	for _, tc := range []struct {
+		name     string
+		bulk     bool
+		filtered bool // the frames in between count as filtered out
+	}{
+		{name: "not TCP"},
+		{name: "filtered out", filtered: true},
+		{name: "large TCP frames", bulk: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := write(tc.bulk)
+			p, err := NewPipeline(DefaultConfig(), 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := capture.OpenReader(bytes.NewReader(data), "few.pcap", capture.Options{Buffers: p.BufferPool()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var read uint64
+			for src.Next() {
+				read++
+				fr := src.Frame()
+				if tc.filtered && fr.Number > 11 && fr.Number <= 11+frames {
+					p.Filtered()
+					continue
+				}
+				p.Frame(fr)
+			}
+			if err := src.Err(); err != nil {
+				t.Fatal(err)
+			}
+			rep := p.Finish([]string{"few.pcap"}, src.Problems())
+			if got, want := rep.Summary.PacketsRead, read; got != want || read < frames {
+				t.Errorf("read %d packets, want %d", got, want)
+			}
+			p.bufs.mu.Lock()
+			made := p.bufs.made
+			p.bufs.mu.Unlock()
+			// 20 MB are 80 reads of 256 KiB; the 4 rounds in flight and
+			// the one being filled span 4 buffers each.
+			if limit := 24; made > limit {
+				t.Errorf("the reader allocated %d buffers, want at most %d (%d MB read)", made, limit, len(data)>>20)
+			}
+		})
 	}
 }
