@@ -294,8 +294,16 @@ func (s *portScan) report(k netip.Addr, w *scanWin) report.Anomaly {
 	if other := w.failed - w.rejected - w.unanswered; other > 0 {
 		why += fmt.Sprintf(", %d left half-open", other)
 	}
-	msg := fmt.Sprintf("%s probed %s targets (%d hosts, %d ports; %s): %d of %d attempts failed (%s) within %v",
-		k, targets, len(hosts), len(ports), pattern, w.failed, w.attempts, why,
+	msg := fmt.Sprintf("%s probed %s targets (%s, %s; %s): %d of %d attempts failed (%s) within %v",
+		k, targets, count(len(hosts), "host"), count(len(ports), "port"), pattern, w.failed, w.attempts, why,
 		time.Duration(w.end-w.start).Round(time.Millisecond))
 	return newAnomaly(anomaly.PortScan, w.failed, msg, &w.ev, det)
+}
+
+// count writes n and the noun, in the plural unless n is 1.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -267,6 +267,7 @@ func TestPortScan(t *testing.T) {
 		pattern string
 		targets int
 		failed  uint64
+		spread  string // the hosts and ports the message names
 	}{
 		{
 			name: "vertical scan with a few open ports",
@@ -279,7 +280,7 @@ func TestPortScan(t *testing.T) {
 					emit(flow(uint64(p), "203.0.113.66:40000", fmt.Sprintf("10.0.0.1:%d", p), st, float64(p)*0.01, 0.001, 0))
 				}
 			},
-			pattern: "vertical", targets: 97, failed: 97,
+			pattern: "vertical", targets: 97, failed: 97, spread: "(1 host, 97 ports;",
 		},
 		{
 			name: "horizontal scan of port 22, unanswered",
@@ -288,7 +289,7 @@ func TestPortScan(t *testing.T) {
 					emit(flow(uint64(h), fmt.Sprintf("203.0.113.66:%d", 50000+h), host(h).String()+":22", "S0", float64(h), 3, 0))
 				}
 			},
-			pattern: "horizontal", targets: 50, failed: 50,
+			pattern: "horizontal", targets: 50, failed: 50, spread: "(50 hosts, 1 port;",
 		},
 		{
 			name: "SYN scan that resets open ports counts them as failed",
@@ -299,7 +300,7 @@ func TestPortScan(t *testing.T) {
 					emit(f)
 				}
 			},
-			pattern: "vertical", targets: 30, failed: 30,
+			pattern: "vertical", targets: 30, failed: 30, spread: "(1 host, 30 ports;",
 		},
 		{
 			name: "busy legitimate client with some dead services",
@@ -362,6 +363,9 @@ func TestPortScan(t *testing.T) {
 			}
 			if f.Count != tc.failed {
 				t.Errorf("count %d, want %d", f.Count, tc.failed)
+			}
+			if !strings.Contains(f.Message, tc.spread) {
+				t.Errorf("message %q does not say %q", f.Message, tc.spread)
 			}
 			// The message's breakdown accounts for every failed attempt.
 			m := failedBreakdown.FindStringSubmatch(f.Message)
