@@ -99,7 +99,9 @@ func WriteJSON(w io.Writer, r *Report) error {
 // spooled the flows as they finished (internal/spool) never holds them all.
 func WriteJSONEncoded(w io.Writer, r *Report, next func() ([]byte, error)) error {
 	n := normalized(r)
-	bw := bufio.NewWriterSize(w, 64<<10)
+	// A document of every flow runs to hundreds of megabytes: large writes
+	// keep the system calls few (1 MiB, as the ndjson output).
+	bw := bufio.NewWriterSize(w, 1<<20)
 	put := func(prefix string, v any) error {
 		b, err := json.MarshalIndent(v, prefix, "  ")
 		if err != nil {

@@ -20,10 +20,19 @@ type bufReader struct {
 	pool BufferPool
 }
 
-const defaultBufSize = 256 << 10
+// readBufSize is the buffer a Source reads a file into. A read system call
+// costs more than its copy where the kernel flushes the TLB on each one
+// (page-table isolation without PCID, as on the machine of
+// docs/performance.md): 1 MiB makes a fourth of the reads 256 KiB made.
+const readBufSize = 1 << 20
 
-func newBufReader(r io.Reader) *bufReader {
-	return &bufReader{r: r, buf: make([]byte, defaultBufSize)}
+// pooledBufSize is the size of the buffers a BufferPool lends
+// (Options.Buffers): the pipeline hands a round on after a few of them and
+// keeps some for reuse, with memory bounds sized for 256 KiB.
+const pooledBufSize = 256 << 10
+
+func newBufReader(r io.Reader, size int) *bufReader {
+	return &bufReader{r: r, buf: make([]byte, size)}
 }
 
 // fill makes at least n unread bytes available, or as many as the input has.

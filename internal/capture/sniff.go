@@ -26,7 +26,11 @@ const maxGzipLayers = 2
 // name) and returns a reader for it. It unwraps gzip compression.
 func sniff(r io.Reader, name string, opt Options, warn warnFunc) (recordReader, io.Closer, error) {
 	var closer io.Closer
-	in := newBufReader(r)
+	size := readBufSize
+	if opt.Buffers != nil {
+		size = pooledBufSize
+	}
+	in := newBufReader(r, size)
 	for layer := 0; ; layer++ {
 		head := in.peek(8)
 		if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
@@ -38,7 +42,7 @@ func sniff(r io.Reader, name string, opt Options, warn warnFunc) (recordReader, 
 				return nil, closer, &InputError{File: name, Offset: 0, Msg: "bad gzip header", Err: err}
 			}
 			closer = zr
-			in = newBufReader(zr)
+			in = newBufReader(zr, size)
 			continue
 		}
 		if len(head) < 4 {

@@ -106,7 +106,7 @@ func (s *Spool) spill() {
 		// left behind if the process dies; Close removes it otherwise.
 		_ = os.Remove(f.Name())
 		s.f = f
-		s.w = bufio.NewWriterSize(f, 256<<10)
+		s.w = bufio.NewWriterSize(f, 1<<20) // few system calls: each may flush the TLB
 	}
 	s.sortIdx()
 	s.runs = append(s.runs, s.size)
