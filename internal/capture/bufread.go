@@ -20,10 +20,10 @@ type bufReader struct {
 	pool BufferPool
 }
 
-// readBufSize is the buffer a Source reads a file into. A read system call
-// costs more than its copy where the kernel flushes the TLB on each one
-// (page-table isolation without PCID, as on the machine of
-// docs/performance.md): 1 MiB makes a fourth of the reads 256 KiB made.
+// readBufSize is the buffer a Source reads a file into: 1 MiB makes a
+// fourth of the reads 256 KiB made, which measured faster on the machine of
+// docs/performance.md (where each system call also flushes the TLB:
+// page-table isolation without PCID).
 const readBufSize = 1 << 20
 
 // pooledBufSize is the size of the buffers a BufferPool lends

@@ -365,8 +365,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // TestSourceReadsInLargeChunks: a file is read a megabyte at a time, whole
-// or gzip-compressed (each read is a system call, which flushed the TLB on
-// the machine measured; 256 KiB reads cost 3 % of a one-core run), while
+// or gzip-compressed (each read is a system call; 256 KiB reads cost about
+// 3 % of a one-core run on the machine of docs/performance.md), while
 // buffers lent by a pool keep the size the pipeline's bounds are made for.
 func TestSourceReadsInLargeChunks(t *testing.T) {
 	file := benchPcap(8000) // about 6 MB

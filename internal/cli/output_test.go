@@ -23,9 +23,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // TestLargeOutputsAreWrittenInLargeChunks: the outputs that list every flow
 // reach the writer a megabyte at a time. Each write to a file or a pipe is
-// a system call, and where the kernel flushes the TLB on every one (the
-// machine of docs/performance.md) the 5 800 writes of 64 KiB on the 2 M
-// packet mix cost 3 % of a one-core run.
+// a system call: the 5 800 writes of 64 KiB on the 2 M-packet mix cost 3 %
+// of a one-core run on the machine of docs/performance.md.
 func TestLargeOutputsAreWrittenInLargeChunks(t *testing.T) {
 	path, st := writeMixFile(t, pcapgen.MixOptions{Packets: 30000, Connections: 3000, Concurrency: 100,
 		Seed: 3, FloodSources: 100})
