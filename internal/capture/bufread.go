@@ -23,13 +23,27 @@ type bufReader struct {
 // readBufSize is the buffer a Source reads a file into: 1 MiB makes a
 // fourth of the reads 256 KiB made, which measured faster on the machine of
 // docs/performance.md (where each system call also flushes the TLB:
-// page-table isolation without PCID).
-const readBufSize = 1 << 20
+// page-table isolation without PCID). The inputs of one Source share
+// readBudget, down to minReadBufSize each: a hundred rotated capture files
+// read together take 25 MiB of buffers, as they did before.
+const (
+	readBufSize    = 1 << 20
+	readBudget     = 4 << 20
+	minReadBufSize = 256 << 10
+)
 
 // pooledBufSize is the size of the buffers a BufferPool lends
 // (Options.Buffers): the pipeline hands a round on after a few of them and
 // keeps some for reuse, with memory bounds sized for 256 KiB.
 const pooledBufSize = 256 << 10
+
+// bufSizeFor returns the read buffer of each of n inputs read together.
+func bufSizeFor(n int, opt Options) int {
+	if opt.Buffers != nil {
+		return pooledBufSize
+	}
+	return min(max(readBudget/max(n, 1), minReadBufSize), readBufSize)
+}
 
 func newBufReader(r io.Reader, size int) *bufReader {
 	return &bufReader{r: r, buf: make([]byte, size)}

@@ -427,3 +427,29 @@ func (p *countPool) Buffer(n int) []byte {
 }
 
 func (p *countPool) Retire([]byte) {}
+
+// TestBufSizeFor: one to four files read together get a megabyte each;
+// more share 4 MiB, never below the 256 KiB each had before (a hundred
+// rotated files then take 25 MiB, not 100); a pool's buffers stay 256 KiB.
+func TestBufSizeFor(t *testing.T) {
+	for _, tt := range []struct {
+		inputs int
+		pool   bool
+		want   int
+	}{
+		{1, false, 1 << 20},
+		{4, false, 1 << 20},
+		{8, false, 512 << 10},
+		{16, false, 256 << 10},
+		{100, false, 256 << 10},
+		{1, true, 256 << 10},
+	} {
+		opt := Options{}
+		if tt.pool {
+			opt.Buffers = &countPool{}
+		}
+		if got := bufSizeFor(tt.inputs, opt); got != tt.want {
+			t.Errorf("%d inputs (pool %v): %d bytes each, want %d", tt.inputs, tt.pool, got, tt.want)
+		}
+	}
+}

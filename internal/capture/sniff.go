@@ -24,12 +24,8 @@ const maxGzipLayers = 2
 
 // sniff identifies the format of the input by its first bytes (never by its
 // name) and returns a reader for it. It unwraps gzip compression.
-func sniff(r io.Reader, name string, opt Options, warn warnFunc) (recordReader, io.Closer, error) {
+func sniff(r io.Reader, name string, opt Options, size int, warn warnFunc) (recordReader, io.Closer, error) {
 	var closer io.Closer
-	size := readBufSize
-	if opt.Buffers != nil {
-		size = pooledBufSize
-	}
 	in := newBufReader(r, size)
 	for layer := 0; ; layer++ {
 		head := in.peek(8)

@@ -22,6 +22,7 @@ type input struct {
 // one file keep their file order).
 type Source struct {
 	opt      Options
+	bufSize  int // each input's read buffer (bufSizeFor)
 	inputs   []*input
 	cur      Frame
 	last     int // index of the input whose frame was delivered last, -1 if none
@@ -37,7 +38,7 @@ func Open(names []string, opt Options) (*Source, error) {
 	if len(names) == 0 {
 		return nil, errors.New("capture: no input files")
 	}
-	s := &Source{opt: opt, last: -1}
+	s := &Source{opt: opt, bufSize: bufSizeFor(len(names), opt), last: -1}
 	for _, name := range names {
 		in, err := s.open(name)
 		if err != nil {
@@ -51,7 +52,7 @@ func Open(names []string, opt Options) (*Source, error) {
 
 // OpenReader opens one capture from r, shown in messages as name.
 func OpenReader(r io.Reader, name string, opt Options) (*Source, error) {
-	s := &Source{opt: opt, last: -1}
+	s := &Source{opt: opt, bufSize: bufSizeFor(1, opt), last: -1}
 	in := &input{name: name}
 	if err := s.attach(in, r); err != nil {
 		return nil, err
@@ -92,7 +93,7 @@ func (s *Source) open(name string) (*input, error) {
 
 func (s *Source) attach(in *input, r io.Reader) error {
 	warn := func(rec uint64, off int64, msg string) { s.warn(in, rec, off, msg) }
-	rd, c, err := sniff(r, in.name, s.opt, warn)
+	rd, c, err := sniff(r, in.name, s.opt, s.bufSize, warn)
 	if c != nil {
 		in.closers = append(in.closers, c)
 	}
