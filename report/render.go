@@ -99,9 +99,10 @@ func WriteJSON(w io.Writer, r *Report) error {
 // spooled the flows as they finished (internal/spool) never holds them all.
 func WriteJSONEncoded(w io.Writer, r *Report, next func() ([]byte, error)) error {
 	n := normalized(r)
-	// A document of every flow runs to hundreds of megabytes: large writes
-	// keep the system calls few (1 MiB, as the ndjson output).
-	bw := bufio.NewWriterSize(w, 1<<20)
+	// A document of every flow runs to hundreds of megabytes: 256 KiB
+	// writes keep the system calls few (as the ndjson output; 1 MiB ones
+	// cost more system time in a file).
+	bw := bufio.NewWriterSize(w, 256<<10)
 	put := func(prefix string, v any) error {
 		b, err := json.MarshalIndent(v, prefix, "  ")
 		if err != nil {

@@ -273,10 +273,11 @@ func newFlowWriter(consume func(*report.Flow) error, end func() error, async boo
 }
 
 // outBufSize is the buffer of the flow-by-flow outputs (ndjson, CSV): the
-// mix's 380 MB of ndjson took 5 800 writes through 64 KiB, and a sixteenth
-// as many measured 3 % faster on one core (docs/performance.md, session 8).
-// A consumer still gets lines once a megabyte has gathered, or at the end.
-const outBufSize = 1 << 20
+// mix's 380 MB of ndjson took 5 800 writes through 64 KiB; a fourth as many
+// measured faster, written to /dev/null and to a file alike, while 1 MiB
+// writes to a file took three times the system time 256 KiB ones took
+// (docs/performance.md, session 8).
+const outBufSize = 256 << 10
 
 // ndjsonWriter writes each flow as an ndjson line.
 func ndjsonWriter(out io.Writer, async bool) *flowWriter {

@@ -117,7 +117,7 @@ func (s *Spool) spill() {
 		// left behind if the process dies; Close removes it otherwise.
 		_ = os.Remove(f.Name())
 		s.f = f
-		s.w = bufio.NewWriterSize(f, 1<<20) // few system calls, as the outputs
+		s.w = bufio.NewWriterSize(f, 256<<10)
 	}
 	s.sortIdx()
 	s.runs = append(s.runs, s.size)
