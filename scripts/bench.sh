@@ -126,22 +126,21 @@ wall() {
 	cat "$t"
 	rm -f "$t"
 }
-# pairs FORMAT: back-to-back runs of one core and two workers, the ratio of
-# their wall times appended to pair_ratios_FORMAT.
-pair_ratios_ndjson=() pair_ratios_table=()
+# pairs FORMAT: back-to-back runs of one core and two workers; prints the
+# ratio of each pair's wall times, one a line.
+declare -A pair_ratios
 pairs() {
-	local i w1 w2 r
+	local i w1 w2
 	for ((i = 0; i < ${PAIRS:-5}; i++)); do
 		echo "running $1 speedup pair $((i + 1))/${PAIRS:-5}" >&2
 		w1=$(wall "${one_core[@]}" "$bin" analyze -o "$1" --workers 1 "$cap")
 		w2=$(wall "$bin" analyze -o "$1" --workers 2 "$cap")
-		r=$(awk -v a="$w1" -v b="$w2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }')
-		eval "pair_ratios_$1+=(\"\$r\")"
+		awk -v a="$w1" -v b="$w2" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print 0 }'
 	done
 }
 if ! skipped workers2 && ! skipped pairs; then
-	pairs ndjson
-	skipped table || pairs table
+	pair_ratios[ndjson]=$(pairs ndjson)
+	skipped table || pair_ratios[table]=$(pairs table)
 fi
 
 pps() { # the packets per CPU-second of the row named $1
@@ -172,16 +171,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a 
 wallratio() {
 	awk -F'|' -v a="$1" -v b="$2" '$1==a{x=$2} $1==b{y=$2} END{if (x>0 && y>0) printf "%.2f", x/y; else printf "n/a"}' <(printf '%s\n' "${rows[@]}")
 }
-# median NAME: the median and range of the ratios in the array NAME.
+# median: the median and range of the ratios on standard input, one a line.
 median() {
-	eval "local -a rs=(\"\${$1[@]}\")"
-	[ ${#rs[@]} -gt 0 ] || return 0
-	printf '%s\n' "${rs[@]}" | sort -n | awk '{r[NR]=$1} END {
-		m = (NR % 2) ? r[(NR+1)/2] : (r[NR/2] + r[NR/2+1]) / 2
-		printf "%d back-to-back pairs of runs: median %.2f (%.2f-%.2f)", NR, m, r[1], r[NR] }'
+	sort -n | awk 'NF {r[++n]=$1} END {
+		if (!n) exit
+		m = (n % 2) ? r[(n+1)/2] : (r[n/2] + r[n/2+1]) / 2
+		printf "%d back-to-back pairs of runs: median %.2f (%.2f-%.2f)", n, m, r[1], r[n] }'
 }
 # The issue's reference read loop is gopacket's pcapgo; ours is faster, so
-# the ratio against it is the stricter one. Both are printed, and both
+# the ratio against ours is the stricter one. Both are printed, for both
 # outputs: ndjson (every flow written) and the table (the default).
 for out in ndjson table; do
 	a1=$(pps "analyze -o $out, one core")
@@ -191,7 +189,7 @@ for out in ndjson table; do
 	if [ -n "$(pps "analyze -o $out, --workers 2")" ]; then
 		echo "- analyze -o $out, wall time on one core / with 2 workers on $(nproc) CPUs: $(wallratio "analyze -o $out, one core" "analyze -o $out, --workers 2") (target ≥ 1.6)"
 	fi
-	m=$(median "pair_ratios_$out")
+	m=$(median <<<"${pair_ratios[$out]:-}")
 	[ -z "$m" ] || echo "- the same, $m (target ≥ 1.6)"
 done
 for n in "${notes[@]}"; do

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -450,6 +451,26 @@ func TestBufSizeFor(t *testing.T) {
 		}
 		if got := bufSizeFor(tt.inputs, opt); got != tt.want {
 			t.Errorf("%d inputs (pool %v): %d bytes each, want %d", tt.inputs, tt.pool, got, tt.want)
+		}
+	}
+	// Open gives each of the files it merges that share.
+	dir := t.TempDir()
+	var names []string
+	for i := range 8 {
+		name := filepath.Join(dir, fmt.Sprintf("part%d.pcap", i))
+		if err := os.WriteFile(name, benchPcap(10), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	s, err := Open(names, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i, in := range s.inputs {
+		if got := len(in.rd.(*pcapReader).in.buf); got != 512<<10 {
+			t.Errorf("input %d of 8 reads into %d bytes, want 512 KiB", i, got)
 		}
 	}
 }

@@ -22,19 +22,8 @@ import (
 // writes them to a file.
 const DefaultMemLimit = 8 << 20
 
-// The runs' read buffers while they are merged share runReadBudget, each
-// between minRunBuffer and maxRunBuffer: every read is a system call, and
-// 32 KiB each made 18 000 of them for the 2 M-packet mix's 62 runs.
-const (
-	runReadBudget = 8 << 20
-	minRunBuffer  = 32 << 10
-	maxRunBuffer  = 1 << 20
-)
-
-// runBuffer returns the read buffer size of each of n runs.
-func runBuffer(n int) int {
-	return min(max(runReadBudget/max(n, 1), minRunBuffer), maxRunBuffer)
-}
+// runBuffer is the read buffer of each run while they are merged.
+const runBuffer = 32 << 10
 
 // Spool collects records. The zero value keeps up to DefaultMemLimit bytes
 // in memory and spills to os.TempDir. It is not safe for concurrent use.
@@ -182,13 +171,12 @@ func (s *Spool) Sorted() (next func() ([]byte, error), err error) {
 	}
 	s.mem, s.idx = nil, nil
 	m := &merger{}
-	size := runBuffer(len(s.runs))
 	for i, start := range s.runs {
 		end := s.size
 		if i+1 < len(s.runs) {
 			end = s.runs[i+1]
 		}
-		r := &run{r: bufio.NewReaderSize(io.NewSectionReader(s.f, start, end-start), size), seq: i}
+		r := &run{r: bufio.NewReaderSize(io.NewSectionReader(s.f, start, end-start), runBuffer), seq: i}
 		if ok, err := r.read(); err != nil {
 			return nil, s.fail(err)
 		} else if ok {

@@ -127,25 +127,3 @@ func TestSpillFailureKeepsMemory(t *testing.T) {
 		}
 	}
 }
-
-// TestRunBuffer: the runs' read buffers stay within the budget while there
-// are few runs (and are as large as allowed then: each read is a system
-// call), and never fall below the minimum when there are many.
-func TestRunBuffer(t *testing.T) {
-	for _, tt := range []struct{ runs, want int }{
-		{0, maxRunBuffer},
-		{1, maxRunBuffer},
-		{8, maxRunBuffer},
-		{62, runReadBudget / 62},
-		{256, minRunBuffer},
-		{10000, minRunBuffer},
-	} {
-		got := runBuffer(tt.runs)
-		if got != tt.want {
-			t.Errorf("runBuffer(%d) = %d, want %d", tt.runs, got, tt.want)
-		}
-		if tt.runs > 0 && tt.runs*got > max(runReadBudget, tt.runs*minRunBuffer) {
-			t.Errorf("%d runs of %d bytes exceed the budget", tt.runs, got)
-		}
-	}
-}
