@@ -70,6 +70,9 @@ func (s *Set) Each(fn func(k Kind, count uint32)) {
 // Reset empties the set, keeping its memory for reuse.
 func (s *Set) Reset() { s.recs = s.recs[:0] }
 
+// Empty reports whether no anomaly was recorded.
+func (s *Set) Empty() bool { return len(s.recs) == 0 }
+
 // Has reports whether k was recorded.
 func (s *Set) Has(k Kind) bool {
 	for i := range s.recs {

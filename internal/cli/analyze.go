@@ -192,6 +192,9 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		if sink != nil {
 			eng.SetSink(sink)
 		}
+		if kept != nil {
+			eng.SetWant(kept.want)
+		}
 		if format == report.FormatTable || format == report.FormatCSV {
 			eng.OmitTransitions() // neither shows them
 		}
@@ -346,6 +349,13 @@ type lowestFlows struct {
 	max     int
 	heap    []report.Flow
 	lookout report.Lookout
+}
+
+// want reports whether a flow with this id would be kept: the engine builds
+// the whole record of those only (the lookout needs no more than the
+// findings of the others).
+func (l *lowestFlows) want(id uint64) bool {
+	return len(l.heap) < l.max || id < l.heap[0].ID
 }
 
 func (l *lowestFlows) add(f *report.Flow) {

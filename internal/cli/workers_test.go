@@ -103,19 +103,21 @@ func TestWorkersStreamIdenticalNDJSON(t *testing.T) {
 
 // TestWorkersManyRounds runs a generated capture long enough for the
 // pipeline's workers to run several rounds ahead of each other, and for
-// flow records to come back through the ndjson writer's pool: the JSON report
-// and the ndjson stream must be the same for any number of workers.
+// flow records to come back through the ndjson writer's pool: the JSON report,
+// the ndjson stream, the CSV and the capped table must be the same for any
+// number of workers (one engine builds whole records only for the rows the
+// table shows, a pipeline for every flow).
 func TestWorkersManyRounds(t *testing.T) {
 	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 60_000, Connections: 6_000,
 		Concurrency: 200, Seed: 7, FloodSources: 300})
-	var jsons, streams, csvs []string
+	var jsons, streams, csvs, tables []string
 	for _, n := range []int{1, 2, 3} {
 		cfg := engine.DefaultConfig()
 		cfg.Workers = n
-		for _, format := range []string{"json", "ndjson", "csv"} {
+		for _, format := range []string{"json", "ndjson", "csv", "table"} {
 			var out bytes.Buffer
 			s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
-			if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: format, Engine: cfg}, s); err != nil {
+			if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: format, Engine: cfg, Limit: 40}, s); err != nil {
 				t.Fatalf("%d workers, %s: %v", n, format, err)
 			}
 			switch format {
@@ -123,6 +125,8 @@ func TestWorkersManyRounds(t *testing.T) {
 				jsons = append(jsons, out.String())
 			case "ndjson":
 				streams = append(streams, out.String())
+			case "table":
+				tables = append(tables, out.String())
 			default:
 				csvs = append(csvs, out.String())
 			}
@@ -179,6 +183,14 @@ func TestWorkersManyRounds(t *testing.T) {
 	// The CSV streams a header and one row per flow.
 	if rows := strings.Count(csvs[0], "\n"); rows != 6300+1 {
 		t.Errorf("csv has %d lines, want a header and 6300 rows", rows)
+	}
+	if !strings.Contains(tables[0], "6260 more flows not shown (--limit 40)") || !strings.Contains(tables[0], "What to look at") {
+		t.Errorf("the table does not show 40 of the 6300 flows and what to look at:\n%s", tables[0])
+	}
+	for i := 1; i < len(tables); i++ {
+		if tables[i] != tables[0] {
+			t.Errorf("table with %d workers differs from one\n%s", i+1, firstDiff(tables[0], tables[i]))
+		}
 	}
 	for i := 1; i < len(csvs); i++ {
 		if csvs[i] != csvs[0] {

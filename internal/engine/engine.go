@@ -88,6 +88,11 @@ type Engine struct {
 	// being kept for the report. The flow is the sink's to keep: the engine
 	// does not touch it again.
 	Sink func(*report.Flow)
+	// Want, when set with a Sink, is asked for each flow as it finishes
+	// whether the sink will show it. When it says no, a flow without
+	// findings is handed over with only its id, states, times and counts
+	// filled in (the rest of the record is not built; see fillUnshown).
+	Want func(id uint64) bool
 	// OnAnomaly, when set, is told the first time each flow shows each kind.
 	OnAnomaly func(AnomalyEvent)
 	// OnSegment, when set, is told how every segment was read: its class,
@@ -168,6 +173,9 @@ func (l *flowList) all() []report.Flow {
 
 // SetSink implements Analyzer.
 func (e *Engine) SetSink(fn func(*report.Flow)) { e.Sink = fn }
+
+// SetWant implements Analyzer.
+func (e *Engine) SetWant(fn func(id uint64) bool) { e.Want = fn }
 
 // OmitTransitions implements Analyzer.
 func (e *Engine) OmitTransitions() { e.noTimeline = true }
@@ -556,7 +564,11 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 		}
 	}
 	f := flowPool.Get().(*report.Flow)
-	e.fillRecord(f, c, reason, true)
+	if e.Want != nil && e.rec == nil && e.Sink != nil && !e.Want(c.id) {
+		e.fillUnshown(f, c, reason)
+	} else {
+		e.fillRecord(f, c, reason, true)
+	}
 	if e.rec != nil {
 		e.rec.finished(cls, c.lastFrame, f, c.orig, c.resp)
 	} else {

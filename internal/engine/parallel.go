@@ -62,10 +62,18 @@ type Analyzer interface {
 	// outputs that never show them (the table, CSV, check): a tenth of
 	// building a record, and most of its memory.
 	OmitTransitions()
+	// SetWant says which flows the sink will show, by id (see Engine.Want):
+	// the others may come to the sink as partial records. A Pipeline
+	// numbers flows only once its workers built them, and ignores it.
+	SetWant(fn func(id uint64) bool)
 }
 
 // SetSink implements Analyzer.
 func (p *Pipeline) SetSink(fn func(*report.Flow)) { p.Sink = fn }
+
+// SetWant implements Analyzer: the workers do not know the ids, so every
+// record is built whole.
+func (p *Pipeline) SetWant(func(id uint64) bool) {}
 
 // OmitTransitions implements Analyzer.
 func (p *Pipeline) OmitTransitions() {

@@ -38,14 +38,11 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 		OrigBytes: c.bytes[0], RespBytes: c.bytes[1],
 		OrigIPBytes: c.ipBytes[0], RespIPBytes: c.ipBytes[1],
 	}
-	var holes, unacked bool
 	for d := segment.Orig; d <= segment.Resp; d++ {
 		ds := c.seq.Dir(d)
 		f.MissedBytes += ds.MissedBytes
 		f.MSS[d] = int(ds.MSS)
 		f.WindowScale[d] = int(ds.WScale)
-		holes = holes || ds.HolesCapped
-		unacked = unacked || ds.UnackedCapped
 	}
 	if rtt, ok := c.seq.HandshakeRTT(); ok {
 		ms := float64(rtt) / 1e6
@@ -68,17 +65,9 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 		})
 	}
 	f.TransitionsDropped = int(c.st.Dropped())
-	if holes {
-		f.Capped = append(f.Capped, "holes")
-	}
-	if unacked {
-		f.Capped = append(f.Capped, "unacked")
-	}
-	if f.TransitionsDropped > 0 {
-		f.Capped = append(f.Capped, "timeline")
-	}
+	e.fillCapped(f, c)
 	if final {
-		e.flowAnomalies(c, f)
+		e.flowAnomalies(c, f.ConnState)
 	}
 	f.Anomalies = c.an.ReportInto(as, func(k anomaly.Kind) string { return flowMessage(c, f, k) })
 }
@@ -134,10 +123,57 @@ func RecycleFlow(f *report.Flow) {
 	flowPool.Put(f)
 }
 
-// flowAnomalies adds the flow-level findings that need the whole connection.
-func (e *Engine) flowAnomalies(c *conn, f *report.Flow) {
+// fillUnshown fills f for a sink that will not show the flow (Engine.Want
+// said no): the fields that the summary and the capture-wide detectors read,
+// without the strings and lists of a full record. A flow with findings gets
+// its full record all the same, since their messages name its endpoints and
+// a sink may still rank them. It reports whether f is a full record.
+func (e *Engine) fillUnshown(f *report.Flow, c *conn, reason string) (full bool) {
+	cs := c.zeek.ConnState()
+	e.flowAnomalies(c, cs)
+	if !c.an.Empty() {
+		e.fillRecord(f, c, reason, false)
+		return true
+	}
+	ts, as := f.Transitions[:0], f.Anomalies[:0]
+	*f = report.Flow{
+		ID: c.id, Generation: c.gen, Midstream: c.midstream,
+		ConnState: cs, EndReason: reason,
+		FirstPacket: c.firstFrame, LastPacket: c.lastFrame,
+		Start: report.Time(c.start), End: report.Time(c.end),
+		DurationSec: float64(c.end-c.start) / 1e9,
+		OrigPackets: c.pkts[0], RespPackets: c.pkts[1],
+		OrigBytes: c.bytes[0], RespBytes: c.bytes[1],
+		Transitions: ts, Anomalies: as,
+	}
+	e.fillCapped(f, c)
+	return false
+}
+
+// fillCapped names in f.Capped the bounds of the analysis that c reached.
+func (e *Engine) fillCapped(f *report.Flow, c *conn) {
+	var holes, unacked bool
+	for d := segment.Orig; d <= segment.Resp; d++ {
+		ds := c.seq.Dir(d)
+		holes = holes || ds.HolesCapped
+		unacked = unacked || ds.UnackedCapped
+	}
+	if holes {
+		f.Capped = append(f.Capped, "holes")
+	}
+	if unacked {
+		f.Capped = append(f.Capped, "unacked")
+	}
+	if c.st.Dropped() > 0 {
+		f.Capped = append(f.Capped, "timeline")
+	}
+}
+
+// flowAnomalies adds the flow-level findings that need the whole connection,
+// whose Zeek state is connState.
+func (e *Engine) flowAnomalies(c *conn, connState string) {
 	at := func(k anomaly.Kind) { e.flag(c, k, c.firstFrame, c.start) }
-	switch f.ConnState {
+	switch connState {
 	case "REJ":
 		at(anomaly.Rejected)
 	case "S0", "SH", "RSTOS0":
