@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -349,13 +350,27 @@ type lowestFlows struct {
 	max     int
 	heap    []report.Flow
 	lookout report.Lookout
+	// full and bound are what want reads (see there).
+	full  atomic.Bool
+	bound atomic.Uint64
 }
 
-// want reports whether a flow with this id would be kept: the engine builds
-// the whole record of those only (the lookout needs no more than the
-// findings of the others).
-func (l *lowestFlows) want(id uint64) bool {
-	return len(l.heap) < l.max || id < l.heap[0].ID
+// want reports whether the flow that began at frame firstFrame may be kept:
+// the engine builds the whole record of those only (the lookout needs no
+// more than the findings of the others). Ids follow first frames, so once
+// the heap is full a flow is kept only if it began before the last flow
+// kept. The workers of a pipeline ask while the merger adds: the bound only
+// ever falls, and a stale one only means a record built whole for nothing.
+func (l *lowestFlows) want(firstFrame uint64) bool {
+	return !l.full.Load() || firstFrame < l.bound.Load()
+}
+
+// setBound publishes the first frame of the last flow kept, once full.
+func (l *lowestFlows) setBound() {
+	if len(l.heap) == l.max {
+		l.bound.Store(l.heap[0].FirstPacket)
+		l.full.Store(true)
+	}
 }
 
 func (l *lowestFlows) add(f *report.Flow) {
@@ -372,6 +387,7 @@ func (l *lowestFlows) add(f *report.Flow) {
 			i = p
 		}
 		l.heap = h
+		l.setBound()
 		return
 	}
 	if f.ID >= h[0].ID {
@@ -395,6 +411,7 @@ func (l *lowestFlows) add(f *report.Flow) {
 		h[i], h[c] = h[c], h[i]
 		i = c
 	}
+	l.setBound()
 }
 
 func (l *lowestFlows) sorted() []report.Flow {

@@ -89,10 +89,11 @@ type Engine struct {
 	// does not touch it again.
 	Sink func(*report.Flow)
 	// Want, when set with a Sink, is asked for each flow as it finishes
-	// whether the sink will show it. When it says no, a flow without
-	// findings is handed over with only its id, states, times and counts
-	// filled in (the rest of the record is not built; see fillUnshown).
-	Want func(id uint64) bool
+	// whether the sink will show it, by the frame that began the flow (ids
+	// follow the same order). When it says no, a flow without findings is
+	// handed over with only its id, states, times and counts filled in (the
+	// rest of the record is not built; see fillUnshown).
+	Want func(firstFrame uint64) bool
 	// OnAnomaly, when set, is told the first time each flow shows each kind.
 	OnAnomaly func(AnomalyEvent)
 	// OnSegment, when set, is told how every segment was read: its class,
@@ -175,7 +176,7 @@ func (l *flowList) all() []report.Flow {
 func (e *Engine) SetSink(fn func(*report.Flow)) { e.Sink = fn }
 
 // SetWant implements Analyzer.
-func (e *Engine) SetWant(fn func(id uint64) bool) { e.Want = fn }
+func (e *Engine) SetWant(fn func(firstFrame uint64) bool) { e.Want = fn }
 
 // OmitTransitions implements Analyzer.
 func (e *Engine) OmitTransitions() { e.noTimeline = true }
@@ -564,7 +565,7 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 		}
 	}
 	f := flowPool.Get().(*report.Flow)
-	if e.Want != nil && e.rec == nil && e.Sink != nil && !e.Want(c.id) {
+	if e.Want != nil && (e.Sink != nil || e.rec != nil) && !e.Want(c.firstFrame) {
 		e.fillUnshown(f, c, reason)
 	} else {
 		e.fillRecord(f, c, reason, true)

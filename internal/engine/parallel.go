@@ -62,18 +62,38 @@ type Analyzer interface {
 	// outputs that never show them (the table, CSV, check): a tenth of
 	// building a record, and most of its memory.
 	OmitTransitions()
-	// SetWant says which flows the sink will show, by id (see Engine.Want):
-	// the others may come to the sink as partial records. A Pipeline
-	// numbers flows only once its workers built them, and ignores it.
-	SetWant(fn func(id uint64) bool)
+	// SetWant says which flows the sink will show, by the frame that began
+	// each (see Engine.Want): the others may come to the sink as partial
+	// records. It has no effect without a sink. In a Pipeline fn is called
+	// from the workers, concurrently with the sink.
+	SetWant(fn func(firstFrame uint64) bool)
 }
 
 // SetSink implements Analyzer.
-func (p *Pipeline) SetSink(fn func(*report.Flow)) { p.Sink = fn }
+func (p *Pipeline) SetSink(fn func(*report.Flow)) {
+	p.Sink = fn
+	p.applyWant()
+}
 
-// SetWant implements Analyzer: the workers do not know the ids, so every
-// record is built whole.
-func (p *Pipeline) SetWant(func(id uint64) bool) {}
+// SetWant implements Analyzer. The workers ask fn before the merger hands
+// the flows to the sink: a sink whose answers only ever turn from yes to no
+// for a given frame (such as one that keeps the lowest ids) stays exact,
+// since a stale yes only builds a record whole.
+func (p *Pipeline) SetWant(fn func(firstFrame uint64) bool) {
+	p.want = fn
+	p.applyWant()
+}
+
+// applyWant gives the workers the sink's Want, when there is a sink: without
+// one the flows go into the report, whole.
+func (p *Pipeline) applyWant() {
+	for _, w := range p.workers {
+		w.Want = nil
+		if p.Sink != nil {
+			w.Want = p.want
+		}
+	}
+}
 
 // OmitTransitions implements Analyzer.
 func (p *Pipeline) OmitTransitions() {
@@ -280,6 +300,7 @@ type Pipeline struct {
 	flows  flowList
 	// Sink, when set, receives each flow as it finishes, in capture order.
 	Sink func(*report.Flow)
+	want func(firstFrame uint64) bool // see SetWant
 }
 
 // NewPipeline returns a pipeline of n workers (n ≥ 2; use New for one).

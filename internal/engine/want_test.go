@@ -10,19 +10,27 @@ import (
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
 
-// TestWantBuildsOnlyShownRecords runs a mix with a sink that will show one
-// flow in three: the others come as partial records, except those with
-// findings, and the summary and the capture-wide findings are those of the
-// run that built every record.
+// TestWantBuildsOnlyShownRecords runs a mix with a sink that will show the
+// flows begun at one frame in three: the others come as partial records,
+// except those with findings, and the summary and the capture-wide findings
+// are those of the run that built every record. So with one engine and with
+// a pipeline, whose workers ask.
 func TestWantBuildsOnlyShownRecords(t *testing.T) {
 	var capBuf bytes.Buffer
 	if _, err := pcapgen.WriteMix(&capBuf, pcapgen.MixOptions{Packets: 30_000, Connections: 3_000,
 		Concurrency: 200, Seed: 5, FloodSources: 300}); err != nil {
 		t.Fatal(err)
 	}
-	run := func(want func(uint64) bool) (map[uint64]report.Flow, string) {
+	run := func(workers int, want func(uint64) bool) (map[uint64]report.Flow, string) {
 		t.Helper()
-		e := New(DefaultConfig())
+		var e Analyzer = New(DefaultConfig())
+		if workers > 1 {
+			p, err := NewPipeline(DefaultConfig(), workers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e = p
+		}
 		e.OmitTransitions()
 		flows := map[uint64]report.Flow{}
 		e.SetSink(func(f *report.Flow) { flows[f.ID] = *f })
@@ -43,19 +51,26 @@ func TestWantBuildsOnlyShownRecords(t *testing.T) {
 		}
 		return flows, out.String()
 	}
-	shown := func(id uint64) bool { return id%3 == 0 }
-	full, fullRep := run(nil)
-	part, partRep := run(shown)
-	if partRep != fullRep {
-		t.Errorf("the report differs when only some records are built (%d vs %d bytes)", len(partRep), len(fullRep))
+	shown := func(frame uint64) bool { return frame%3 == 0 }
+	full, fullRep := run(1, nil)
+	for _, workers := range []int{1, 2} {
+		part, partRep := run(workers, shown)
+		if partRep != fullRep {
+			t.Errorf("%d workers: the report differs when only some records are built (%d vs %d bytes)", workers, len(partRep), len(fullRep))
+		}
+		if len(part) != len(full) || len(full) < 3000 {
+			t.Fatalf("%d workers: %d flows with Want, %d without", workers, len(part), len(full))
+		}
+		comparePartial(t, full, part, shown)
 	}
-	if len(part) != len(full) || len(full) < 3000 {
-		t.Fatalf("%d flows with Want, %d without", len(part), len(full))
-	}
+}
+
+func comparePartial(t *testing.T, full, part map[uint64]report.Flow, shown func(uint64) bool) {
+	t.Helper()
 	partial := 0
 	for id, f := range full {
 		p := part[id]
-		if shown(id) || len(f.Anomalies) > 0 {
+		if shown(f.FirstPacket) || len(f.Anomalies) > 0 {
 			if a, b := jsonOf(t, p), jsonOf(t, f); a != b {
 				t.Errorf("flow %d: want %s\ngot %s", id, b, a)
 			}
