@@ -327,8 +327,21 @@ func (c *CSVWriter) Flush() error {
 	return nil
 }
 
-// WriteTable writes the flow table, then the summary, for people at a terminal.
+// WriteTable writes the flow table, then the summary, for people at a
+// terminal. The table is written a line at a time: the writes are buffered,
+// a thousand rows in a few writes instead of a write each.
 func WriteTable(w io.Writer, r *Report, opt Options) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := writeTable(bw, r, opt); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing table: %w", err)
+	}
+	return nil
+}
+
+func writeTable(w io.Writer, r *Report, opt Options) error {
 	flows := r.Flows
 	left := max(r.Summary.Flows-len(flows), 0) // flows the caller did not keep
 	if opt.Limit > 0 && len(flows) > opt.Limit {

@@ -47,3 +47,22 @@ func TestLargeOutputsAreWrittenInLargeChunks(t *testing.T) {
 		})
 	}
 }
+
+// TestTableIsWrittenInFewChunks: the table reaches the writer 64 KiB at a
+// time, not a line at a time (a write call per row, a thousand of them for
+// the default --limit, each a system call on a terminal).
+func TestTableIsWrittenInFewChunks(t *testing.T) {
+	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 20000, Connections: 2000, Concurrency: 100,
+		Seed: 3, FloodSources: 100})
+	w := &countingWriter{}
+	s := &IO{In: strings.NewReader(""), Out: w, Err: io.Discard}
+	if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "table", Limit: 1000, Engine: engine.DefaultConfig()}, s); err != nil {
+		t.Fatal(err)
+	}
+	if w.n < 100<<10 {
+		t.Fatalf("%d bytes of table for 1000 rows", w.n)
+	}
+	if max := w.n/(64<<10) + 2; w.writes > max {
+		t.Errorf("%d writes for %d bytes of table, want at most %d", w.writes, w.n, max)
+	}
+}
