@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/netip"
 	"runtime"
 	"sort"
@@ -201,28 +200,18 @@ func (ev *event) less(o *event) bool {
 	return ev.seq < o.seq
 }
 
-// slot is one TCP frame of a round as the reader hands it to a worker: where
-// its bytes are and what the decoder needs besides, not the decoded segment.
-// The worker decodes the frame again on its own core (~25 ns) instead of
-// reading a 208-byte decoded segment, four cache lines that the reader wrote
-// and the other core read. Two workers run as fast either way (alternated
-// pairs on the 2 M-packet mix); the rounds hold 0.9 MiB of slots instead of
-// 3.4, and payloads need no copy or stand-in (docs/performance.md).
+// slot is one TCP frame of a round as the reader hands it to a worker: the
+// segment the reader decoded into it (208 bytes; its payload points into the
+// reader's stable buffer, or into a copy in the round), and the key's hash.
+// Session 4 had the workers decode the frames again from 56-byte slots,
+// which measured the same speed then and holds 0.9 MiB of slots a round
+// instead of 3.4; since then, and with the shipped PGO profile, handing the
+// decoded segment over takes 0.125 CPU-s less on two workers on the mix (8
+// of 8 and 9 of 10 alternated pairs; docs/performance.md, session 9).
 type slot struct {
-	data     []byte // the frame: the reader's buffer (stable frames) or the round's arena
-	frame    uint64 // its number in the merged input
-	time     int64
-	h        uint64 // the flow key's hash, which the reader computed to shard
-	origLen  uint32
-	linkType uint16
-	sum      uint8 // the reader's checksum verdict: sumChecked, sumBad
+	seg segment.Segment
+	h   uint64 // the flow key's hash, which the reader computed to shard
 }
-
-// The bits of slot.sum.
-const (
-	sumChecked = 1 << iota
-	sumBad
-)
 
 // tick is a sweep at capture time t before frame frame.
 type tick struct {
@@ -282,10 +271,8 @@ type Pipeline struct {
 	merged  chan struct{}
 	cur     *round
 
-	// The reader's view of the whole capture.
-	// seg is where the reader decodes each frame, to count it and hash its
-	// key; the worker that gets the frame decodes it again.
-	seg            segment.Segment
+	// The reader's view of the whole capture. It decodes each frame into
+	// the round's next slot.
 	read           input
 	now, lastSweep int64
 	lastFrame      uint64
@@ -350,9 +337,6 @@ func (p *Pipeline) newRound() *round {
 
 // work runs one worker: each batch is analyzed in order, its events recorded.
 func (p *Pipeline) work(w *Engine, in chan *batch) {
-	// The reader verified the checksums; the worker takes its verdict.
-	dec := capture.NewDecoder(capture.DecodeOptions{})
-	seg := &w.seg
 	for b := range in {
 		r := b.round
 		w.rec = &b.rec
@@ -368,12 +352,7 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 				continue
 			}
 			sl := &r.slots[ix]
-			fr := capture.Frame{Data: sl.data, CapLen: len(sl.data), OrigLen: int(sl.origLen),
-				Time: sl.time, LinkType: sl.linkType, Number: sl.frame}
-			// The same bytes through the same decoder give the TCP segment
-			// the reader found (the decoder keeps no state between frames).
-			dec.Decode(&fr, seg)
-			seg.ChecksumChecked, seg.BadChecksum = sl.sum&sumChecked != 0, sl.sum&sumBad != 0
+			seg := &sl.seg
 			w.rec.at(seg.Frame, phasePacket)
 			w.segment(seg, flow.KeyOf(seg.Src, seg.Dst), sl.h)
 		}
@@ -541,7 +520,7 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 	} else {
 		r.slots = append(r.slots, slot{})
 	}
-	s := &p.seg
+	s := &r.slots[n].seg
 	if !p.read.decode(p.dec, fr, s) {
 		r.slots = r.slots[:n]
 		return
@@ -562,9 +541,9 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 	// The key's flow table shard picks the worker.
 	h := flow.KeyOf(s.Src, s.Dst).Hash()
 	b := &r.batches[p.shards.Of(h)%len(p.workers)]
-	data := fr.Data
-	if !fr.Stable {
-		// The reader's buffer will be read over: the round keeps a copy.
+	if data := s.Payload; !fr.Stable && len(data) > 0 {
+		// The reader's buffer will be read over: the round keeps a copy of
+		// the payload (the rest of the segment is in the slot).
 		if cap(r.arena)-len(r.arena) < len(data) {
 			// The old arena stays alive through the slots that point
 			// into it; start a bigger one.
@@ -572,17 +551,9 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 		}
 		off := len(r.arena)
 		r.arena = append(r.arena, data...)
-		data = r.arena[off:len(r.arena):len(r.arena)]
+		s.Payload = r.arena[off:len(r.arena):len(r.arena)]
 	}
-	var sum uint8
-	if s.ChecksumChecked {
-		sum |= sumChecked
-	}
-	if s.BadChecksum {
-		sum |= sumBad
-	}
-	r.slots[n] = slot{data: data, frame: s.Frame, time: s.Time, h: h,
-		origLen: uint32(min(fr.OrigLen, math.MaxUint32)), linkType: fr.LinkType, sum: sum}
+	r.slots[n].h = h
 	b.refs = append(b.refs, int32(n))
 	if len(r.slots) >= batchFrames {
 		p.flush()
