@@ -1,6 +1,8 @@
 package reassembly
 
 import (
+	"math/bits"
+
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
 	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
 )
@@ -340,10 +342,9 @@ func (t *Tracker) Init(cfg *Config) {
 	}
 	t.maxHoles = uint16(min(c.MaxRanges-1, 1<<16-1))
 	t.maxUnacked = uint32(min(c.MaxUnacked, 1<<20))
-	p := uint32(1)
-	for p<<1 <= uint32(min(c.MaxPayloadBytes, 1<<26)) {
-		p <<= 1
-	}
+	// The largest power of two within the bound: Init runs for every
+	// connection, and a loop of doublings was 130 instructions of it.
+	p := uint32(1) << (bits.Len32(uint32(min(c.MaxPayloadBytes, 1<<26))) - 1)
 	t.payCap = p
 	t.keepPay = c.KeepPayload
 	t.rings = c.Rings
