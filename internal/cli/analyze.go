@@ -220,7 +220,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		if err != nil {
 			return fmt.Errorf("writing JSON: %w", err)
 		}
-		werr = report.WriteJSONEncoded(s.Out, rep, next)
+		werr = report.WriteJSONEncoded(s.Out, rep, jsonFromSpool(next))
 	case kept != nil:
 		rep.Flows = kept.sorted()
 		werr = report.Write(s.Out, rep, format, report.Options{Limit: o.Limit, Lookout: &kept.lookout})
@@ -302,19 +302,41 @@ func ndjsonWriter(out io.Writer, async bool) *flowWriter {
 	}, async)
 }
 
-// jsonSpooler encodes each flow as an element of the JSON document into sp,
-// under its id: the document lists the flows in id order after the summary,
-// so they wait there (on disk past spool.DefaultMemLimit) for the end.
+// jsonSpooler keeps each flow in sp as a compact record
+// (report.AppendFlowRecord), for jsonFromSpool to write in id order. The
+// records take a sixth of the bytes of the flows' indented JSON: past its
+// memory budget the spool writes them to a file, and on the 2 M-packet mix
+// 570 MB of JSON cost 1.3-1.6 s of system time on one core there, most of
+// a run (docs/performance.md, session 9).
 func jsonSpooler(sp *spool.Spool, async bool) *flowWriter {
-	var enc report.FlowEncoder
 	var buf []byte
 	return newFlowWriter(func(f *report.Flow) error {
 		var err error
-		if buf, err = enc.AppendJSONElem(buf[:0], f); err == nil {
+		if buf, err = report.AppendFlowRecord(buf[:0], f); err == nil {
 			err = sp.Add(f.ID, buf)
 		}
 		return err
 	}, nil, async)
+}
+
+// jsonFromSpool turns the spool's records, in id order, into the elements
+// of the JSON document's flow list, for report.WriteJSONEncoded.
+func jsonFromSpool(next func() ([]byte, error)) func() ([]byte, error) {
+	var f report.Flow
+	var dec report.FlowRecordDecoder
+	var enc report.FlowEncoder
+	var buf []byte
+	return func() ([]byte, error) {
+		rec, err := next()
+		if err != nil || rec == nil {
+			return nil, err
+		}
+		if err := dec.Decode(rec, &f); err != nil {
+			return nil, fmt.Errorf("reading back flow records: %w", err)
+		}
+		buf, err = enc.AppendJSONElem(buf[:0], &f)
+		return buf, err
+	}
 }
 
 // put queues f, which the engine gives away.
