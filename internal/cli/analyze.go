@@ -157,7 +157,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		// capture.
 		sp = &spool.Spool{MemLimit: o.spoolMemLimit}
 		defer sp.Close()
-		w := jsonSpooler(sp, async)
+		w := jsonSpooler(sp)
 		defer w.close()
 		sink = w.put
 		finishSink = func() error { return w.close() }
@@ -307,8 +307,10 @@ func ndjsonWriter(out io.Writer, async bool) *flowWriter {
 // records take a sixth of the bytes of the flows' indented JSON: past its
 // memory budget the spool writes them to a file, and on the 2 M-packet mix
 // 570 MB of JSON cost 1.3-1.6 s of system time on one core there, most of
-// a run (docs/performance.md, session 9).
-func jsonSpooler(sp *spool.Spool, async bool) *flowWriter {
+// a run (docs/performance.md, session 9). A record is cheap to make, so it
+// is made where the flow is put: handed to a goroutine of its own, as the
+// JSON was, it cost 0.46 CPU-s more on two CPUs for the same wall time.
+func jsonSpooler(sp *spool.Spool) *flowWriter {
 	var buf []byte
 	return newFlowWriter(func(f *report.Flow) error {
 		var err error
@@ -316,7 +318,7 @@ func jsonSpooler(sp *spool.Spool, async bool) *flowWriter {
 			err = sp.Add(f.ID, buf)
 		}
 		return err
-	}, nil, async)
+	}, nil, false)
 }
 
 // jsonFromSpool turns the spool's records, in id order, into the elements
