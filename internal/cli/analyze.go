@@ -152,9 +152,9 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		finishSink = func() error { return w.close() }
 	case report.FormatJSON:
 		// The document gives the summary first and the flows in id order:
-		// each flow is encoded as it finishes and spooled, to a temporary
-		// file past a budget, so that memory does not grow with the
-		// capture.
+		// each flow is kept as a compact record as it finishes and spooled,
+		// to a temporary file past a budget, so that memory does not grow
+		// with the capture; the JSON is written as the spool gives them back.
 		sp = &spool.Spool{MemLimit: o.spoolMemLimit}
 		defer sp.Close()
 		w := jsonSpooler(sp)
@@ -306,8 +306,8 @@ func ndjsonWriter(out io.Writer, async bool) *flowWriter {
 // (report.AppendFlowRecord), for jsonFromSpool to write in id order. The
 // records take a sixth of the bytes of the flows' indented JSON: past its
 // memory budget the spool writes them to a file, and on the 2 M-packet mix
-// 570 MB of JSON cost 1.3-1.6 s of system time on one core there, most of
-// a run (docs/performance.md, session 9). A record is cheap to make, so it
+// the 570 MB of JSON it wrote before cost 1.3-1.6 s of system time on one
+// core of the machine in docs/performance.md (session 9), most of a run. A record is cheap to make, so it
 // is made where the flow is put: handed to a goroutine of its own, as the
 // JSON was, it cost 0.46 CPU-s more on two CPUs for the same wall time.
 func jsonSpooler(sp *spool.Spool) *flowWriter {

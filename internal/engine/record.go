@@ -65,7 +65,7 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 		})
 	}
 	f.TransitionsDropped = int(c.st.Dropped())
-	e.fillCapped(f, c)
+	fillCapped(f, c)
 	if final {
 		e.flowAnomalies(c, f.ConnState)
 	}
@@ -127,13 +127,13 @@ func RecycleFlow(f *report.Flow) {
 // said no): the fields that the summary and the capture-wide detectors read,
 // without the strings and lists of a full record. A flow with findings gets
 // its full record all the same, since their messages name its endpoints and
-// a sink may still rank them. It reports whether f is a full record.
-func (e *Engine) fillUnshown(f *report.Flow, c *conn, reason string) (full bool) {
+// a sink may still rank them.
+func (e *Engine) fillUnshown(f *report.Flow, c *conn, reason string) {
 	cs := c.zeek.ConnState()
 	e.flowAnomalies(c, cs)
 	if !c.an.Empty() {
 		e.fillRecord(f, c, reason, false)
-		return true
+		return
 	}
 	ts, as := f.Transitions[:0], f.Anomalies[:0]
 	*f = report.Flow{
@@ -146,12 +146,11 @@ func (e *Engine) fillUnshown(f *report.Flow, c *conn, reason string) (full bool)
 		OrigBytes: c.bytes[0], RespBytes: c.bytes[1],
 		Transitions: ts, Anomalies: as,
 	}
-	e.fillCapped(f, c)
-	return false
+	fillCapped(f, c)
 }
 
 // fillCapped names in f.Capped the bounds of the analysis that c reached.
-func (e *Engine) fillCapped(f *report.Flow, c *conn) {
+func fillCapped(f *report.Flow, c *conn) {
 	var holes, unacked bool
 	for d := segment.Orig; d <= segment.Resp; d++ {
 		ds := c.seq.Dir(d)
