@@ -29,7 +29,7 @@ const (
 // DecodeFlowRecord reads back into a flow with the same JSON: numbers as
 // varints, the names of the transitions through a table of the record's own.
 // It is what the JSON document's spool keeps of each flow until the flows
-// are written in id order: a sixth of the bytes of the flow's indented JSON
+// are written in id order: a seventh of the bytes of the flow's indented JSON
 // on the mix, and fresh page-cache pages are costly on some virtual machines
 // (docs/performance.md, session 9). Anomaly details are kept as their JSON.
 func AppendFlowRecord(b []byte, f *Flow) ([]byte, error) {

@@ -304,7 +304,7 @@ func ndjsonWriter(out io.Writer, async bool) *flowWriter {
 
 // jsonSpooler keeps each flow in sp as a compact record
 // (report.AppendFlowRecord), for jsonFromSpool to write in id order. The
-// records take a sixth of the bytes of the flows' indented JSON: past its
+// records take a seventh of the bytes of the flows' indented JSON: past its
 // memory budget the spool writes them to a file, and on the 2 M-packet mix
 // the 570 MB of JSON it wrote before cost 1.3-1.6 s of system time on one
 // core of the machine in docs/performance.md (session 9), most of a run. A record is cheap to make, so it
