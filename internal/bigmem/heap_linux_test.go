@@ -37,10 +37,13 @@ func TestHugeHeapAdvisesWhereTheHeapGrows(t *testing.T) {
 	if again := HugeHeap(n); again != 0 {
 		t.Errorf("a second HugeHeap advised %d bytes, want 0", again)
 	}
-	b := make([]byte, 8<<20)
+	b := make([]byte, 32<<20)
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	// The block starts where HugeHeap's did, which need not be on a huge
-	// page boundary: the part before the first boundary is not advised.
+	// page boundary: the part before the first boundary is not advised. It
+	// may start a little earlier still, when free pages just before
+	// HugeHeap's block joined it (seen once in CI: 16 KiB), so up to two
+	// huge pages of it may lie outside the advised ranges.
 	ranges := advisedRanges(t)
 	var in uintptr
 	for _, r := range ranges {
@@ -49,8 +52,8 @@ func TestHugeHeapAdvisesWhereTheHeapGrows(t *testing.T) {
 			in += hi - lo
 		}
 	}
-	if in < uintptr(len(b))-hugePage {
-		t.Errorf("an 8 MiB block allocated after HugeHeap, at %#x, has %d bytes in the advised ranges %x", addr, in, ranges)
+	if in < uintptr(len(b))-2*hugePage {
+		t.Errorf("a 32 MiB block allocated after HugeHeap, at %#x, has %d bytes in the advised ranges %x", addr, in, ranges)
 	}
 	runtime.KeepAlive(b)
 }
