@@ -330,31 +330,33 @@ func (d *FlowRecordDecoder) Decode(b []byte, f *Flow) error {
 			f.Capped[i] = r.str()
 		}
 	}
-	if ts == nil && flags&recTransitions != 0 {
-		ts = []Transition{}
+	f.Transitions = r.transitions(ts)
+	for range r.count() {
+		as = append(as, r.anomaly())
 	}
-	if f.Transitions = r.transitions(ts); flags&recTransitions == 0 && len(f.Transitions) > 0 {
-		r.fail()
-	}
-	if flags&recTransitions == 0 {
-		f.Transitions = nil
-	}
-	n := r.count()
-	if flags&recAnomalies != 0 {
-		if as == nil {
-			as = []Anomaly{}
-		}
-		f.Anomalies = as
-		for range n {
-			f.Anomalies = append(f.Anomalies, r.anomaly())
-		}
-	} else if n != 0 {
-		r.fail()
-	}
+	f.Anomalies = as
+	// A nil list (null in the JSON) is kept apart from an empty one.
+	f.Transitions = nilOrNot(&r, f.Transitions, flags&recTransitions != 0)
+	f.Anomalies = nilOrNot(&r, f.Anomalies, flags&recAnomalies != 0)
 	if r.err == nil && len(r.b) != 0 {
 		r.fail()
 	}
 	return r.err
+}
+
+// nilOrNot returns l as the record said it was: nil (it must be empty) or
+// not (an empty one then).
+func nilOrNot[T any](r *recReader, l []T, notNil bool) []T {
+	switch {
+	case !notNil && len(l) > 0:
+		r.fail()
+		return nil
+	case !notNil:
+		return nil
+	case l == nil:
+		return []T{}
+	}
+	return l
 }
 
 func (r *recReader) transitions(ts []Transition) []Transition {

@@ -29,7 +29,7 @@ func sniff(r io.Reader, name string, opt Options, size int, warn warnFunc) (reco
 	in := newBufReader(r, size)
 	for layer := 0; ; layer++ {
 		head := in.peek(8)
-		if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		if isGzip(head) {
 			if layer >= maxGzipLayers {
 				return nil, closer, &InputError{File: name, Offset: 0, Msg: "gzip nested too deeply", Err: ErrUnsupported}
 			}
@@ -93,4 +93,9 @@ func otherFormat(head []byte) string {
 		return "lz4-compressed file (decompress it first)"
 	}
 	return ""
+}
+
+// isGzip reports whether head starts with gzip's magic bytes.
+func isGzip(head []byte) bool {
+	return len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b
 }

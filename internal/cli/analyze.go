@@ -307,9 +307,10 @@ func ndjsonWriter(out io.Writer, async bool) *flowWriter {
 // records take a seventh of the bytes of the flows' indented JSON: past its
 // memory budget the spool writes them to a file, and on the 2 M-packet mix
 // the 570 MB of JSON it wrote before cost 1.3-1.6 s of system time on one
-// core of the machine in docs/performance.md (session 9), most of a run. A record is cheap to make, so it
-// is made where the flow is put: handed to a goroutine of its own, as the
-// JSON was, it cost 0.46 CPU-s more on two CPUs for the same wall time.
+// core of the machine in docs/performance.md (session 9), most of a run. A
+// record is cheap to make, so it is made where the flow is put: handed to a
+// goroutine of its own, as the JSON was, it cost 0.46 CPU-s more on two CPUs
+// for the same wall time.
 func jsonSpooler(sp *spool.Spool) *flowWriter {
 	var buf []byte
 	return newFlowWriter(func(f *report.Flow) error {

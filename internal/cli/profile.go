@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/bigmem"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
 )
 
 // profileFlags are the hidden --cpuprofile and --memprofile flags, which
@@ -91,43 +92,12 @@ func setGC(bigHeap bool) {
 // small: well under the ~70 MiB of heap whose faults the huge pages save.
 const smallInputMax = 16 << 20
 
-// smallInputs reports whether args name regular files only, of at most
-// smallInputMax bytes together, gzip-compressed ones counted eight times
-// over. Standard input, an interface or no file at all is not known to be
-// small.
+// smallInputs reports whether args name capture files that hold at most
+// smallInputMax bytes together (capture.InputSize). Standard input, an
+// interface or no file at all is not known to be small.
 func smallInputs(args []string) bool {
-	if len(args) == 0 {
-		return false
-	}
-	var total int64
-	for _, a := range args {
-		st, err := os.Stat(a)
-		if a == "-" || err != nil || !st.Mode().IsRegular() {
-			return false
-		}
-		n := st.Size()
-		if gz, _ := isGzipFile(a); gz {
-			n *= 8
-		}
-		if total += n; total > smallInputMax {
-			return false
-		}
-	}
-	return true
-}
-
-// isGzipFile reports whether the file starts with gzip's magic bytes.
-func isGzipFile(name string) (bool, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	var magic [2]byte
-	if _, err := f.Read(magic[:]); err != nil {
-		return false, err
-	}
-	return magic == [2]byte{0x1f, 0x8b}, nil
+	n, known := capture.InputSize(args)
+	return len(args) > 0 && known && n <= smallInputMax
 }
 
 func (p *profileFlags) stop() error {

@@ -231,7 +231,7 @@ type batch struct {
 type round struct {
 	slots   []slot
 	ticks   []tick
-	arena   []byte // copies of frames that are not stable, so the reader's buffer can be reused
+	arena   []byte // copies of the payloads of frames that are not stable, so the reader's buffer can be reused
 	batches []batch
 	done    sync.WaitGroup // the workers that have not finished their batch
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -16,11 +15,8 @@ import (
 // are those of the run that built every record. So with one engine and with
 // a pipeline, whose workers ask.
 func TestWantBuildsOnlyShownRecords(t *testing.T) {
-	var capBuf bytes.Buffer
-	if _, err := pcapgen.WriteMix(&capBuf, pcapgen.MixOptions{Packets: 30_000, Connections: 3_000,
-		Concurrency: 200, Seed: 5, FloodSources: 300}); err != nil {
-		t.Fatal(err)
-	}
+	data := writeMix(t, pcapgen.MixOptions{Packets: 30_000, Connections: 3_000,
+		Concurrency: 200, Seed: 5, FloodSources: 300})
 	run := func(workers int, want func(uint64) bool) (map[uint64]report.Flow, string) {
 		t.Helper()
 		var e Analyzer = New(DefaultConfig())
@@ -37,19 +33,8 @@ func TestWantBuildsOnlyShownRecords(t *testing.T) {
 		if want != nil {
 			e.SetWant(want)
 		}
-		src, err := capture.OpenReader(bytes.NewReader(capBuf.Bytes()), "mix.pcap", capture.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for src.Next() {
-			e.Frame(src.Frame())
-		}
-		rep := e.Finish([]string{"mix.pcap"}, src.Problems())
-		var out bytes.Buffer
-		if err := report.WriteJSON(&out, rep); err != nil {
-			t.Fatal(err)
-		}
-		return flows, out.String()
+		out, _ := feedCapture(t, e, data, capture.Options{}, nil)
+		return flows, out
 	}
 	shown := func(frame uint64) bool { return frame%3 == 0 }
 	full, fullRep := run(1, nil)
