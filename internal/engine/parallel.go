@@ -7,10 +7,12 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"unsafe"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly/wide"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/prefetch"
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
 )
@@ -220,11 +222,15 @@ type tick struct {
 }
 
 // batch is one worker's share of a round: indices of the round's slots in
-// capture order, a negative index -k standing for the round's tick k-1.
+// capture order, a negative index -k standing for the round's tick k-1, and
+// the events the worker recorded doing them. The worker's recorder is its
+// own: the batches of a round lie side by side, and the recorder's position,
+// written at every frame, shared a cache line between the workers (0.1 s of
+// two workers' time on the mix).
 type batch struct {
-	refs  []int32
-	round *round
-	rec   recorder
+	refs   []int32
+	round  *round
+	events []event
 }
 
 // round is a run of frames split between the workers.
@@ -244,6 +250,11 @@ const roundsInFlight = 4
 // batchFrames is how many TCP segments a round holds: big enough to amortize
 // the hand-off, small enough to keep the copies in cache.
 const batchFrames = 4096
+
+// slotsAhead is how many frames ahead the reader claims a slot's cache lines
+// for writing. On two workers the reader's decode into a slot the other core
+// read last stalled 0.2 s a run on the mix; 8 frames ahead, 20 ms.
+const slotsAhead = 8
 
 // roundBuffers is how many of the reader's buffers (256 KiB each) a round
 // spans at most: with large frames 4096 of them fill 16 of those buffers,
@@ -339,8 +350,7 @@ func (p *Pipeline) newRound() *round {
 func (p *Pipeline) work(w *Engine, in chan *batch) {
 	for b := range in {
 		r := b.round
-		w.rec = &b.rec
-		w.events = w.rec
+		w.rec.events = b.events[:0]
 		for _, ix := range b.refs {
 			if ix < 0 {
 				tk := r.ticks[-ix-1]
@@ -356,6 +366,8 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 			w.rec.at(seg.Frame, phasePacket)
 			w.segment(seg, flow.KeyOf(seg.Src, seg.Dst), sl.h)
 		}
+		b.events = w.rec.events
+		w.rec.events = nil
 		r.done.Done()
 	}
 }
@@ -368,12 +380,12 @@ func (p *Pipeline) merge() {
 		r.done.Wait()
 		lists = lists[:0]
 		for i := range r.batches {
-			lists = append(lists, r.batches[i].rec.events)
+			lists = append(lists, r.batches[i].events)
 		}
 		mergeEvents(lists, p.replay)
 		for i := range r.batches {
 			b := &r.batches[i]
-			b.refs, b.rec.events = b.refs[:0], b.rec.events[:0]
+			b.refs, b.events = b.refs[:0], b.events[:0]
 		}
 		r.slots, r.ticks, r.arena = r.slots[:0], r.ticks[:0], r.arena[:0]
 		p.bufs.roundMerged()
@@ -519,6 +531,12 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 		r.slots = r.slots[:n+1]
 	} else {
 		r.slots = append(r.slots, slot{})
+	}
+	if k := n + slotsAhead; k < cap(r.slots) {
+		// The workers read this round's slots last, on their cores:
+		// claiming a slot's lines a few frames ahead lets the reader write
+		// them without waiting on each (docs/performance.md, session 10).
+		prefetch.ForWrite(unsafe.Pointer(unsafe.SliceData(r.slots[k:k+1])), unsafe.Sizeof(slot{}))
 	}
 	s := &r.slots[n].seg
 	if !p.read.decode(p.dec, fr, s) {

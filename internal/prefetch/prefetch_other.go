@@ -1,0 +1,10 @@
+//go:build !amd64
+
+package prefetch
+
+import "unsafe"
+
+// Supported reports whether ForWrite does anything: only on amd64.
+const Supported = false
+
+func forWrite(unsafe.Pointer, uintptr) {}
