@@ -1,6 +1,11 @@
 package engine
 
-import "github.com/tcpflow-analyze/tcpflow-analyze/internal/bigmem"
+import (
+	"unsafe"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/bigmem"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/prefetch"
+)
 
 // tombTable holds the tombs in flat arrays, 8-way buckets of 32 bytes a
 // slot, instead of a Go map plus a FIFO of references (about 110 bytes a
@@ -21,7 +26,6 @@ type tombTable struct {
 	// instead of stalling one put after another.
 	pend  [tombBatch]pendingTomb
 	npend int
-	sink  uint64 // keeps the batch's loads from being optimized away
 
 	hs   []uint64 // 0 = free
 	ts   []tomb
@@ -157,13 +161,12 @@ func (tt *tombTable) count() int { return tt.n + tt.npend }
 // flush writes the pending puts into the arrays.
 func (tt *tombTable) flush() {
 	if tt.hs != nil {
-		var x uint64
 		for _, p := range tt.pend[:tt.npend] {
+			// The bucket's hashes, and its tombs' four cache lines.
 			b := tt.bucket(p.h)
-			// The bucket's hashes, and its tombs' three cache lines.
-			x += tt.hs[b] + uint64(tt.ts[b].until) + uint64(tt.ts[b+3].until) + uint64(tt.ts[b+6].until)
+			prefetch.ForWrite(unsafe.Pointer(&tt.hs[b]), tombWays*unsafe.Sizeof(tt.hs[0]))
+			prefetch.ForWrite(unsafe.Pointer(&tt.ts[b]), tombWays*unsafe.Sizeof(tt.ts[0]))
 		}
-		tt.sink += x
 	}
 	for _, p := range tt.pend[:tt.npend] {
 		tt.store(p.h, p.t, p.now)

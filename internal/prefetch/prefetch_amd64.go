@@ -21,3 +21,8 @@ func cpuid(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
 //
 //go:noescape
 func forWrite(p unsafe.Pointer, n uintptr)
+
+// forRead issues PREFETCHT0 for each cache line of the n > 0 bytes at p.
+//
+//go:noescape
+func forRead(p unsafe.Pointer, n uintptr)

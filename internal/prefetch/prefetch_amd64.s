@@ -24,3 +24,16 @@ loop:
 	CMPQ AX, DX
 	JLS  loop
 	RET
+
+// func forRead(p unsafe.Pointer, n uintptr)
+TEXT ·forRead(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ n+8(FP), CX
+	LEAQ -1(AX)(CX*1), DX
+	ANDQ $~63, AX
+rloop:
+	PREFETCHT0 (AX)
+	ADDQ $64, AX
+	CMPQ AX, DX
+	JLS  rloop
+	RET

@@ -8,3 +8,5 @@ import "unsafe"
 const Supported = false
 
 func forWrite(unsafe.Pointer, uintptr) {}
+
+func forRead(unsafe.Pointer, uintptr) {}

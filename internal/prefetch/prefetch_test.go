@@ -9,10 +9,10 @@ import (
 	"unsafe"
 )
 
-// TestForWriteChangesNothing runs the hint over ranges of every alignment
+// TestHintsChangeNothing runs the hints over ranges of every alignment
 // within a line and of sizes that end in, at and past a line's end: the
 // memory, and the bytes around it, stay as they were.
-func TestForWriteChangesNothing(t *testing.T) {
+func TestHintsChangeNothing(t *testing.T) {
 	buf := make([]byte, 1024)
 	for i := range buf {
 		buf[i] = byte(i * 7)
@@ -21,8 +21,9 @@ func TestForWriteChangesNothing(t *testing.T) {
 	for _, off := range []int{0, 1, 8, 40, 63, 64, 65, 127} {
 		for _, n := range []int{0, 1, 63, 64, 65, 200, 216, 256, 700} {
 			ForWrite(unsafe.Pointer(&buf[off]), uintptr(n))
+			ForRead(unsafe.Pointer(&buf[off]), uintptr(n))
 			if !bytes.Equal(buf, want) {
-				t.Fatalf("ForWrite(offset %d, %d bytes) changed memory", off, n)
+				t.Fatalf("a hint for %d bytes at offset %d changed memory", n, off)
 			}
 		}
 	}
