@@ -21,8 +21,17 @@ import (
 // sweepInterval is how often, in capture time, idle connections are expired.
 const sweepInterval = int64(1e9)
 
-// conn is the state of one open connection.
+// conn is the state of one open connection: connFields, which freeConn
+// zeroes, and the trackers whose buffers a reused connection keeps.
 type conn struct {
+	connFields
+	seq reassembly.Tracker
+	an  anomaly.Set
+}
+
+// connFields is all of a connection's state but its sequence tracker and its
+// anomalies: a finished connection is reused by zeroing them alone.
+type connFields struct {
 	id         uint64
 	orig, resp netip.AddrPort
 	gen        int
@@ -58,11 +67,9 @@ type conn struct {
 	twSegs  [2]uint32
 	twFrame uint64
 
-	seq  reassembly.Tracker
 	st   fsm.Tracker
 	zeek fsm.Zeek
 	zk   zeekState
-	an   anomaly.Set
 }
 
 // Engine runs the analysis. It is not safe for concurrent use.
@@ -638,9 +645,8 @@ func (e *Engine) freeConn(c *conn) {
 	if e.zeekT || len(e.freeConns) >= maxFreeConns {
 		return
 	}
-	seq, an := c.seq, c.an
-	an.Reset()
-	*c = conn{seq: seq, an: an}
+	c.connFields = connFields{}
+	c.an.Reset()
 	e.freeConns = append(e.freeConns, c)
 }
 
