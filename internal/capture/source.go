@@ -24,7 +24,7 @@ type Source struct {
 	opt      Options
 	bufSize  int // each input's read buffer (bufSizeFor)
 	inputs   []*input
-	cur      Frame
+	cur      *Frame // the frame delivered last: the head of its input, not a copy
 	last     int // index of the input whose frame was delivered last, -1 if none
 	number   uint64
 	err      error
@@ -166,14 +166,19 @@ func (s *Source) Next() bool {
 		return false
 	}
 	s.number++
-	s.cur = s.inputs[best].head
+	s.cur = &s.inputs[best].head
 	s.cur.Number = s.number
 	s.cur.Stable = s.opt.Buffers != nil
 	return true
 }
 
 // Frame returns the current frame; it is overwritten by the next call to Next.
-func (s *Source) Frame() *Frame { return &s.cur }
+func (s *Source) Frame() *Frame {
+	if s.cur == nil {
+		return &Frame{}
+	}
+	return s.cur
+}
 
 // Err returns the first hard error (a corrupt file, a read error) once Next has
 // returned false, or nil if every input ended cleanly or was merely cut short.
