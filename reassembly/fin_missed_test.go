@@ -65,6 +65,46 @@ func TestCapsAreReported(t *testing.T) {
 	}
 }
 
+// TestCappedAgreesWithDir: Capped names the caps that either direction's
+// statistics name, each on its own.
+func TestCappedAgreesWithDir(t *testing.T) {
+	hs := []step{seg(O, S, 100, 0, 0, 1000), seg(R, SA, 500, 101, 0, 1000), seg(O, A, 101, 501, 0, 1000)}
+	cases := []struct {
+		name                  string
+		cfg                   Config
+		data                  []step
+		wantHoles, wantUnackd bool
+	}{
+		{"none", Config{}, []step{seg(O, PA, 101, 501, 10, 1000)}, false, false},
+		{"holes", Config{MaxRanges: 2}, []step{seg(O, PA, 101, 501, 10, 1000), seg(O, PA, 121, 501, 10, 1000),
+			seg(O, PA, 141, 501, 10, 1000), seg(O, PA, 161, 501, 10, 1000)}, true, false},
+		{"unacked", Config{MaxUnacked: 2}, []step{seg(R, PA, 501, 101, 10, 1000), seg(R, PA, 511, 101, 10, 1000),
+			seg(R, PA, 521, 101, 10, 1000)}, false, true},
+		{"both", Config{MaxRanges: 2, MaxUnacked: 2}, []step{seg(O, PA, 101, 501, 10, 1000), seg(O, PA, 121, 501, 10, 1000),
+			seg(O, PA, 141, 501, 10, 1000), seg(O, PA, 161, 501, 10, 1000)}, true, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var tr Tracker
+			tr.Init(&tc.cfg)
+			for i, st := range append(append([]step{}, hs...), tc.data...) {
+				s := st.seg
+				s.Frame, s.Time = uint64(i+1), int64(i+1)*1e6
+				tr.Add(st.dir, &s)
+			}
+			holes, unacked := tr.Capped()
+			o, r := tr.Dir(segment.Orig), tr.Dir(segment.Resp)
+			if holes != (o.HolesCapped || r.HolesCapped) || unacked != (o.UnackedCapped || r.UnackedCapped) {
+				t.Fatalf("Capped() = %v, %v; Dir says holes %v/%v, unacked %v/%v", holes, unacked,
+					o.HolesCapped, r.HolesCapped, o.UnackedCapped, r.UnackedCapped)
+			}
+			if holes != tc.wantHoles || unacked != tc.wantUnackd {
+				t.Fatalf("Capped() = %v, %v, want %v, %v", holes, unacked, tc.wantHoles, tc.wantUnackd)
+			}
+		})
+	}
+}
+
 // TestReleaseKeepsCounts: releasing the buffers of a finished connection
 // keeps its missed bytes and lets stragglers still be classified.
 func TestReleaseKeepsCounts(t *testing.T) {

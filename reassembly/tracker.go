@@ -421,6 +421,15 @@ func (t *Tracker) Dir(d segment.Dir) DirStats {
 	return ds
 }
 
+// Capped reports whether some direction reached the cap on holes, and
+// whether some direction reached the cap on unacknowledged segments: what
+// Dir's HolesCapped and UnackedCapped say of both, without building the rest
+// of their statistics (a record that only names its caps asks for this).
+func (t *Tracker) Capped() (holes, unacked bool) {
+	st := t.d[0].st | t.d[1].st
+	return st&stCapHoles != 0, st&stCapUnacked != 0
+}
+
 // wscale returns the public form of the direction's window scale.
 func (s *dirState) wscale() WScale {
 	switch s.ws {

@@ -25,7 +25,7 @@ type Source struct {
 	bufSize  int // each input's read buffer (bufSizeFor)
 	inputs   []*input
 	cur      *Frame // the frame delivered last: the head of its input, not a copy
-	last     int // index of the input whose frame was delivered last, -1 if none
+	last     int    // index of the input whose frame was delivered last, -1 if none
 	number   uint64
 	err      error
 	problems []Problem

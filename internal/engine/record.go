@@ -151,12 +151,7 @@ func (e *Engine) fillUnshown(f *report.Flow, c *conn, reason string) {
 
 // fillCapped names in f.Capped the bounds of the analysis that c reached.
 func fillCapped(f *report.Flow, c *conn) {
-	var holes, unacked bool
-	for d := segment.Orig; d <= segment.Resp; d++ {
-		ds := c.seq.Dir(d)
-		holes = holes || ds.HolesCapped
-		unacked = unacked || ds.UnackedCapped
-	}
+	holes, unacked := c.seq.Capped()
 	if holes {
 		f.Capped = append(f.Capped, "holes")
 	}
