@@ -18,9 +18,13 @@
 # range of the pairs' ratios are printed, for ndjson and for the table.
 # The one-core ratios are printed against our read loop and against
 # gopacket's pcapgo loop (the issue's reference), for both outputs.
+# Last, the one-core table run is pinned to each of the first CPUs in turn
+# (up to 4, best of 3 each): on a shared machine one vCPU can run a fifth or
+# more slower than another for minutes, which caps what two workers gain
+# whatever the code does (docs/performance.md, session 10).
 # Environment: BENCH_DIR, GEN_FLAGS, REPEAT, PAIRS, SKIP (space-separated
 # tool names to skip: tshark tcptrace pcapgo layers decode table workers2
-# json check pairs).
+# json check pairs cpus).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -143,6 +147,31 @@ if ! skipped workers2 && ! skipped pairs; then
 	skipped table || pair_ratios[table]=$(pairs table)
 fi
 
+# cpu_secs CMD...: the user+system seconds of CMD (its output discarded).
+cpu_secs() {
+	local t="$dir/time.$$"
+	/usr/bin/time -f "%U %S" -o "$t" "$@" >/dev/null 2>&1 || true
+	awk '{printf "%.2f", $1 + $2}' "$t"
+	rm -f "$t"
+}
+cpu_line=""
+if ! skipped cpus && command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then
+	ncpu=$(($(nproc) < 4 ? $(nproc) : 4))
+	declare -A cpu_best
+	for ((i = 0; i < 3; i++)); do
+		for ((c = 0; c < ncpu; c++)); do
+			echo "running one core on CPU $c ($((i + 1))/3)" >&2
+			t=$(cpu_secs taskset -c "$c" env GOMAXPROCS=1 "$bin" analyze -o table --workers 1 "$cap")
+			if [ -z "${cpu_best[$c]:-}" ] || awk -v a="$t" -v b="${cpu_best[$c]}" 'BEGIN{exit !(a < b)}'; then
+				cpu_best[$c]=$t
+			fi
+		done
+	done
+	for ((c = 0; c < ncpu; c++)); do
+		cpu_line+="${cpu_line:+, }CPU $c ${cpu_best[$c]} s"
+	done
+fi
+
 pps() { # the packets per CPU-second of the row named $1
 	local r
 	for r in "${rows[@]}"; do
@@ -192,6 +221,7 @@ for out in ndjson table; do
 	m=$(median <<<"${pair_ratios[$out]:-}")
 	[ -z "$m" ] || echo "- the same, $m (target ≥ 1.6)"
 done
+[ -z "$cpu_line" ] || echo "- analyze -o table on one core pinned to each CPU, best of 3 CPU-seconds: $cpu_line (a slow CPU caps the two-worker speedup)"
 for n in "${notes[@]}"; do
 	echo "- Note: $n"
 done
