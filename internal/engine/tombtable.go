@@ -22,8 +22,8 @@ import (
 type tombTable struct {
 	// pend holds the latest puts, written to the arrays tombBatch at a
 	// time: each lands on a random cache line of a table of megabytes, and
-	// loading the lines of a whole batch first lets the misses overlap
-	// instead of stalling one put after another.
+	// asking for the lines of a whole batch first (PREFETCHW) lets the
+	// misses overlap instead of stalling one put after another.
 	pend  [tombBatch]pendingTomb
 	npend int
 
