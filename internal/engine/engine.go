@@ -216,12 +216,13 @@ func (e *Engine) Advance(now int64) {
 
 // Segment analyzes one decoded TCP segment.
 func (e *Engine) Segment(s *segment.Segment) {
-	key := flow.KeyOf(s.Src, s.Dst)
-	e.segment(s, key, key.Hash())
+	var key flow.Key
+	key.SetOf(&s.Src, &s.Dst)
+	e.segment(s, &key, key.Hash())
 }
 
 // segment is Segment with the segment's flow key and its hash.
-func (e *Engine) segment(s *segment.Segment, key flow.Key, h uint64) {
+func (e *Engine) segment(s *segment.Segment, key *flow.Key, h uint64) {
 	if s.Time > e.now {
 		e.now = s.Time
 	}
@@ -232,7 +233,7 @@ func (e *Engine) segment(s *segment.Segment, key flow.Key, h uint64) {
 		e.sweep(e.now)
 		e.lastSweep = e.now
 	}
-	ent := e.table.GetHashed(key, h)
+	ent := e.table.GetHashed(*key, h)
 	var prev *prevGen
 	if ent != nil {
 		c := ent.Value
@@ -252,7 +253,7 @@ func (e *Engine) segment(s *segment.Segment, key flow.Key, h uint64) {
 			switch {
 			case s.Time > t.until:
 				tt.del(h)
-			case t.reusedBy(key, s):
+			case t.reusedBy(*key, s):
 				prev = &prevGen{gen: int(t.gen), timeWait: t.bits&tombTimeWait != 0 && s.Time-t.lastSeen(&e.table.Timeouts) <= int64(e.cfg.TimeWait), finished: t.bits&tombHalfOpen == 0}
 				tt.del(h)
 			case !t.absorbs(s):
@@ -271,7 +272,7 @@ func (e *Engine) segment(s *segment.Segment, key flow.Key, h uint64) {
 				e.evict(old)
 			}
 		}
-		ent = e.table.InsertHashed(key, h, s.Time, flow.ClassHandshake)
+		ent = e.table.InsertHashed(*key, h, s.Time, flow.ClassHandshake)
 		ent.Value = e.newConn(s, prev)
 	}
 	c := ent.Value
@@ -428,8 +429,10 @@ func (e *Engine) update(c *conn, s *segment.Segment) {
 		c.badChecksums++
 		return
 	}
-	res := c.seq.Add(d, s)
-	step := c.st.Step(d, s)
+	var res reassembly.Result
+	c.seq.AddTo(d, s, &res)
+	var step fsm.Step
+	c.st.StepTo(d, s, &step)
 	if e.OnSegment != nil {
 		e.OnSegment(&SegmentEvent{FlowID: c.id, Frame: s.Frame, Time: s.Time, Dir: d,
 			Flags: s.Flags, RelSeq: uint32(s.Seq - c.baseSeq[d]), RelAck: uint32(s.Ack - c.baseSeq[d.Other()]),

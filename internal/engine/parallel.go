@@ -364,7 +364,9 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 			sl := &r.slots[ix]
 			seg := &sl.seg
 			w.rec.at(seg.Frame, phasePacket)
-			w.segment(seg, flow.KeyOf(seg.Src, seg.Dst), sl.h)
+			var key flow.Key
+			key.SetOf(&seg.Src, &seg.Dst)
+			w.segment(seg, &key, sl.h)
 		}
 		b.events = w.rec.events
 		w.rec.events = nil

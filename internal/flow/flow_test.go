@@ -22,6 +22,25 @@ func TestKeyOfIsDirectionless(t *testing.T) {
 	}
 }
 
+func TestSetOfIsKeyOf(t *testing.T) {
+	for _, c := range []struct{ src, dst string }{
+		{"10.0.0.1:40000", "10.0.0.2:80"},
+		{"10.0.0.2:80", "10.0.0.1:40000"},
+		{"10.0.0.1:80", "10.0.0.1:40000"}, // same address: the ports decide
+		{"10.0.0.1:40000", "10.0.0.1:80"},
+		{"10.0.0.1:80", "10.0.0.1:80"},
+		{"[2001:db8::2]:443", "[2001:db8::1]:50000"},
+		{"[::ffff:10.0.0.1]:1", "10.0.0.1:1"}, // a mapped IPv6 address is not its IPv4 one
+	} {
+		src, dst := ap(c.src), ap(c.dst)
+		k := Key{A: ap("192.0.2.1:9"), B: ap("192.0.2.2:9")} // overwritten
+		k.SetOf(&src, &dst)
+		if want := KeyOf(src, dst); k != want {
+			t.Errorf("SetOf(%s, %s) = %v, KeyOf %v", c.src, c.dst, k, want)
+		}
+	}
+}
+
 func TestRoles(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -35,6 +35,18 @@ func KeyOf(src, dst netip.AddrPort) Key {
 	return Key{dst, src}
 }
 
+// SetOf sets k to KeyOf(*src, *dst), copying the endpoints from where they
+// are: KeyOf's result is built on the stack from its fields, and the copy of
+// it that follows waited for those narrow stores (docs/performance.md,
+// session 11).
+func (k *Key) SetOf(src, dst *netip.AddrPort) {
+	if src.Compare(*dst) <= 0 {
+		k.A, k.B = *src, *dst
+		return
+	}
+	k.A, k.B = *dst, *src
+}
+
 // likelyServer lists well-known service ports, the same that Zeek's default
 // scripts register with analyzers (its likely_server_ports), so that our roles
 // and Zeek's agree on connections picked up mid-stream.

@@ -1,0 +1,39 @@
+package fsm
+
+import "testing"
+
+// TestStepToOverwritesStep runs a connection through Step and, on a second
+// tracker, through StepTo into a Step full of junk each time: every step and
+// both timelines must match. (The timeline's contents are checked against
+// fixed values by TestHandshakeAndFourWayClose.)
+func TestStepToOverwritesStep(t *testing.T) {
+	script := cat(handshake, []pkt{
+		{O, fPA, 1001, 5001, 100, EventAck, Accepted, Established, Established},
+		{R, fA, 5001, 1101, 0, EventAck, Accepted, Established, Established},
+		{O, fFA, 1101, 5001, 0, EventFin, Accepted, FinWait1, CloseWait},
+		{R, fA, 5001, 1102, 0, EventAckCtl, Accepted, FinWait2, CloseWait},
+		{R, fFA, 5001, 1102, 0, EventFinAckCtl, Accepted, TimeWait, LastAck},
+		{O, fA, 1102, 5002, 0, EventAckCtl, Accepted, TimeWait, Closed},
+	})
+	viaStep, viaStepTo := newTracker(false), newTracker(false)
+	want := run(t, viaStep, script)
+	junk := Step{Event: EventFin, Verdict: Invalid, Reason: "junk", Reasons: [2]string{"a", "b"},
+		Verdicts: [2]Verdict{Invalid, Invalid}, From: [2]State{TimeWait, TimeWait}, To: [2]State{Closing, Closing},
+		Changed: true, Pickup: true}
+	for i, p := range script {
+		st := junk
+		viaStepTo.StepTo(p.dir, seg(uint64(i+1), p.flags, p.seq, p.ack, p.plen), &st)
+		if st != want[i] {
+			t.Fatalf("segment %d: StepTo gave %+v, Step %+v", i+1, st, want[i])
+		}
+	}
+	a, b := viaStep.Timeline(), viaStepTo.Timeline()
+	if len(a) != len(b) || len(a) == 0 {
+		t.Fatalf("timelines of %d and %d transitions", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("transition %d: StepTo recorded %+v, Step %+v", i, b[i], a[i])
+		}
+	}
+}
