@@ -321,7 +321,8 @@ func (t *Tracker) Step(dir segment.Dir, seg *segment.Segment) Step {
 // StepTo is Step with the result written to *st, which it overwrites: a
 // returned Step is built on the stack and copied out in 16-byte moves that
 // wait for the narrower stores just made to it (a store-forwarding stall
-// that cost 2 % of a one-core run on the mix).
+// that held 2 % of a one-core profile of the mix; docs/performance.md,
+// session 11).
 func (t *Tracker) StepTo(dir segment.Dir, seg *segment.Segment, st *Step) {
 	dir &= 1
 	if t.ep[0].state == TimeWait || t.ep[1].state == TimeWait {
@@ -338,7 +339,7 @@ func (t *Tracker) StepTo(dir segment.Dir, seg *segment.Segment, st *Step) {
 	// The states are kept in locals as well: reading them back from *st
 	// lets the compiler merge byte loads into wider ones, which cannot take
 	// their bytes from the one-byte stores just made and wait for them to
-	// reach the cache (a store-forwarding stall; 2 % of a one-core run).
+	// reach the cache (another 2 % of the profile).
 	f0, f1 := t.ep[0].state, t.ep[1].state
 	st.From = [2]State{f0, f1}
 

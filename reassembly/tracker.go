@@ -477,8 +477,9 @@ func (t *Tracker) Add(dir segment.Dir, seg *segment.Segment) Result {
 // AddTo is Add with the result written to *r, which it overwrites. The
 // engine's hot path uses it: a returned Result is built on the stack and
 // copied out in 16-byte moves, which cannot take their bytes from the
-// narrower stores just made to it and wait for those to reach the cache
-// (5 % of a one-core run on the mix, docs/performance.md).
+// narrower stores just made to it and wait for those to reach the cache: a
+// store-forwarding stall that held 5 % of a one-core profile of the mix
+// (docs/performance.md, session 11).
 func (t *Tracker) AddTo(dir segment.Dir, seg *segment.Segment, r *Result) {
 	*r = Result{}
 	if seg == nil {

@@ -65,6 +65,7 @@ type portScan struct {
 	// live and found are keyed by addrKey of the source (8 bytes to hash
 	// instead of a 24-byte netip.Addr); the window holds the address.
 	live       map[uint64]*scanWin
+	inLive     keyFilter // the keys of live, by scanHash
 	found      map[uint64]*scanWin
 	free       []*scanWin // closed windows that were no scan, for new ones
 	probation  []scanTry  // first attempts of sources without a window, by hash; made when first needed
@@ -75,6 +76,7 @@ type portScan struct {
 func (s *portScan) init(cfg *Config) {
 	s.cfg = cfg
 	s.live = make(map[uint64]*scanWin)
+	s.inLive = newKeyFilter(cfg.MaxKeys)
 	s.found = make(map[uint64]*scanWin)
 	// Probation holds one attempt per source: two attempts must not be
 	// enough for a scan.
@@ -123,13 +125,14 @@ func (s *portScan) add(d *Detector, f *report.Flow, orig, resp netip.AddrPort) {
 	if s.probation == nil && s.probeSlots > 0 && 2*len(s.live) >= d.cfg.MaxKeys {
 		s.probation = make([]scanTry, s.probeSlots)
 	}
-	if s.live[a.src] == nil && s.probation != nil {
+	h := scanHash(a.src)
+	if s.probation != nil && s.window(a.src, h) == nil {
 		// Once the table is half full, a source's first attempt waits in
 		// a probation slot, which the next new source on the slot takes
 		// over: most sources of a busy server's capture (one client, one
 		// connection) then never need a window. The second attempt opens
 		// one and replays the first.
-		p := &s.probation[fixhash.Mix64(a.src)&uint64(len(s.probation)-1)]
+		p := &s.probation[h&uint64(len(s.probation)-1)]
 		switch {
 		case p.used && p.src == a.src:
 			first := *p
@@ -150,7 +153,8 @@ func (s *portScan) add(d *Detector, f *report.Flow, orig, resp netip.AddrPort) {
 // attempt counts one connection attempt in its source's window.
 func (s *portScan) attempt(d *Detector, a *scanTry) {
 	src, t := a.src, a.t
-	w := s.live[src]
+	h := scanHash(src)
+	w := s.window(src, h)
 	if w != nil && t-w.start > int64(s.cfg.ScanWindow) {
 		s.close(d, src, w)
 		w = nil
@@ -163,6 +167,7 @@ func (s *portScan) attempt(d *Detector, a *scanTry) {
 		w = s.newWin(t)
 		w.src = a.srcAddr
 		s.live[src] = w
+		s.inLive.add(h)
 	}
 	w.widen(span{t, t})
 	w.attempts++
@@ -196,8 +201,21 @@ func (s *portScan) scan(w *scanWin) bool {
 		float64(w.failed) >= s.cfg.ScanMinFailedShare*float64(w.attempts)
 }
 
+// scanHash is the hash of a source's key: it picks its probation slot and
+// its filter slot.
+func scanHash(src uint64) uint64 { return fixhash.Mix64(src) }
+
+// window returns the live window of the source src (of hash h), or nil.
+func (s *portScan) window(src, h uint64) *scanWin {
+	if !s.inLive.mayHold(h) {
+		return nil
+	}
+	return s.live[src]
+}
+
 func (s *portScan) close(d *Detector, k uint64, w *scanWin) {
 	delete(s.live, k)
+	s.inLive.remove(scanHash(k))
 	if s.scan(w) {
 		flagged(d, s.found, k, w)
 	} else if len(s.free) < d.cfg.MaxKeys {

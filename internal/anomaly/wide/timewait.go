@@ -29,6 +29,10 @@ type twID struct {
 	port           uint16
 }
 
+// twHash is the hash of a key: it picks its probation slot and its filter
+// slot.
+func twHash(k twID) uint64 { return fixhash.Mix64(k.client ^ fixhash.Mix64(k.server^uint64(k.port))) }
+
 func twIDOf(k twKey) twID {
 	return twID{client: addrKey(k.client), server: addrKey(k.server.Addr()), port: k.server.Port()}
 }
@@ -73,6 +77,7 @@ type twStorm struct {
 	win, rwin  int
 	warn, fail uint64 // tuples held for a warning, an error
 	live       map[twID]*twEntry
+	inLive     keyFilter // the keys of live, by twHash
 	found      map[twID]*twEp
 	free       []*twEntry // forgotten entries, for new keys
 	probation  []twFirst  // first events of keys without an entry, by hash; made when first needed
@@ -87,6 +92,7 @@ func (s *twStorm) init(cfg *Config) {
 	s.warn = uint64(math.Max(1, math.Ceil(cfg.TimeWaitWarnShare*float64(cfg.EphemeralPorts))))
 	s.fail = uint64(math.Max(1, math.Ceil(cfg.TimeWaitErrorShare*float64(cfg.EphemeralPorts))))
 	s.live = make(map[twID]*twEntry)
+	s.inLive = newKeyFilter(cfg.MaxKeys)
 	s.found = make(map[twID]*twEp)
 	// Probation needs two events to stay below every threshold: one could
 	// never open an episode, the other must not be kept from opening one.
@@ -113,7 +119,11 @@ type twFirst struct {
 func (s *twStorm) add(d *Detector, t int64, orig, resp netip.AddrPort, origCloses bool, flowID, frame uint64) {
 	key := twKey{orig.Addr(), resp}
 	k := twIDOf(key)
-	e := s.live[k]
+	h := twHash(k)
+	var e *twEntry
+	if s.inLive.mayHold(h) {
+		e = s.live[k]
+	}
 	if e == nil {
 		// Once the table is half full, a key's first event waits in a
 		// probation slot, which the next new key on the slot takes over:
@@ -125,7 +135,7 @@ func (s *twStorm) add(d *Detector, t int64, orig, resp netip.AddrPort, origClose
 			s.probation = make([]twFirst, s.probeSlots)
 		}
 		if s.probation != nil {
-			p := &s.probation[fixhash.Mix64(k.client^fixhash.Mix64(k.server^uint64(k.port)))&uint64(len(s.probation)-1)]
+			p := &s.probation[h&uint64(len(s.probation)-1)]
 			switch {
 			case p.used && p.id == k:
 				first, p.used = *p, false
@@ -143,6 +153,7 @@ func (s *twStorm) add(d *Detector, t int64, orig, resp netip.AddrPort, origClose
 		}
 		e = s.newEntry()
 		s.live[k] = e
+		s.inLive.add(h)
 		if first.used {
 			s.count(d, k, key, e, first.t, first.origCloses, first.flowID, first.frame)
 		}
@@ -216,6 +227,7 @@ func twWeight(e *twEntry) uint64 {
 
 // forget ends k's open episode, if any, and keeps e for a later key.
 func (s *twStorm) forget(d *Detector, k twID, e *twEntry) {
+	s.inLive.remove(twHash(k))
 	s.closeOpen(d, k, e)
 	if len(s.free) < d.cfg.MaxKeys {
 		s.free = append(s.free, e)

@@ -1,0 +1,72 @@
+package wide
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+)
+
+// filterHoldsLive checks the keyFilter invariant of both filtered tables:
+// every live key is reported as maybe held.
+func filterHoldsLive(d *Detector) error {
+	for k := range d.tw.live {
+		if !d.tw.inLive.mayHold(twHash(k)) {
+			return fmt.Errorf("time-wait key %+v is live but the filter says no", k)
+		}
+	}
+	for k := range d.scan.live {
+		if !d.scan.inLive.mayHold(scanHash(k)) {
+			return fmt.Errorf("scan key %x is live but the filter says no", k)
+		}
+	}
+	return nil
+}
+
+// TestKeyFilterFollowsLiveKeys drives the TIME_WAIT and scan detectors with
+// a small table through everything that adds and removes keys (new keys,
+// probation, evictions when full, idle sweeps, scan windows that end) and
+// checks after each event that no live key is hidden by the filter, and at
+// the end that the filters count exactly the keys the tables hold.
+func TestKeyFilterFollowsLiveKeys(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxKeys = 64
+	d := New(cfg)
+	rng := rand.New(rand.NewPCG(1, 2))
+	server := ap("192.0.2.10:443")
+	tm := at(0)
+	for i := 0; i < 20000; i++ {
+		tm += int64(rng.IntN(40)) * 1e6 // up to 40 ms apart: sweeps and windows come due
+		// Few heavy clients among many light ones, so that keys both stay
+		// and churn.
+		c := rng.IntN(300)
+		if rng.IntN(4) == 0 {
+			c = rng.IntN(4)
+		}
+		client := netip.AddrPortFrom(host(c), uint16(30000+rng.IntN(1000)))
+		d.TimeWait(tm, client, server, rng.IntN(2) == 0, uint64(i+1), uint64(i+1))
+		f := report.Flow{ConnState: "SF", Start: report.Time(tm), End: report.Time(tm + 1e6)}
+		if rng.IntN(3) == 0 {
+			f.ConnState = "REJ"
+		}
+		d.FlowEndAt(&f, client, netip.AddrPortFrom(host(1<<16+rng.IntN(50)), 22))
+		if err := filterHoldsLive(d); err != nil {
+			t.Fatalf("event %d: %v", i+1, err)
+		}
+	}
+	if st := d.Stats(); st.Evicted == 0 {
+		t.Fatalf("nothing evicted: the tables never filled (%+v)", st)
+	}
+	// Each key added is removed once: the counts add up to the tables.
+	for name, f := range map[string]*keyFilter{"time-wait": &d.tw.inLive, "scan": &d.scan.inLive} {
+		n := 0
+		for _, c := range f.n {
+			n += int(c)
+		}
+		if want := map[string]int{"time-wait": len(d.tw.live), "scan": len(d.scan.live)}[name]; n != want {
+			t.Errorf("%s filter counts %d keys, the table holds %d", name, n, want)
+		}
+	}
+}
