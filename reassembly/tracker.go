@@ -252,13 +252,8 @@ type dirState struct {
 // allocates only the bounded, lazily grown records of holes, unacknowledged
 // segments and (optionally) payload.
 type Tracker struct {
-	d [2]dirState
-
-	mruSynTime int64 // time of the most recent SYN without ACK (ts_mru_syn)
-	firstRTT   int64 // Wireshark's ts_first_rtt: SYN to the first ACK without SYN
-	hsSynTime  int64 // SYN of the strict handshake
-	hsRTT      int64 // SYN → SYN-ACK → ACK
-
+	// The settings and handshake bits every segment reads come first, in
+	// the cache line of the first direction's sequence state.
 	rings        *RingPool
 	maxUnacked   uint32
 	payCap       uint32
@@ -268,6 +263,13 @@ type Tracker struct {
 	keepPay      bool
 	tsharkCompat bool
 	configured   bool
+
+	d [2]dirState
+
+	mruSynTime int64 // time of the most recent SYN without ACK (ts_mru_syn)
+	firstRTT   int64 // Wireshark's ts_first_rtt: SYN to the first ACK without SYN
+	hsSynTime  int64 // SYN of the strict handshake
+	hsRTT      int64 // SYN → SYN-ACK → ACK
 }
 
 // Handshake bits in Tracker.hs.

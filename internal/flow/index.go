@@ -1,16 +1,24 @@
 package flow
 
 // index maps keys to table entries by open addressing with linear probing:
-// the slots hold each entry's hash next to its pointer, so a probe reads one
-// array and follows a pointer only when the hashes match, and removal shifts
-// later entries back instead of leaving tombstones. A Go map keyed by the
-// 64-byte Key cost a fifth of the per-packet time (hashing the key, and the
-// probes that deleted slots lengthen under steady churn).
+// each slot holds an entry's hash next to its pointer, in one 16-byte pair,
+// so a probe reads one cache line and follows the pointer only when the
+// hashes match; removal shifts later entries back instead of leaving
+// tombstones. A Go map keyed by the 64-byte Key cost a fifth of the
+// per-packet time (hashing the key, and the probes that deleted slots
+// lengthen under steady churn). The hashes and the pointers were once two
+// arrays, which made a hit two cache misses instead of one (session 11).
 type index[V any] struct {
-	hs   []uint64 // an entry's hash with bit 0 set; 0 = empty
-	es   []*Entry[V]
-	mask uint64
-	n    int
+	slots []slot[V]
+	mask  uint64
+	n     int
+}
+
+// slot is one place of the index: h is the entry's hash with bit 0 set, 0
+// when the slot is empty.
+type slot[V any] struct {
+	h uint64
+	e *Entry[V]
 }
 
 const minIndexSlots = 64
@@ -21,11 +29,12 @@ func (x *index[V]) get(k Key, h uint64) *Entry[V] {
 	}
 	h |= 1
 	for i := h & x.mask; ; i = (i + 1) & x.mask {
-		switch x.hs[i] {
+		s := &x.slots[i]
+		switch s.h {
 		case 0:
 			return nil
 		case h:
-			if e := x.es[i]; e.Key == k {
+			if e := s.e; e.Key == k {
 				return e
 			}
 		}
@@ -34,7 +43,7 @@ func (x *index[V]) get(k Key, h uint64) *Entry[V] {
 
 // insert adds e, whose key must not be present.
 func (x *index[V]) insert(e *Entry[V]) {
-	if 2*(x.n+1) > len(x.hs) {
+	if 2*(x.n+1) > len(x.slots) {
 		x.grow()
 	}
 	x.place(e)
@@ -44,20 +53,20 @@ func (x *index[V]) insert(e *Entry[V]) {
 func (x *index[V]) place(e *Entry[V]) {
 	h := e.h | 1
 	i := h & x.mask
-	for x.hs[i] != 0 {
+	for x.slots[i].h != 0 {
 		i = (i + 1) & x.mask
 	}
-	x.hs[i], x.es[i] = h, e
+	x.slots[i] = slot[V]{h, e}
 }
 
 func (x *index[V]) grow() {
-	oldH, oldE := x.hs, x.es
-	size := max(minIndexSlots, 2*len(oldH))
-	x.hs, x.es = make([]uint64, size), make([]*Entry[V], size)
+	old := x.slots
+	size := max(minIndexSlots, 2*len(old))
+	x.slots = make([]slot[V], size)
 	x.mask = uint64(size - 1)
-	for i, h := range oldH {
-		if h != 0 {
-			x.place(oldE[i])
+	for _, s := range old {
+		if s.h != 0 {
+			x.place(s.e)
 		}
 	}
 }
@@ -69,20 +78,20 @@ func (x *index[V]) remove(e *Entry[V]) {
 	}
 	h := e.h | 1
 	i := h & x.mask
-	for x.es[i] != e {
-		if x.hs[i] == 0 {
+	for x.slots[i].e != e {
+		if x.slots[i].h == 0 {
 			return // not present: nothing to remove
 		}
 		i = (i + 1) & x.mask
 	}
 	// Shift back the entries after i whose home slot does not lie in (i, j].
-	for j := (i + 1) & x.mask; x.hs[j] != 0; j = (j + 1) & x.mask {
-		home := x.hs[j] & x.mask
+	for j := (i + 1) & x.mask; x.slots[j].h != 0; j = (j + 1) & x.mask {
+		home := x.slots[j].h & x.mask
 		if (j-home)&x.mask >= (j-i)&x.mask {
-			x.hs[i], x.es[i] = x.hs[j], x.es[j]
+			x.slots[i] = x.slots[j]
 			i = j
 		}
 	}
-	x.hs[i], x.es[i] = 0, nil
+	x.slots[i] = slot[V]{}
 	x.n--
 }
