@@ -1,6 +1,9 @@
 package fsm
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
 // TestStepToOverwritesStep runs a connection through Step and, on a second
 // tracker, through StepTo into a Step full of junk each time: every step and
@@ -34,6 +37,29 @@ func TestStepToOverwritesStep(t *testing.T) {
 	for i := range a {
 		if a[i] != b[i] {
 			t.Fatalf("transition %d: StepTo recorded %+v, Step %+v", i, b[i], a[i])
+		}
+	}
+}
+
+// TestInitResetsAll: Init leaves the timeline's old entries in place (only
+// the first n are read); everything else must be as on a new tracker, for
+// every field, including any added later.
+func TestInitResetsAll(t *testing.T) {
+	for _, midstream := range []bool{false, true} {
+		used := newTracker(false)
+		run(t, used, cat(handshake, []pkt{
+			{O, fFA, 1001, 5001, 0, EventFin, Accepted, FinWait1, CloseWait},
+			{R, fRA, 5001, 1002, 0, EventRst, Accepted, Closed, Closed},
+		}))
+		used.Init(&Config{TimeWait: 7}, midstream)
+		var fresh Tracker
+		fresh.Init(&Config{TimeWait: 7}, midstream)
+		if len(used.Timeline()) != 0 || used.Dropped() != 0 {
+			t.Fatalf("midstream %v: Init left %d transitions, %d dropped", midstream, len(used.Timeline()), used.Dropped())
+		}
+		used.tl = [TimelineCap]Transition{}
+		if !reflect.DeepEqual(*used, fresh) {
+			t.Errorf("midstream %v: after Init\n%+v\nwant\n%+v", midstream, *used, fresh)
 		}
 	}
 }

@@ -98,7 +98,10 @@ type Tracker struct {
 // start ESTABLISHED ("its history is lost to us"), and the first segment may
 // refine that (see Step). cfg may be nil.
 func (t *Tracker) Init(cfg *Config, midstream bool) {
-	*t = Tracker{}
+	// Everything but the timeline's entries, which only its first n are:
+	// they are most of the tracker, and a reused connection's are cold.
+	t.ep = [2]endpoint{}
+	t.started, t.midstream, t.reset, t.n, t.dropped = false, false, false, 0, 0
 	t.timeWait = DefaultTimeWait
 	if cfg != nil && cfg.TimeWait != 0 {
 		t.timeWait = cfg.TimeWait

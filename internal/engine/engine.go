@@ -26,10 +26,14 @@ const sweepInterval = int64(1e9)
 type conn struct {
 	connFields
 	seq reassembly.Tracker
-	an  anomaly.Set
+	// st comes after the sequence tracker, its timeline (cold: a few
+	// writes per connection) last of the hot state; Init resets it, so
+	// freeConn need not.
+	st fsm.Tracker
+	an anomaly.Set
 }
 
-// connFields is all of a connection's state but its sequence tracker and its
+// connFields is all of a connection's state but its trackers and its
 // anomalies: a finished connection is reused by zeroing them alone.
 type connFields struct {
 	id         uint64
@@ -67,7 +71,6 @@ type connFields struct {
 	twSegs  [2]uint32
 	twFrame uint64
 
-	st   fsm.Tracker
 	zeek fsm.Zeek
 	zk   zeekState
 }
