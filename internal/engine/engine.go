@@ -31,48 +31,58 @@ type conn struct {
 	// freeConn need not.
 	st fsm.Tracker
 	an anomaly.Set
+	_  [connPad]byte
 }
+
+// connPad makes a connection a whole number of cache lines, so that in the
+// chunks allocConn makes (line-aligned) each starts on a line and its hot
+// fields, first, take as few lines as they can (TestConnIsWholeLines).
+const connPad = 32
 
 // connFields is all of a connection's state but its trackers and its
 // anomalies: a finished connection is reused by zeroing them alone.
 type connFields struct {
-	id         uint64
-	orig, resp netip.AddrPort
-	gen        int
-	midstream  bool
-	reused     bool // this generation reused the 4-tuple of an earlier one
-	premature  bool // ... while the earlier one was still in TIME_WAIT
-
-	firstFrame, lastFrame uint64
-	start, end            int64
-	pkts, bytes, ipBytes  [2]uint64
-	seqPkts               [2]uint64 // segments that take sequence space
-
+	// What every segment reads and writes comes first, in three cache
+	// lines (a connection starts on a line: see connPad).
+	orig                 netip.AddrPort
+	lastFrame            uint64
+	end                  int64
+	maxGap               int64 // the longest silence between two packets, ending at gapFrame
+	pkts, bytes, ipBytes [2]uint64
+	seqPkts              [2]uint64 // segments that take sequence space
 	// baseSeq is the first sequence number seen from each direction (the ISN
 	// when the SYN was seen); a pure SYN with another number starts a new
 	// generation, as Wireshark splits streams.
-	baseSeq  [2]seqnum.Value
-	baseSet  [2]bool
-	finSeq   [2]seqnum.Value
-	finSeen  [2]bool
-	rstSeen  bool
-	rstFrame uint64
-	rstDir   segment.Dir // who sent the first RST
+	baseSeq [2]seqnum.Value
+	finSeq  [2]seqnum.Value
+	baseSet [2]bool
+	finSeen [2]bool
+	rstSeen bool
 	// synCounted and established make the capture-wide detectors see one
 	// attempt and one completed handshake per connection.
 	synCounted, established bool
 	released                bool // the sequence tracker's buffers were let go
-	badChecksums            uint32
-	// maxGap is the longest silence between two packets, ending at gapFrame.
-	maxGap   int64
-	gapFrame uint64
 	// twSegs counts the segments a peer sent to each endpoint while it was
 	// in TIME_WAIT, and twFrame the last of them.
-	twSegs  [2]uint32
-	twFrame uint64
+	twSegs [2]uint32
 
-	zeek fsm.Zeek
 	zk   zeekState
+	zeek fsm.Zeek
+
+	id         uint64
+	resp       netip.AddrPort
+	gen        int
+	midstream  bool
+	reused     bool        // this generation reused the 4-tuple of an earlier one
+	premature  bool        // ... while the earlier one was still in TIME_WAIT
+	rstDir     segment.Dir // who sent the first RST
+	firstFrame uint64
+	start      int64
+	rstFrame   uint64
+	gapFrame   uint64
+	twFrame    uint64
+
+	badChecksums uint32
 }
 
 // Engine runs the analysis. It is not safe for concurrent use.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
@@ -487,5 +488,21 @@ func TestEngineResetNamesSender(t *testing.T) {
 		if !strings.Contains(msg, tc.want) {
 			t.Errorf("reset message %q does not name %s", msg, tc.want)
 		}
+	}
+}
+
+// TestConnIsWholeLines: a connection is a whole number of cache lines, and
+// the fields every segment touches come first, in the first three (a
+// struct changed in another package moves these; fix connPad).
+func TestConnIsWholeLines(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("connPad is set for 64-bit platforms")
+	}
+	var c conn
+	if n := unsafe.Sizeof(c); n%64 != 0 {
+		t.Errorf("a conn is %d bytes, %d past a whole line: set connPad to %d", n, n%64, (int(connPad)+64-int(n%64))%64)
+	}
+	if end := unsafe.Offsetof(c.twSegs) + unsafe.Sizeof(c.twSegs); end > 3*64 {
+		t.Errorf("the hot fields end at byte %d, past the third line", end)
 	}
 }
