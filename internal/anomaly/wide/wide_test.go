@@ -758,3 +758,57 @@ func BenchmarkSYN(b *testing.B) {
 		d.SYN(t0+int64(i)*50_000, srcs[i%len(srcs)], dsts[i%len(dsts)], uint64(i))
 	}
 }
+
+// TestFullTablesForgetIdleKeys: when a full table needs room, the keys idle
+// for longer than their window go first and are not counted as evicted. The
+// idle time is measured on the capture clock that every event moves, so
+// this also checks that each kind of event moves it.
+func TestFullTablesForgetIdleKeys(t *testing.T) {
+	server := ap("192.0.2.10:443")
+	tests := []struct {
+		name string
+		live func(d *Detector) int
+		feed func(d *Detector, i int, tm int64) // the i-th key's event at tm
+	}{
+		{"syn_flood", func(d *Detector) int { return len(d.syn.live) }, func(d *Detector, i int, tm int64) {
+			d.SYN(tm, netip.AddrPortFrom(host(1), 40000), netip.AddrPortFrom(host(1<<16+i), 80), uint64(i+1))
+		}},
+		{"rst_storm", func(d *Detector) int { return len(d.rst.live) }, func(d *Detector, i int, tm int64) {
+			d.RST(tm, netip.AddrPortFrom(host(i), 443), server, uint64(i+1))
+		}},
+		{"time_wait_storm", func(d *Detector) int { return len(d.tw.live) }, func(d *Detector, i int, tm int64) {
+			// Two events each: a key's first waits in probation once the
+			// table is half full.
+			for j := range 2 {
+				d.TimeWait(tm, netip.AddrPortFrom(host(i), uint16(40000+j)), server, true, uint64(i+1), uint64(i+1))
+			}
+		}},
+		{"port_scan", func(d *Detector) int { return len(d.scan.live) }, func(d *Detector, i int, tm int64) {
+			f := report.Flow{ConnState: "SF", Start: report.Time(tm), End: report.Time(tm + 1e6)}
+			for range 2 {
+				d.FlowEndAt(&f, netip.AddrPortFrom(host(i), 40000), server)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.MaxKeys = 4
+			d := New(cfg)
+			for i := range 4 {
+				tt.feed(d, i, at(0))
+			}
+			if n := tt.live(d); n != 4 {
+				t.Fatalf("%d live keys after four, want a full table of 4", n)
+			}
+			// An hour later, past every window, a fifth key.
+			tt.feed(d, 4, at(3600))
+			if st := d.Stats(); st.Evicted != 0 || st.Untracked != 0 {
+				t.Errorf("stats %+v: the idle keys were evicted, not forgotten as idle", st)
+			}
+			if n := tt.live(d); n != 1 {
+				t.Errorf("%d live keys, want only the new one", n)
+			}
+		})
+	}
+}
