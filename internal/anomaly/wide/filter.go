@@ -4,10 +4,11 @@ package wide
 // without the table's lookup. A busy server's capture brings a new client
 // with nearly every connection, so most lookups in the TIME_WAIT and scan
 // tables are for keys they do not hold; in a Go map of thousands of keys
-// each such miss costs a cache miss, and the two were 6 % of a one-core run
-// on the mix (docs/performance.md, session 11). The filter counts the live
-// keys per slot of a small array (a byte each, four slots per key of the
-// table's cap, 64 KiB at the default), which mostly stays in the cache.
+// each such lookup costs a cache miss, and the two were 5 % of a one-core
+// profile of the mix (docs/performance.md, session 11). The filter counts
+// the live keys per slot of a small array (a byte each, four slots per key
+// of the table's cap, 64 KiB at the default), which mostly stays in the
+// cache.
 //
 // Every key put in the table must be added once and removed once when it
 // leaves. A count that reaches 255 stays there: its slot then always says
