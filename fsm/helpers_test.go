@@ -71,6 +71,17 @@ var handshake = []pkt{
 	{O, fA, 1001, 5001, 0, EventAckCtl, Accepted, Established, Established},
 }
 
+// dataThenClose follows the handshake: data each way, then the originator
+// closes first and holds TIME_WAIT.
+var dataThenClose = []pkt{
+	{O, fPA, 1001, 5001, 100, EventAck, Accepted, Established, Established},
+	{R, fA, 5001, 1101, 0, EventAck, Accepted, Established, Established},
+	{O, fFA, 1101, 5001, 0, EventFin, Accepted, FinWait1, CloseWait},
+	{R, fA, 5001, 1102, 0, EventAckCtl, Accepted, FinWait2, CloseWait},
+	{R, fFA, 5001, 1102, 0, EventFinAckCtl, Accepted, TimeWait, LastAck},
+	{O, fA, 1102, 5002, 0, EventAckCtl, Accepted, TimeWait, Closed},
+}
+
 func cat(parts ...[]pkt) []pkt {
 	var out []pkt
 	for _, p := range parts {

@@ -10,14 +10,7 @@ import (
 // both timelines must match. (The timeline's contents are checked against
 // fixed values by TestHandshakeAndFourWayClose.)
 func TestStepToOverwritesStep(t *testing.T) {
-	script := cat(handshake, []pkt{
-		{O, fPA, 1001, 5001, 100, EventAck, Accepted, Established, Established},
-		{R, fA, 5001, 1101, 0, EventAck, Accepted, Established, Established},
-		{O, fFA, 1101, 5001, 0, EventFin, Accepted, FinWait1, CloseWait},
-		{R, fA, 5001, 1102, 0, EventAckCtl, Accepted, FinWait2, CloseWait},
-		{R, fFA, 5001, 1102, 0, EventFinAckCtl, Accepted, TimeWait, LastAck},
-		{O, fA, 1102, 5002, 0, EventAckCtl, Accepted, TimeWait, Closed},
-	})
+	script := cat(handshake, dataThenClose)
 	viaStep, viaStepTo := newTracker(false), newTracker(false)
 	want := run(t, viaStep, script)
 	junk := Step{Event: EventFin, Verdict: Invalid, Reason: "junk", Reasons: [2]string{"a", "b"},

@@ -98,8 +98,9 @@ type Tracker struct {
 // start ESTABLISHED ("its history is lost to us"), and the first segment may
 // refine that (see Step). cfg may be nil.
 func (t *Tracker) Init(cfg *Config, midstream bool) {
-	// Everything but the timeline's entries, which only its first n are:
-	// they are most of the tracker, and a reused connection's are cold.
+	// Every field but the timeline's entries: only the first n of them
+	// are read, they are most of the tracker, and a reused connection's
+	// are cold (TestInitResetsAll).
 	t.ep = [2]endpoint{}
 	t.started, t.midstream, t.reset, t.n, t.dropped = false, false, false, 0, 0
 	t.timeWait = DefaultTimeWait

@@ -387,20 +387,15 @@ func TestStepAllocs(t *testing.T) {
 	}
 }
 
+// BenchmarkStep measures StepTo, the engine's path (Step wraps it).
 func BenchmarkStep(b *testing.B) {
-	script := cat(handshake, []pkt{
-		{O, fPA, 1001, 5001, 100, EventAck, Accepted, Established, Established},
-		{R, fA, 5001, 1101, 0, EventAck, Accepted, Established, Established},
-		{O, fFA, 1101, 5001, 0, EventFin, Accepted, FinWait1, CloseWait},
-		{R, fA, 5001, 1102, 0, EventAckCtl, Accepted, FinWait2, CloseWait},
-		{R, fFA, 5001, 1102, 0, EventFin, Accepted, TimeWait, LastAck},
-		{O, fA, 1102, 5002, 0, EventAckCtl, Accepted, TimeWait, Closed},
-	})
+	script := cat(handshake, dataThenClose)
 	segs := make([]*segment.Segment, len(script))
 	for i, p := range script {
 		segs[i] = seg(uint64(i+1), p.flags, p.seq, p.ack, p.plen)
 	}
 	var tr Tracker
+	var st Step
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
@@ -408,7 +403,7 @@ func BenchmarkStep(b *testing.B) {
 		if j == 0 {
 			tr.Init(nil, false)
 		}
-		tr.Step(script[j].dir, segs[j])
+		tr.StepTo(script[j].dir, segs[j], &st)
 	}
 }
 
