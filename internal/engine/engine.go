@@ -24,6 +24,13 @@ const sweepInterval = int64(1e9)
 // conn is the state of one open connection: connFields, which freeConn
 // zeroes, and the trackers whose buffers a reused connection keeps.
 type conn struct {
+	// ent is the connection's entry in the flow table, first, so that a
+	// lookup that finds it has the connection's address too (connOf): the
+	// entry used to be an object of its own whose pointer to the
+	// connection had to be loaded, one more cache miss in a row, before any
+	// line of the connection could be asked for.
+	ent flow.Entry[*conn]
+	_   [entPad]byte
 	connFields
 	seq reassembly.Tracker
 	// st comes after the sequence tracker, its timeline (cold: a few
@@ -38,6 +45,15 @@ type conn struct {
 // chunks allocConn makes (line-aligned) each starts on a line and its hot
 // fields, first, take as few lines as they can (TestConnIsWholeLines).
 const connPad = 32
+
+// entPad makes the entry end on a line, so that the hot fields that follow
+// begin one.
+// (An entry of any pointer is the size of a connection's.)
+const entPad = (64 - unsafe.Sizeof(flow.Entry[*byte]{})%64) % 64
+
+// connOf returns the connection whose entry is ent: the entry is its first
+// field (TestConnIsWholeLines).
+func connOf(ent *flow.Entry[*conn]) *conn { return (*conn)(unsafe.Pointer(ent)) }
 
 // connFields is all of a connection's state but its trackers and its
 // anomalies: a finished connection is reused by zeroing them alone.
@@ -249,7 +265,7 @@ func (e *Engine) segment(s *segment.Segment, key *flow.Key, h uint64) {
 	ent := e.table.GetHashed(*key, h)
 	var prev *prevGen
 	if ent != nil {
-		c := ent.Value
+		c := connOf(ent)
 		if st := c.st.States(); st[0] == fsm.TimeWait || st[1] == fsm.TimeWait {
 			c.st.Expire(s.Time) // only TIME_WAIT expires by itself
 		}
@@ -285,10 +301,12 @@ func (e *Engine) segment(s *segment.Segment, key *flow.Key, h uint64) {
 				e.evict(old)
 			}
 		}
-		ent = e.table.InsertHashed(*key, h, s.Time, flow.ClassHandshake)
-		ent.Value = e.newConn(s, prev)
+		c := e.newConn(s, prev)
+		ent = &c.ent
+		e.table.InsertEntry(ent, *key, h, s.Time, flow.ClassHandshake)
+		ent.Value = c
 	}
-	c := ent.Value
+	c := connOf(ent)
 	e.update(c, s)
 	cls := classOf(c)
 	e.table.Touch(ent, s.Time, cls)

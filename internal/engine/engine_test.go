@@ -491,8 +491,9 @@ func TestEngineResetNamesSender(t *testing.T) {
 	}
 }
 
-// TestConnIsWholeLines: a connection is a whole number of cache lines, and
-// the fields every segment touches come first, in the first three (a
+// TestConnIsWholeLines: a connection is a whole number of cache lines, its
+// flow table entry comes first (connOf), and the fields every segment
+// touches follow on a line of their own, in three lines (a
 // struct changed in another package moves these; fix connPad).
 func TestConnIsWholeLines(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
@@ -502,7 +503,14 @@ func TestConnIsWholeLines(t *testing.T) {
 	if n := unsafe.Sizeof(c); n%64 != 0 {
 		t.Errorf("a conn is %d bytes, %d past a whole line: set connPad to %d", n, n%64, (int(connPad)+64-int(n%64))%64)
 	}
-	if end := unsafe.Offsetof(c.twSegs) + unsafe.Sizeof(c.twSegs); end > 3*64 {
-		t.Errorf("the hot fields end at byte %d, past the third line", end)
+	if unsafe.Offsetof(c.ent) != 0 {
+		t.Errorf("the flow table entry is at byte %d, not first: connOf is wrong", unsafe.Offsetof(c.ent))
+	}
+	start := unsafe.Offsetof(c.connFields)
+	if start%64 != 0 {
+		t.Errorf("the hot fields begin at byte %d, inside a line: fix entPad", start)
+	}
+	if end := unsafe.Offsetof(c.twSegs) + unsafe.Sizeof(c.twSegs); end > start+3*64 {
+		t.Errorf("the hot fields end at byte %d, past the third line after theirs", end)
 	}
 }

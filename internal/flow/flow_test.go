@@ -173,3 +173,42 @@ func TestShardedTable(t *testing.T) {
 		t.Fatal("entries left after expiry")
 	}
 }
+
+// TestInsertEntryIsNeverReused: an entry the caller owns (InsertEntry) is
+// indexed and filed like the table's own, and once removed it is not handed
+// out again by InsertHashed, which would file another connection in memory
+// its owner still uses.
+func TestInsertEntryIsNeverReused(t *testing.T) {
+	tb := NewTable[int]([NumClasses]int64{}, 0)
+	type owner struct {
+		ent  Entry[int]
+		mine int
+	}
+	var o owner
+	k := KeyOf(ap("10.0.0.1:1000"), ap("10.0.0.2:80"))
+	tb.InsertEntry(&o.ent, k, k.Hash(), 7, ClassEstablished)
+	o.ent.Value = 42
+	if got := tb.Get(k); got != &o.ent || got.Value != 42 || got.LastSeen != 7 || got.Class() != ClassEstablished {
+		t.Fatalf("Get after InsertEntry = %p (value %v), want the owner's entry %p", got, got, &o.ent)
+	}
+	if tb.Oldest(0) != &o.ent {
+		t.Fatalf("the owner's entry is not filed under its class")
+	}
+	tb.Remove(&o.ent)
+	if tb.Len() != 0 || tb.Get(k) != nil {
+		t.Fatalf("Remove left the owner's entry in the table")
+	}
+	for i := 0; i < 4; i++ {
+		k2 := KeyOf(ap("10.0.0.1:"+strconv.Itoa(2000+i)), ap("10.0.0.2:80"))
+		if e := tb.Insert(k2, 8, ClassHandshake); e == &o.ent {
+			t.Fatalf("Insert handed out the owner's entry again")
+		}
+	}
+	// A table entry removed before is reused as before.
+	k3 := KeyOf(ap("10.0.0.1:3000"), ap("10.0.0.2:80"))
+	e3 := tb.Insert(k3, 9, ClassHandshake)
+	tb.Remove(e3)
+	if e4 := tb.Insert(k3, 10, ClassHandshake); e4 != e3 {
+		t.Errorf("the table's own removed entry was not reused")
+	}
+}

@@ -46,6 +46,7 @@ type Entry[V any] struct {
 	stamp    uint64 // when it was last touched, in the table's own count
 	class    Class
 	shard    uint8
+	ext      bool // the caller's memory (InsertEntry): never on the free list
 	prev     *Entry[V]
 	next     *Entry[V]
 }
@@ -201,15 +202,29 @@ func (t *Table[V]) InsertHashed(k Key, h uint64, now int64, c Class) *Entry[V] {
 	} else {
 		e = new(Entry[V])
 	}
+	t.insert(e, k, h, now, c)
+	return e
+}
+
+// InsertEntry is InsertHashed into an entry of the caller's, e, which the
+// table fills and files but never reuses: a caller can keep its entries
+// inside the values they index (the engine's connection holds its own, so
+// that a lookup reaches the connection's lines without first loading a
+// pointer to them). e must not be in the table.
+func (t *Table[V]) InsertEntry(e *Entry[V], k Key, h uint64, now int64, c Class) {
+	t.insert(e, k, h, now, c)
+	e.ext = true
+}
+
+func (t *Table[V]) insert(e *Entry[V], k Key, h uint64, now int64, c Class) {
 	t.stamp++
 	e.Key, e.LastSeen, e.class, e.h, e.stamp = k, now, c, h, t.stamp
-	e.shard = uint8(t.Shard(h))
+	e.shard, e.ext = uint8(t.Shard(h)), false
 	t.idx.insert(e)
 	sh := &t.shards[e.shard]
 	sh.lists[c].pushBack(e)
 	sh.n++
 	t.classN[c]++
-	return e
 }
 
 // Touch records activity on e at now and files it under class c.
@@ -240,7 +255,7 @@ func (t *Table[V]) Remove(e *Entry[V]) {
 	t.classN[e.class]--
 	var zero V
 	e.Value = zero
-	if len(t.free) < 1024 {
+	if !e.ext && len(t.free) < 1024 {
 		t.free = append(t.free, e)
 	}
 }
