@@ -184,7 +184,7 @@ func TestInsertEntryIsNeverReused(t *testing.T) {
 		ent  Entry[int]
 		mine int
 	}
-	var o owner
+	o := owner{mine: 7}
 	k := KeyOf(ap("10.0.0.1:1000"), ap("10.0.0.2:80"))
 	tb.InsertEntry(&o.ent, k, k.Hash(), 7, ClassEstablished)
 	o.ent.Value = 42
@@ -203,6 +203,9 @@ func TestInsertEntryIsNeverReused(t *testing.T) {
 		if e := tb.Insert(k2, 8, ClassHandshake); e == &o.ent {
 			t.Fatalf("Insert handed out the owner's entry again")
 		}
+	}
+	if o.mine != 7 {
+		t.Errorf("the table wrote past the owner's entry")
 	}
 	// A table entry removed before is reused as before.
 	k3 := KeyOf(ap("10.0.0.1:3000"), ap("10.0.0.2:80"))
