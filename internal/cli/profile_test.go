@@ -1,10 +1,50 @@
 package cli
 
 import (
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"testing"
+	"time"
 )
+
+// gcSettings reads the collector's target (math.MaxUint64 when off) and
+// memory limit without changing them.
+func gcSettings() (percent, limit uint64) {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
+}
+
+// TestHoldGCEndsAtFirstCollection: holdGC turns the collector off behind a
+// memory limit, and the first collection puts the target in place and lifts
+// the limit, so that a run whose heap grows is collected as any other.
+func TestHoldGCEndsAtFirstCollection(t *testing.T) {
+	oldPercent := debug.SetGCPercent(100)
+	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
+	defer func() {
+		debug.SetGCPercent(oldPercent)
+		debug.SetMemoryLimit(oldLimit)
+	}()
+
+	holdGC(1<<40, 77)
+	if p, l := gcSettings(); p != math.MaxUint64 || l != 1<<40 {
+		t.Fatalf("after holdGC: target %d, limit %d; want off and %d", p, l, uint64(1<<40))
+	}
+	// The cleanup runs on a goroutine of its own after the collection.
+	for i := 0; i < 500; i++ {
+		runtime.GC()
+		if p, l := gcSettings(); p == 77 && l == math.MaxInt64 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p, l := gcSettings()
+	t.Fatalf("after collections: target %d, limit %d; want 77 and no limit", p, l)
+}
 
 // TestSmallInputs: only regular files known to hold little go without the
 // huge-page heap; gzip counts for eight times its size.
