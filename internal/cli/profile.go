@@ -108,8 +108,8 @@ const gcHoldBytes = 32 << 20
 // entries with pointers at start-up: on a capture of a few hundred packets,
 // whose heap reached the runtime's first goals (4 MiB times GOGC/100, so 2
 // MiB at defaultGCPercent) twice, the collections took half of the run
-// (70 ms against 35 without them, and 21 MiB of memory against 12;
-// docs/performance.md). Small runs now end before a collection; a run whose
+// (70 ms and 21 MiB of memory, against 30 ms and 13 MiB without them;
+// docs/performance.md, session 12). Small runs now end before a collection; a run whose
 // heap grows past limit is collected there once, and from then on as any
 // other.
 func holdGC(limit int64, percent int) {

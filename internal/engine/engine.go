@@ -47,8 +47,7 @@ type conn struct {
 const connPad = 32
 
 // entPad makes the entry end on a line, so that the hot fields that follow
-// begin one.
-// (An entry of any pointer is the size of a connection's.)
+// begin one. (An entry of any pointer type is the size of a connection's.)
 const entPad = (64 - unsafe.Sizeof(flow.Entry[*byte]{})%64) % 64
 
 // connOf returns the connection whose entry is ent: the entry is its first
