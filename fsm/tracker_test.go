@@ -17,11 +17,9 @@ func TestHandshakeAndFourWayClose(t *testing.T) {
 	if got := tr.States(); got != [2]State{Closed, Listen} {
 		t.Fatalf("initial states %v", got)
 	}
-	run(t, tr, cat(handshake, []pkt{
-		{O, fPA, 1001, 5001, 100, EventAck, Accepted, Established, Established},
-		{R, fA, 5001, 1101, 0, EventAck, Accepted, Established, Established},
-		{O, fFA, 1101, 5001, 0, EventFin, Accepted, FinWait1, CloseWait},
-		{R, fA, 5001, 1102, 0, EventAckCtl, Accepted, FinWait2, CloseWait},
+	// dataThenClose up to the FIN's ACK, then the responder sends data in
+	// CLOSE_WAIT before its own FIN.
+	run(t, tr, cat(handshake, dataThenClose[:4], []pkt{
 		{R, fPA, 5001, 1102, 50, EventAckCtl, Accepted, FinWait2, CloseWait},
 		{R, fFA, 5051, 1102, 0, EventFinAckCtl, Accepted, TimeWait, LastAck},
 		{O, fA, 1102, 5052, 0, EventAckCtl, Accepted, TimeWait, Closed},

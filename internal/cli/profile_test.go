@@ -19,31 +19,82 @@ func gcSettings() (percent, limit uint64) {
 	return s[0].Value.Uint64(), s[1].Value.Uint64()
 }
 
+// keepGCSettings sets the collector's target to 100 and removes any memory
+// limit for the test, and puts the settings back after it.
+func keepGCSettings(t *testing.T) {
+	oldPercent := debug.SetGCPercent(100)
+	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() {
+		debug.SetGCPercent(oldPercent)
+		debug.SetMemoryLimit(oldLimit)
+	})
+}
+
 // TestHoldGCEndsAtFirstCollection: holdGC turns the collector off behind a
 // memory limit, and the first collection puts the target in place and lifts
 // the limit, so that a run whose heap grows is collected as any other.
 func TestHoldGCEndsAtFirstCollection(t *testing.T) {
-	oldPercent := debug.SetGCPercent(100)
-	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
-	defer func() {
-		debug.SetGCPercent(oldPercent)
-		debug.SetMemoryLimit(oldLimit)
-	}()
+	keepGCSettings(t)
 
 	holdGC(1<<40, 77)
 	if p, l := gcSettings(); p != math.MaxUint64 || l != 1<<40 {
 		t.Fatalf("after holdGC: target %d, limit %d; want off and %d", p, l, uint64(1<<40))
 	}
-	// The cleanup runs on a goroutine of its own after the collection.
+	if p, l := collectUntilReleased(); p != 77 || l != math.MaxInt64 {
+		t.Fatalf("after collections: target %d, limit %d; want 77 and no limit", p, l)
+	}
+}
+
+// collectUntilReleased collects until a hold's cleanup has run (it runs on a
+// goroutine of its own after the collection), for at most half a second, and
+// returns the settings then.
+func collectUntilReleased() (percent, limit uint64) {
 	for i := 0; i < 500; i++ {
 		runtime.GC()
-		if p, l := gcSettings(); p == 77 && l == math.MaxInt64 {
-			return
+		if percent, limit = gcSettings(); percent != math.MaxUint64 {
+			return percent, limit
 		}
 		time.Sleep(time.Millisecond)
 	}
-	p, l := gcSettings()
-	t.Fatalf("after collections: target %d, limit %d; want 77 and no limit", p, l)
+	return percent, limit
+}
+
+// TestSetGCHoldsOnlyWhenUnset: setGC holds the collector off on a small run
+// unless GOGC or GOMEMLIMIT says otherwise, and then leaves the user's
+// setting alone (GOGC) or applies our target (GOMEMLIMIT). Runs with a big
+// heap are not tried here: they advise 256 MiB of heap, once a process.
+func TestSetGCHoldsOnlyWhenUnset(t *testing.T) {
+	keepGCSettings(t)
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantPercent uint64
+		wantLimit   uint64
+	}{
+		{"nothing set: held", nil, math.MaxUint64, gcHoldBytes},
+		{"GOGC set: left alone", map[string]string{"GOGC": "80"}, 100, math.MaxInt64},
+		{"GOMEMLIMIT set: our target, no hold", map[string]string{"GOMEMLIMIT": "1GiB"}, defaultGCPercent, math.MaxInt64},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"GOGC", "GOMEMLIMIT"} {
+				if v, ok := tc.env[k]; ok {
+					t.Setenv(k, v)
+				} else {
+					t.Setenv(k, "")
+					os.Unsetenv(k)
+				}
+			}
+			debug.SetGCPercent(100)
+			debug.SetMemoryLimit(math.MaxInt64)
+			setGC(false)
+			if p, l := gcSettings(); p != tc.wantPercent || l != tc.wantLimit {
+				t.Errorf("target %d, limit %d; want %d and %d", p, l, tc.wantPercent, tc.wantLimit)
+			}
+			// A hold's cleanup must not change the next case's settings.
+			collectUntilReleased()
+		})
+	}
 }
 
 // TestSmallInputs: only regular files known to hold little go without the

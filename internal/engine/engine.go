@@ -350,7 +350,9 @@ func (e *Engine) segment(s *segment.Segment, key *flow.Key, h uint64) {
 // loads that did it before (−0.06 CPU-s on the mix, docs/performance.md).
 func (e *Engine) prefetch(ent *flow.Entry[*conn]) {
 	if ent != nil {
-		prefetch.ForRead(unsafe.Pointer(ent.Value), unsafe.Sizeof(*ent.Value))
+		// connOf, not ent.Value: loading the pointer would wait for the
+		// very line the prefetch is for.
+		prefetch.ForRead(unsafe.Pointer(connOf(ent)), unsafe.Sizeof(conn{}))
 	}
 }
 
