@@ -70,6 +70,34 @@ func Make[T any](n int) *Slice[T] {
 	return s
 }
 
+// Grow makes s hold n values (n at least len(s.S); a smaller n does
+// nothing): the values it holds keep their places and the new ones are zero.
+// A mapped array grows where it is, on Linux: the kernel moves its pages
+// instead of copying them and faults in only the new ones, so a hash table
+// that doubles touches the new half, not a whole new table. Otherwise (a
+// small array, or no mremap) the values are copied into a new array and the
+// old one released. s.S changes either way.
+func (s *Slice[T]) Grow(n int) {
+	if n <= len(s.S) {
+		return
+	}
+	var zero T
+	size := uintptr(n) * unsafe.Sizeof(zero)
+	if s.mem != nil {
+		old := len(s.mem.b)
+		if b, ok := remap(s.mem.b, int(size)); ok {
+			mapped.Add(int64(len(b) - old))
+			s.mem.b, s.size = b, size
+			s.S = unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n)
+			return
+		}
+	}
+	g := Make[T](n)
+	copy(g.S, s.S)
+	s.Free()
+	*s = *g
+}
+
 // Free releases the array now; s.S must not be used afterwards.
 func (s *Slice[T]) Free() {
 	if s == nil {

@@ -87,3 +87,48 @@ func TestMappedFrom64KiB(t *testing.T) {
 		t.Fatal("Free left the mapping")
 	}
 }
+
+// TestGrowKeepsAndZeroes grows arrays in the heap, mapped ones, and one
+// that moves from the heap to a mapping: the values held keep their places,
+// the new ones are zero, and the bytes mapped are counted.
+func TestGrowKeepsAndZeroes(t *testing.T) {
+	for _, c := range []struct{ from, to int }{
+		{100, 200},                       // in the heap
+		{minMapped / 8, minMapped / 4},   // mapped, doubled
+		{minMapped / 8, 3 * minMapped},   // mapped, grown by a factor not a power of two
+		{minMapped/8 - 1, minMapped / 4}, // from the heap into a mapping
+		{1 << 18, 1 << 19},               // 2 MiB to 4 MiB: huge pages where offered
+	} {
+		base := mapped.Load()
+		s := Make[uint64](c.from)
+		for i := range s.S {
+			s.S[i] = uint64(i) + 1
+		}
+		s.Grow(c.to)
+		if len(s.S) != c.to {
+			t.Fatalf("%d → %d: length %d", c.from, c.to, len(s.S))
+		}
+		for i, v := range s.S {
+			want := uint64(0)
+			if i < c.from {
+				want = uint64(i) + 1
+			}
+			if v != want {
+				t.Fatalf("%d → %d: value %d is %d, want %d", c.from, c.to, i, v, want)
+			}
+		}
+		if s.mem != nil {
+			if got := mapped.Load() - base; got != int64(8*c.to) {
+				t.Errorf("%d → %d: %d bytes counted as mapped, want %d", c.from, c.to, got, 8*c.to)
+			}
+		}
+		s.Grow(c.from) // smaller: nothing changes
+		if len(s.S) != c.to || s.S[0] != 1 {
+			t.Fatalf("%d → %d: a smaller Grow changed the array", c.from, c.to)
+		}
+		s.Free()
+		if got := mapped.Load(); got != base {
+			t.Errorf("%d → %d: %d bytes still mapped after Free", c.from, c.to, got-base)
+		}
+	}
+}

@@ -16,6 +16,19 @@ func mapAnon(size int) ([]byte, bool) {
 	return b, true
 }
 
+// remap grows the mapping b to size bytes, moving it if it must, and faults
+// in the new pages as mapAnon does. The advice given to b carries over.
+func remap(b []byte, size int) ([]byte, bool) {
+	nb, err := unix.Mremap(b, size, unix.MREMAP_MAYMOVE)
+	if err != nil {
+		return nil, false
+	}
+	if old := len(b); old%unix.Getpagesize() == 0 {
+		_ = unix.Madvise(nb[old:], unix.MADV_POPULATE_WRITE)
+	}
+	return nb, true
+}
+
 func unmap(b []byte) { _ = unix.Munmap(b) }
 
 // canAdviseHuge tells whether adviseHuge can work here.

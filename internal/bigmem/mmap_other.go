@@ -4,6 +4,8 @@ package bigmem
 
 func mapAnon(int) ([]byte, bool) { return nil, false }
 
+func remap([]byte, int) ([]byte, bool) { return nil, false }
+
 func unmap([]byte) {}
 
 // canAdviseHuge tells whether adviseHuge can work here.

@@ -69,3 +69,30 @@ func BenchmarkTombTable(b *testing.B) {
 	}
 	b.ReportMetric(float64(tt.count()), "tombs")
 }
+
+// BenchmarkTombGrowth fills sixteen tomb tables from empty to 13 k tombs
+// each, the puts spread over them, as the sixteen shards of the 2 M-packet
+// mix grow theirs: an op is the 208 k puts and every doubling on the way.
+func BenchmarkTombGrowth(b *testing.B) {
+	var x uint64 = 1
+	next := func() uint64 { // xorshift, as in BenchmarkTombTable
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		return x
+	}
+	for b.Loop() {
+		var tts [16]*tombTable
+		for i := range tts {
+			tts[i] = newTombTable(1 << 16)
+		}
+		for i := range 16 * 13_000 {
+			tts[i%16].put(next(), tomb{until: 1 << 40}, int64(i))
+		}
+		for _, tt := range tts {
+			tt.flush()
+			tt.hm.Free()
+			tt.tm.Free()
+		}
+	}
+}

@@ -194,3 +194,78 @@ func TestTombTableLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestTombTableDoubleMatchesCopy: doubling in place leaves every slot as
+// copying the live tombs into a new table of twice the size did, home
+// bucket by home bucket in slot order and then the rest through store
+// (tombsCopied, the algorithm double replaced): the same hashes and tombs
+// in the same slots, the same overflow bits and count. Which tomb sits
+// where decides which one a table at its cap gives up, so a change of
+// layout would change reports. Tables at several loads, with expired
+// tombs and tombs in their second bucket.
+func TestTombTableDoubleMatchesCopy(t *testing.T) {
+	for seed := range uint64(6) {
+		r := rand.New(rand.NewPCG(seed, 9))
+		tt := newTombTable(1 << 20)
+		n := 500 + r.IntN(12_000)
+		for range n {
+			// A fifth have ended their linger by now = 1000.
+			tt.put(r.Uint64(), tomb{until: 500 + int64(r.IntN(2500)), gen: int32(r.Int32())}, 0)
+		}
+		tt.flush()
+		alt := 0
+		for i, x := range tt.hs {
+			if x != 0 && tt.bucket(x) != i/tombWays*tombWays {
+				alt++
+			}
+		}
+		if alt == 0 {
+			t.Fatalf("seed %d: no tomb in its second bucket: the test does not cover them", seed)
+		}
+		want := tombsCopied(tt, 1000)
+		tt.double(1000)
+		if len(tt.hs) != len(want.hs) || tt.n != want.n || tt.mask != want.mask {
+			t.Fatalf("seed %d: %d slots, %d tombs, mask %#x; the copy has %d, %d, %#x",
+				seed, len(tt.hs), tt.n, tt.mask, len(want.hs), want.n, want.mask)
+		}
+		for i := range tt.hs {
+			if tt.hs[i] != want.hs[i] || tt.hs[i] != 0 && tt.ts[i] != want.ts[i] {
+				t.Fatalf("seed %d: slot %d holds %#x %+v, the copy %#x %+v", seed, i, tt.hs[i], tt.ts[i], want.hs[i], want.ts[i])
+			}
+		}
+		for i := range tt.over {
+			if tt.over[i] != want.over[i] {
+				t.Fatalf("seed %d: overflow bits %d differ", seed, i)
+			}
+		}
+	}
+}
+
+// tombsCopied returns a table of twice tt's slots holding tt's tombs whose
+// linger lasts past now, placed the way the tomb table grew before it grew
+// in place: a new table, tt's tombs in their home bucket copied in slot
+// order into the two buckets that split it, then the others stored anew.
+func tombsCopied(tt *tombTable, now int64) *tombTable {
+	c := newTombTable(tt.max)
+	c.capTries = tt.capTries
+	c.alloc(2 * len(tt.hs))
+	fill := make([]int, len(c.hs)/tombWays)
+	moved := make([]bool, len(tt.hs))
+	for i, x := range tt.hs {
+		if x == 0 || tt.ts[i].until < now || tt.bucket(x) != i/tombWays*tombWays {
+			continue
+		}
+		nb := c.bucket(x) / tombWays
+		j := nb*tombWays + fill[nb]
+		fill[nb]++
+		c.hs[j], c.ts[j] = x, tt.ts[i]
+		c.n++
+		moved[i] = true
+	}
+	for i, x := range tt.hs {
+		if x != 0 && !moved[i] && tt.ts[i].until >= now {
+			c.store(x, tt.ts[i], now)
+		}
+	}
+	return c
+}
