@@ -11,7 +11,7 @@ func BenchmarkSetAdd(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		if i%64 == 0 {
-			s = Set{recs: s.recs[:0]}
+			s.Reset()
 		}
 		s.AddValue(kinds[i%len(kinds)], uint64(i), int64(i), uint32(i%7))
 		i++

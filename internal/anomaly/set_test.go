@@ -33,3 +33,67 @@ func TestReportIntoReuses(t *testing.T) {
 		t.Errorf("an empty set reports %v, want nil", got)
 	}
 }
+
+// TestSetKeepsEveryKind records sequences of findings into a Set, once from
+// empty and once after a Reset of a Set that held more kinds (its memory
+// reused), and checks what each kind kept against a map: the first kind
+// lives in the Set itself and the others in its slice.
+func TestSetKeepsEveryKind(t *testing.T) {
+	type add struct {
+		k Kind
+		v uint32
+	}
+	for _, tc := range []struct {
+		name string
+		adds []add
+	}{
+		{"one kind", []add{{HalfOpen, 0}}},
+		{"one kind, many times", []add{{DuplicateAck, 1}, {DuplicateAck, 3}, {DuplicateAck, 2}, {DuplicateAck, 4}, {DuplicateAck, 5}, {DuplicateAck, 6}}},
+		{"two kinds", []add{{Retransmission, 0}, {DuplicateAck, 2}, {Retransmission, 0}}},
+		{"four kinds", []add{{Reset, 0}, {OutOfOrder, 0}, {DuplicateAck, 9}, {ZeroWindow, 0}, {OutOfOrder, 0}, {DuplicateAck, 4}}},
+	} {
+		for _, reused := range []bool{false, true} {
+			var s Set
+			if reused {
+				for _, k := range []Kind{KeepAlive, LongIdle, Rejected, PortReuse, WindowFull} {
+					s.Add(k, 1, 1)
+				}
+				s.Reset()
+				if !s.Empty() || s.Has(KeepAlive) {
+					t.Fatalf("%s: Reset left findings", tc.name)
+				}
+			}
+			count, most := map[Kind]uint32{}, map[Kind]uint32{}
+			var order []Kind
+			for i, a := range tc.adds {
+				s.AddValue(a.k, uint64(i+1), int64(i+1), a.v)
+				if count[a.k] == 0 {
+					order = append(order, a.k)
+				}
+				count[a.k]++
+				most[a.k] = max(most[a.k], a.v)
+			}
+			var each []Kind
+			s.Each(func(k Kind, n uint32) {
+				each = append(each, k)
+				if n != count[k] {
+					t.Errorf("%s: Each gives %s %d times, want %d", tc.name, k.Info().Name, n, count[k])
+				}
+			})
+			if !reflect.DeepEqual(each, order) {
+				t.Errorf("%s: Each visits %v, want %v (first recorded first)", tc.name, each, order)
+			}
+			for k, n := range count {
+				if !s.Has(k) || s.Count(k) != n || s.Max(k) != most[k] {
+					t.Errorf("%s: %s has=%v count=%d max=%d, want count %d max %d", tc.name, k.Info().Name, s.Has(k), s.Count(k), s.Max(k), n, most[k])
+				}
+			}
+			if s.Has(Rejected) || s.Count(Rejected) != 0 {
+				t.Errorf("%s: a kind never recorded is there", tc.name)
+			}
+			if r := s.Report(nil); len(r) != len(count) {
+				t.Errorf("%s: report has %d kinds, want %d", tc.name, len(r), len(count))
+			}
+		}
+	}
+}

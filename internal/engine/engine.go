@@ -44,7 +44,7 @@ type conn struct {
 // connPad makes a connection a whole number of cache lines, so that in the
 // chunks allocConn makes (line-aligned) each starts on a line and its hot
 // fields, first, take as few lines as they can (TestConnIsWholeLines).
-const connPad = 32
+const connPad = 56
 
 // entPad makes the entry end on a line, so that the hot fields that follow
 // begin one. (An entry of any pointer type is the size of a connection's.)
