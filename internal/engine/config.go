@@ -34,10 +34,10 @@ type Config struct {
 	ClosedLinger time.Duration
 	// MaxFlows caps the open connections held at once; connections that are
 	// over (closed, TIME_WAIT) make room first, then the oldest half-open ones.
-	// 0 means no cap. A connection in the table costs about 1.5 KiB with no
+	// 0 means no cap. A connection in the table costs about 1.7 KiB with no
 	// payload (a SYN-flood entry) and up to about 4 KiB while its trackers hold
 	// payload copies, unacknowledged segments and findings, so the default of
-	// 131072 bounds the table near 200–500 MiB.
+	// 131072 bounds the table near 220–500 MiB.
 	MaxFlows int
 	// MaxLinger caps the finished connections (closed, reset, TIME_WAIT) kept
 	// whole for their linger; beyond it the oldest finished one is reported
