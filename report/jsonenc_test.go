@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -287,4 +288,36 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
 		}
 	})
+}
+
+// TestAppendIntMatchesStrconv: appendUint and appendInt write what strconv
+// writes, for every power of ten and its neighbours, the ends of the ranges,
+// and random values of every magnitude, after bytes already in the buffer.
+func TestAppendIntMatchesStrconv(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	us := []uint64{0, 1, 9, 10, 11, 99, 100, math.MaxUint32, math.MaxUint64, math.MaxUint64 - 1}
+	for p := uint64(1); p <= 1e19; p *= 10 {
+		us = append(us, p-1, p, p+1)
+		if p == 1e19 {
+			break
+		}
+	}
+	for range 100_000 {
+		us = append(us, r.Uint64()>>r.IntN(64))
+	}
+	for _, v := range us {
+		if got, want := string(appendUint([]byte("x"), v)), "x"+strconv.FormatUint(v, 10); got != want {
+			t.Fatalf("appendUint(%d) = %s, want %s", v, got, want)
+		}
+		for _, i := range []int64{int64(v), -int64(v)} {
+			if got, want := string(appendInt([]byte("ab"), i)), "ab"+strconv.FormatInt(i, 10); got != want {
+				t.Fatalf("appendInt(%d) = %s, want %s", i, got, want)
+			}
+		}
+	}
+	for _, i := range []int64{math.MinInt64, math.MinInt64 + 1, math.MaxInt64, -1, -10, -99} {
+		if got, want := string(appendInt(nil, i)), strconv.FormatInt(i, 10); got != want {
+			t.Fatalf("appendInt(%d) = %s, want %s", i, got, want)
+		}
+	}
 }
