@@ -195,6 +195,16 @@ type recReader struct {
 	err    error
 	strs   map[string]string // strings read before, handed out again (see str)
 	strCap int
+	recent *[recentStrs]string // the table's strings read lately, by strSlot
+}
+
+// recentStrs is the size of a decoder's cache of recurring strings.
+const recentStrs = 256
+
+// strSlot picks b's place in the cache of recent strings.
+func strSlot(b []byte) int {
+	n := uint(len(b))
+	return int((n*0x9e3779b1 ^ uint(b[0])<<5 ^ uint(b[n/2])<<2 ^ uint(b[n-1])) % recentStrs)
 }
 
 func (r *recReader) fail() {
@@ -205,6 +215,17 @@ func (r *recReader) fail() {
 }
 
 func (r *recReader) uvarint() uint64 {
+	// One byte, inline: most of a record's numbers are name indexes and
+	// small counts, and the call was a fifth of reading a record back.
+	if b := r.b; len(b) > 0 && b[0] < 0x80 {
+		r.b = b[1:]
+		return uint64(b[0])
+	}
+	return r.uvarintLong()
+}
+
+// uvarintLong is uvarint for a number of more than one byte.
+func (r *recReader) uvarintLong() uint64 {
 	v, n := binary.Uvarint(r.b)
 	if n <= 0 {
 		r.fail()
@@ -258,6 +279,10 @@ func (r *recReader) count() int {
 // str reads a string. Most of a record's strings (states, events, a
 // server's endpoint) recur from flow to flow: a reader with a string table
 // gives out the one it made before instead of a new one, up to a bound.
+// The strings found in the table are also kept in a small cache looked up
+// by a few of their bytes: the table's lookups, a dozen a flow, were a
+// third of reading a record back. A string seen once (an originator's
+// endpoint) never enters the cache, so it cannot push a recurring one out.
 func (r *recReader) str() string {
 	n := r.uvarint()
 	if n > uint64(len(r.b)) {
@@ -269,7 +294,17 @@ func (r *recReader) str() string {
 	if r.strs == nil {
 		return string(b)
 	}
+	var slot *string
+	if r.recent != nil && n > 0 {
+		slot = &r.recent[strSlot(b)]
+		if s := *slot; s == string(b) {
+			return s
+		}
+	}
 	if s, ok := r.strs[string(b)]; ok {
+		if slot != nil {
+			*slot = s
+		}
 		return s
 	}
 	s := string(b)
@@ -290,7 +325,8 @@ func DecodeFlowRecord(b []byte, f *Flow) error {
 // FlowRecordDecoder is DecodeFlowRecord for many records: the strings that
 // recur from record to record are made once (up to 4096 of them).
 type FlowRecordDecoder struct {
-	strs map[string]string
+	strs   map[string]string
+	recent [recentStrs]string
 }
 
 // Decode is DecodeFlowRecord.
@@ -298,7 +334,7 @@ func (d *FlowRecordDecoder) Decode(b []byte, f *Flow) error {
 	if d.strs == nil {
 		d.strs = make(map[string]string)
 	}
-	r := recReader{b: b, strs: d.strs, strCap: 4096}
+	r := recReader{b: b, strs: d.strs, strCap: 4096, recent: &d.recent}
 	if r.byte1() != flowRecVersion {
 		return errBadRecord
 	}

@@ -47,22 +47,7 @@ func roundTrip(t testing.TB, f *report.Flow, into *report.Flow) int {
 // record, decoded into one reused Flow; the records are a fraction of the
 // JSON's size (a seventh).
 func TestFlowRecordRoundTripsAMix(t *testing.T) {
-	var capBuf bytes.Buffer
-	if _, err := pcapgen.WriteMix(&capBuf, pcapgen.MixOptions{Packets: 20_000, Connections: 2_000,
-		Concurrency: 100, Seed: 9, FloodSources: 200}); err != nil {
-		t.Fatal(err)
-	}
-	e := engine.New(engine.DefaultConfig())
-	var flows []report.Flow
-	e.SetSink(func(f *report.Flow) { flows = append(flows, *f) })
-	src, err := capture.OpenReader(bytes.NewReader(capBuf.Bytes()), "mix.pcap", capture.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for src.Next() {
-		e.Frame(src.Frame())
-	}
-	e.Finish(nil, nil)
+	flows := mixFlows(t)
 	var into report.Flow
 	var enc report.FlowEncoder
 	recBytes, jsonBytes, withFindings := 0, 0, 0
@@ -83,6 +68,53 @@ func TestFlowRecordRoundTripsAMix(t *testing.T) {
 	t.Logf("%d flows: %d bytes of records, %d of indented JSON", len(flows), recBytes, jsonBytes)
 	if recBytes*5 > jsonBytes {
 		t.Errorf("records take %d bytes against %d of JSON: not under a fifth", recBytes, jsonBytes)
+	}
+}
+
+// mixFlows returns the flows of a small generated mix, transitions and
+// findings included.
+func mixFlows(t *testing.T) []report.Flow {
+	t.Helper()
+	var capBuf bytes.Buffer
+	if _, err := pcapgen.WriteMix(&capBuf, pcapgen.MixOptions{Packets: 20_000, Connections: 2_000,
+		Concurrency: 100, Seed: 9, FloodSources: 200}); err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(engine.DefaultConfig())
+	var flows []report.Flow
+	e.SetSink(func(f *report.Flow) { flows = append(flows, *f) })
+	src, err := capture.OpenReader(bytes.NewReader(capBuf.Bytes()), "mix.pcap", capture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for src.Next() {
+		e.Frame(src.Frame())
+	}
+	e.Finish(nil, nil)
+	return flows
+}
+
+// TestFlowRecordDecoderReused: one decoder reads back every record of the
+// mix, twice over, as -o json reads its spool: the strings it hands out
+// again (from its table and its cache of recent ones, where strings of
+// different flows share slots) give the JSON of the flows they came from.
+func TestFlowRecordDecoderReused(t *testing.T) {
+	flows := mixFlows(t)
+	var d report.FlowRecordDecoder
+	var into report.Flow
+	for range 2 {
+		for i := range flows {
+			rec, err := report.AppendFlowRecord(nil, &flows[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Decode(rec, &into); err != nil {
+				t.Fatalf("flow %d: %v", flows[i].ID, err)
+			}
+			if got, want := recordJSON(t, &into), recordJSON(t, &flows[i]); got != want {
+				t.Fatalf("flow %d comes back as\n%s\nwant\n%s", flows[i].ID, got, want)
+			}
+		}
 	}
 }
 
