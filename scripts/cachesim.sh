@@ -64,5 +64,5 @@ count() { # side, label -> the number valgrind printed
 printf "%-22s %16s %16s %8s\n" "" "A" "B" "B/A-1"
 for label in "I   refs:" "D1  misses:" "LLd misses:"; do
 	x=$(count a "$label") y=$(count b "$label")
-	awk -v l="${label%:}" -v x="$x" -v y="$y" 'BEGIN {printf "%-22s %16d %16d %+7.2f%%\n", l, x, y, 100 * (y / x - 1)}'
+	awk -v l="${label%:}" -v x="$x" -v y="$y" 'BEGIN {printf "%-22s %16.0f %16.0f %+7.2f%%\n", l, x, y, 100 * (y / x - 1)}'
 done
