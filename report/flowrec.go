@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"unsafe"
 )
 
 // flowRecVersion starts every record of AppendFlowRecord.
@@ -91,6 +92,12 @@ func appendRecString(b []byte, s string) []byte {
 // transitions use (a dozen or so), then each transition with its names as
 // indexes into it. Past maxRecNames distinct names the rest are written in
 // full, behind an index of maxRecNames.
+// nameSlot picks a transition name's place in appendTransitions' table of
+// names seen, by the address and length of its bytes.
+func nameSlot(s string) int {
+	return int((uintptr(unsafe.Pointer(unsafe.StringData(s)))>>3 ^ uintptr(len(s))*0x9e37) % 64)
+}
+
 func appendTransitions(b []byte, ts []Transition) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ts)))
 	if len(ts) == 0 {
@@ -98,14 +105,27 @@ func appendTransitions(b []byte, ts []Transition) []byte {
 	}
 	var names [maxRecNames]string
 	n := 0
+	// seen finds a name again by the address of its bytes: the engine's
+	// names are constants, so the same name is nearly always the same
+	// address, and the search of the table for each of a transition's six
+	// names was a third of writing a record.
+	var seen [64]uint8 // 1 + the name's index, by nameSlot
 	index := func(s string) int {
+		h := nameSlot(s)
+		if j := seen[h]; j != 0 {
+			if t := names[j-1]; len(t) == len(s) && unsafe.StringData(t) == unsafe.StringData(s) {
+				return int(j - 1)
+			}
+		}
 		for i := range n {
 			if names[i] == s {
+				seen[h] = uint8(i + 1)
 				return i
 			}
 		}
 		if n < maxRecNames {
 			names[n] = s
+			seen[h] = uint8(n + 1)
 			n++
 			return n - 1
 		}
@@ -137,7 +157,7 @@ func appendTransitions(b []byte, ts []Transition) []byte {
 			} else {
 				k = index(s)
 			}
-			b = binary.AppendUvarint(b, uint64(k))
+			b = append(b, byte(k)) // k ≤ maxRecNames < 0x80: a one-byte varint
 			if k == maxRecNames {
 				b = appendRecString(b, s)
 			}

@@ -3,6 +3,8 @@ package report_test
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
@@ -206,4 +208,39 @@ func FuzzDecodeFlowRecord(f *testing.F) {
 		var h report.Flow
 		roundTrip(t, &g, &h)
 	})
+}
+
+// TestFlowRecordNamesByValue: a record names each distinct transition name
+// once, however its strings are stored: a flow whose names are copies at
+// other addresses, some shared and some not, writes the very bytes of the
+// same flow with the names shared.
+func TestFlowRecordNamesByValue(t *testing.T) {
+	flows := mixFlows(t)
+	for i := range flows {
+		f := &flows[i]
+		if len(f.Transitions) < 2 {
+			continue
+		}
+		g := *f
+		g.Transitions = slices.Clone(f.Transitions)
+		for j := range g.Transitions {
+			tr := &g.Transitions[j]
+			if j%2 == 0 { // every other transition gets copies of its names
+				tr.Event, tr.Dir = strings.Clone(tr.Event), strings.Clone(tr.Dir)
+				tr.OrigFrom, tr.OrigTo = strings.Clone(tr.OrigFrom), strings.Clone(tr.OrigTo)
+				tr.RespFrom, tr.RespTo = strings.Clone(tr.RespFrom), strings.Clone(tr.RespTo)
+			}
+		}
+		a, err := report.AppendFlowRecord(nil, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := report.AppendFlowRecord(nil, &g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Fatalf("flow %d: %d bytes with shared names, %d with copies", f.ID, len(a), len(b))
+		}
+	}
 }

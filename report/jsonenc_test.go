@@ -348,3 +348,17 @@ func BenchmarkFlowRecordDecode(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkAppendFlowRecord writes the record of a typical flow, as -o json
+// does for every flow it spools.
+func BenchmarkAppendFlowRecord(b *testing.B) {
+	f := typicalFlow()
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = AppendFlowRecord(buf[:0], f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
