@@ -58,26 +58,43 @@ type synFlood struct {
 	live      map[netip.AddrPort]*synDest
 	found     map[netip.AddrPort]*synEp
 	lastSweep int64
-	// lastKey and lastDest are the destination looked up last and its
-	// entry (nil when it has none, or it was forgotten since): most SYNs
-	// of a capture go to one server, and of a flood to one target, and
-	// hashing the 32-byte key was a third of the detector's time on the
-	// 1 M-source flood.
-	lastKey  netip.AddrPort
-	lastDest *synDest
+	// recent holds destinations looked up lately and their entries, by
+	// destSlot: a capture's SYNs go to a few servers, and a flood's to one
+	// target, and hashing the 32-byte key for the map was a third of the
+	// detector's time on the 1 M-source flood. forgetRecent empties it
+	// whenever the map forgets a destination.
+	recent [recentDests]struct {
+		key netip.AddrPort
+		e   *synDest
+	}
+}
+
+// recentDests is the size of synFlood's cache of destinations.
+const recentDests = 32
+
+// destSlot picks dst's place in the cache of recent destinations, from the
+// low bytes of its address and its port.
+func destSlot(dst netip.AddrPort) int {
+	a := dst.Addr().As16()
+	x := uint32(a[15]) | uint32(a[14])<<8 | uint32(dst.Port())<<16
+	return int((x * 0x9e3779b1) >> 27) // the top 5 bits: 32 slots
 }
 
 // dest returns the live entry of dst, or nil.
 func (s *synFlood) dest(dst netip.AddrPort) *synDest {
-	if s.lastDest != nil && s.lastKey == dst {
-		return s.lastDest
+	r := &s.recent[destSlot(dst)]
+	if r.e != nil && r.key == dst {
+		return r.e
 	}
 	e := s.live[dst]
 	if e != nil {
-		s.lastKey, s.lastDest = dst, e
+		r.key, r.e = dst, e
 	}
 	return e
 }
+
+// forgetRecent empties the cache of recent destinations.
+func (s *synFlood) forgetRecent() { clear(s.recent[:]) }
 
 func (s *synFlood) init(cfg *Config) {
 	s.cfg = cfg
@@ -90,13 +107,14 @@ func (s *synFlood) init(cfg *Config) {
 func (s *synFlood) add(d *Detector, t int64, src, dst netip.AddrPort, frame uint64) {
 	e := s.dest(dst)
 	if e == nil {
-		if !makeRoom(d, s.live, func() { s.sweep(d) }, synWeight, func(netip.AddrPort, *synDest) { s.lastDest = nil }) {
+		if !makeRoom(d, s.live, func() { s.sweep(d) }, synWeight, func(netip.AddrPort, *synDest) { s.forgetRecent() }) {
 			d.stats.Untracked++
 			return
 		}
 		e = &synDest{syn: newRing(s.win), done: newRing(s.win)}
 		s.live[dst] = e
-		s.lastKey, s.lastDest = dst, e
+		r := &s.recent[destSlot(dst)]
+		r.key, r.e = dst, e
 	}
 	e.last = max(e.last, t)
 	sc := sec(t)
@@ -175,9 +193,7 @@ func (s *synFlood) sweep(d *Detector) {
 		}
 		if e.open == nil && d.now-e.last > w {
 			delete(s.live, k)
-			if e == s.lastDest {
-				s.lastDest = nil
-			}
+			s.forgetRecent()
 		}
 	}
 }

@@ -2,6 +2,7 @@ package wide
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
 	"regexp"
@@ -810,5 +811,32 @@ func TestFullTablesForgetIdleKeys(t *testing.T) {
 				t.Errorf("%d live keys, want only the new one", n)
 			}
 		})
+	}
+}
+
+// TestSynFloodRecentMatchesLive: the SYN-flood detector's cache of recent
+// destinations never hands out an entry that its table has forgotten.
+// Random SYNs and handshakes to a few hundred destinations, over minutes,
+// with room for 16 keys: sweeps and makeRoom forget destinations all the
+// time, and after every event each cached entry must be the table's.
+func TestSynFloodRecentMatchesLive(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxKeys = 16
+	d := New(cfg)
+	r := rand.New(rand.NewPCG(3, 4))
+	tm := int64(0)
+	for i := range 20_000 {
+		tm += int64(r.IntN(50)) * 1e6 // up to 50 ms apart
+		dst := netip.AddrPortFrom(host(r.IntN(300)), uint16(80+r.IntN(3)))
+		if r.IntN(4) == 0 {
+			d.Handshake(tm, netip.AddrPortFrom(host(1000), 1024), dst)
+		} else {
+			d.SYN(tm, netip.AddrPortFrom(host(2000+i), 1024), dst, uint64(i+1))
+		}
+		for j, c := range d.syn.recent {
+			if c.e != nil && d.syn.live[c.key] != c.e {
+				t.Fatalf("event %d: slot %d holds %v's entry %p, the table %p", i, j, c.key, c.e, d.syn.live[c.key])
+			}
+		}
 	}
 }
