@@ -51,13 +51,7 @@ func BenchmarkEngineShortConnections(b *testing.B) {
 // run; ns/op includes its doublings and, at the cap, the evictions.
 func BenchmarkTombTable(b *testing.B) {
 	tt := newTombTable(1 << 20)
-	var x uint64 = 1
-	next := func() uint64 { // xorshift: cheap, and no two hashes alike
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		return x
-	}
+	next := xorshift()
 	b.ReportAllocs()
 	now := int64(0)
 	for b.Loop() {
@@ -74,13 +68,7 @@ func BenchmarkTombTable(b *testing.B) {
 // each, the puts spread over them, as the sixteen shards of the 2 M-packet
 // mix grow theirs: an op is the 208 k puts and every doubling on the way.
 func BenchmarkTombGrowth(b *testing.B) {
-	var x uint64 = 1
-	next := func() uint64 { // xorshift, as in BenchmarkTombTable
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		return x
-	}
+	next := xorshift()
 	for b.Loop() {
 		var tts [16]*tombTable
 		for i := range tts {
@@ -94,5 +82,16 @@ func BenchmarkTombGrowth(b *testing.B) {
 			tt.hm.Free()
 			tt.tm.Free()
 		}
+	}
+}
+
+// xorshift returns a generator of tomb hashes: cheap, and no two alike.
+func xorshift() func() uint64 {
+	x := uint64(1)
+	return func() uint64 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		return x
 	}
 }

@@ -61,8 +61,8 @@ type synFlood struct {
 	// recent holds destinations looked up lately and their entries, by
 	// destSlot: a capture's SYNs go to a few servers, and a flood's to one
 	// target, and hashing the 32-byte key for the map was a third of the
-	// detector's time on the 1 M-source flood. forgetRecent empties it
-	// whenever the map forgets a destination.
+	// detector's time on the 1 M-source flood. forgetRecent drops a
+	// destination's entry whenever the map forgets it.
 	recent [recentDests]struct {
 		key netip.AddrPort
 		e   *synDest
@@ -93,8 +93,13 @@ func (s *synFlood) dest(dst netip.AddrPort) *synDest {
 	return e
 }
 
-// forgetRecent empties the cache of recent destinations.
-func (s *synFlood) forgetRecent() { clear(s.recent[:]) }
+// forgetRecent drops k's entry e from the cache of recent destinations,
+// if it is there.
+func (s *synFlood) forgetRecent(k netip.AddrPort, e *synDest) {
+	if r := &s.recent[destSlot(k)]; r.e == e {
+		r.e = nil
+	}
+}
 
 func (s *synFlood) init(cfg *Config) {
 	s.cfg = cfg
@@ -107,7 +112,7 @@ func (s *synFlood) init(cfg *Config) {
 func (s *synFlood) add(d *Detector, t int64, src, dst netip.AddrPort, frame uint64) {
 	e := s.dest(dst)
 	if e == nil {
-		if !makeRoom(d, s.live, func() { s.sweep(d) }, synWeight, func(netip.AddrPort, *synDest) { s.forgetRecent() }) {
+		if !makeRoom(d, s.live, func() { s.sweep(d) }, synWeight, s.forgetRecent) {
 			d.stats.Untracked++
 			return
 		}
@@ -193,7 +198,7 @@ func (s *synFlood) sweep(d *Detector) {
 		}
 		if e.open == nil && d.now-e.last > w {
 			delete(s.live, k)
-			s.forgetRecent()
+			s.forgetRecent(k, e)
 		}
 	}
 }
