@@ -17,6 +17,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(pcapFile(binary.BigEndian, true, 101, testRecord{sec: 1, frac: 2e9, data: frame[14:]}))
 	f.Add(cat(ngSHB(le, 1, 0), ngIDB(le, 1, 0x80|20, 5), ngEPB(le, 0, 99, frame, 0), ngSPB(le, frame), ngPB(le, 0, 1, frame)))
 	f.Add(gzipBytes(pcapFile(le, false, 1, testRecord{sec: 1, data: frame})))
+	f.Add(zstdBytes(pcapFile(le, false, 1, testRecord{sec: 1, data: frame})))
 	f.Add([]byte("snoop\x00\x00\x00"))
 	dec := NewDecoder(DecodeOptions{VerifyChecksums: true})
 	f.Fuzz(func(t *testing.T, b []byte) {

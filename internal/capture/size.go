@@ -5,12 +5,13 @@ import (
 	"os"
 )
 
-// gzipRatio is how many times its size a gzip-compressed capture is taken to
-// hold once decompressed (captures of TCP traffic compress 3 to 10 times).
-const gzipRatio = 8
+// compressedRatio is how many times its size a compressed capture (gzip,
+// zstd) is taken to hold once decompressed (captures of TCP traffic compress
+// 3 to 10 times).
+const compressedRatio = 8
 
-// InputSize estimates the bytes of capture the named files hold, a gzip file
-// counting gzipRatio times its size. It reports false when a name is not a
+// InputSize estimates the bytes of capture the named files hold, a
+// compressed file counting compressedRatio times its size. It reports false when a name is not a
 // regular file (standard input, a pipe, a missing file), whose size is not
 // known beforehand.
 func InputSize(names []string) (int64, bool) {
@@ -21,26 +22,26 @@ func InputSize(names []string) (int64, bool) {
 			return 0, false
 		}
 		n := st.Size()
-		if gz, err := fileIsGzip(name); err != nil {
+		if z, err := fileIsCompressed(name); err != nil {
 			return 0, false
-		} else if gz {
-			n *= gzipRatio
+		} else if z {
+			n *= compressedRatio
 		}
 		total += n
 	}
 	return total, true
 }
 
-func fileIsGzip(name string) (bool, error) {
+func fileIsCompressed(name string) (bool, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
-	var head [2]byte
+	var head [8]byte
 	n, err := io.ReadFull(f, head[:])
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return false, err
 	}
-	return isGzip(head[:n]), nil
+	return compressionOf(head[:n]) != nil, nil
 }

@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -19,25 +18,27 @@ type recordReader interface {
 // snoopMagic is the first four bytes of a snoop file ("snoo").
 const snoopMagic = 0x736e6f6f
 
-// maxGzipLayers bounds gzip-inside-gzip nesting.
-const maxGzipLayers = 2
+// maxCompressedLayers bounds nesting such as gzip inside gzip.
+const maxCompressedLayers = 2
 
 // sniff identifies the format of the input by its first bytes (never by its
-// name) and returns a reader for it. It unwraps gzip compression.
+// name) and returns a reader for it. It unwraps gzip and zstd compression.
 func sniff(r io.Reader, name string, opt Options, size int, warn warnFunc) (recordReader, io.Closer, error) {
-	var closer io.Closer
+	var closer io.Closer // every decompressor opened, the innermost closed first
+	var cs closers
 	in := newBufReader(r, size)
 	for layer := 0; ; layer++ {
 		head := in.peek(8)
-		if isGzip(head) {
-			if layer >= maxGzipLayers {
-				return nil, closer, &InputError{File: name, Offset: 0, Msg: "gzip nested too deeply", Err: ErrUnsupported}
+		if c := compressionOf(head); c != nil {
+			if layer >= maxCompressedLayers {
+				return nil, closer, &InputError{File: name, Offset: 0, Msg: "compressed data nested too deeply", Err: ErrUnsupported}
 			}
-			zr, err := gzip.NewReader(in)
+			zr, err := decompress(c, in, size)
 			if err != nil {
-				return nil, closer, &InputError{File: name, Offset: 0, Msg: "bad gzip header", Err: err}
+				return nil, closer, decompressError(name, c, err)
 			}
-			closer = zr
+			cs = append(cs, zr)
+			closer = cs
 			in = newBufReader(zr, size)
 			continue
 		}
@@ -87,15 +88,8 @@ func otherFormat(head []byte) string {
 		return "bzip2-compressed file (decompress it first)"
 	case bytes.HasPrefix(head, []byte("\xfd7zXZ")):
 		return "xz-compressed file (decompress it first)"
-	case bytes.HasPrefix(head, []byte("\x28\xb5\x2f\xfd")):
-		return "zstd-compressed file (decompress it first)"
 	case bytes.HasPrefix(head, []byte("\x04\x22\x4d\x18")):
 		return "lz4-compressed file (decompress it first)"
 	}
 	return ""
-}
-
-// isGzip reports whether head starts with gzip's magic bytes.
-func isGzip(head []byte) bool {
-	return len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b
 }

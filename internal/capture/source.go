@@ -55,6 +55,7 @@ func OpenReader(r io.Reader, name string, opt Options) (*Source, error) {
 	s := &Source{opt: opt, bufSize: bufSizeFor(1, opt), last: -1}
 	in := &input{name: name}
 	if err := s.attach(in, r); err != nil {
+		closeAll(in.closers)
 		return nil, err
 	}
 	s.inputs = append(s.inputs, in)
@@ -83,9 +84,7 @@ func (s *Source) open(name string) (*input, error) {
 		r = f
 	}
 	if err := s.attach(in, r); err != nil {
-		for _, c := range in.closers {
-			c.Close()
-		}
+		closeAll(in.closers)
 		return nil, err
 	}
 	return in, nil
@@ -193,10 +192,8 @@ func (s *Source) Problems() []Problem { return s.problems }
 func (s *Source) Close() error {
 	var first error
 	for _, in := range s.inputs {
-		for i := len(in.closers) - 1; i >= 0; i-- {
-			if err := in.closers[i].Close(); err != nil && first == nil {
-				first = err
-			}
+		if err := closeAll(in.closers); err != nil && first == nil {
+			first = err
 		}
 		in.closers = nil
 	}

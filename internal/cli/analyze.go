@@ -34,12 +34,13 @@ func newAnalyzeCmd(s *IO) *cobra.Command {
 	o := &AnalyzeOptions{Engine: engine.DefaultConfig()}
 	cmd := &cobra.Command{
 		Use:   "analyze [flags] FILE...",
-		Short: "Analyze saved captures (pcap, pcapng, gzip; \"-\" reads standard input)",
+		Short: "Analyze saved captures (pcap, pcapng, snoop, gzip, zstd; \"-\" reads standard input)",
 		Long: `analyze reads one or more captures, merged in timestamp order as one capture,
 follows every TCP connection and prints one row per flow and a summary.
 
 Formats are recognised by their magic number: pcap (microsecond or nanosecond,
-either byte order), pcapng, and gzip-compressed files of either.`,
+either byte order), pcapng, Solaris snoop, and gzip- or zstd-compressed files
+of any of them.`,
 		Example: `  tcpflow-analyze analyze testdata/pcaps/normal_exchange.pcap
   tcpflow-analyze analyze -o json -f 'port 443' a.pcap b.pcapng
   tcpdump -w - -i eth0 | tcpflow-analyze analyze -`,
