@@ -49,6 +49,54 @@ func newBufReader(r io.Reader, size int) *bufReader {
 	return &bufReader{r: r, buf: make([]byte, size)}
 }
 
+// spares keeps the read buffers of the files a Source has finished for the
+// files it opens next: rotated captures are read one after another, and a
+// new megabyte for each cost a quarter of a second of page faults on the
+// 200 files of the 2 M-packet mix.
+type spares struct{ bufs [][]byte }
+
+// maxSpares bounds the buffers kept.
+const maxSpares = 8
+
+// reader returns a bufReader of r with a buffer of size bytes, a spare one
+// if there is one, and an io.Closer that gives the buffer back. sp may be
+// nil: then the buffer is new and is not given back.
+func (sp *spares) reader(r io.Reader, size int) (*bufReader, io.Closer) {
+	if sp == nil {
+		return newBufReader(r, size), nil
+	}
+	b := &bufReader{r: r}
+	for i, buf := range sp.bufs {
+		if len(buf) == size {
+			b.buf = buf
+			last := len(sp.bufs) - 1
+			sp.bufs[i], sp.bufs[last] = sp.bufs[last], nil
+			sp.bufs = sp.bufs[:last]
+			break
+		}
+	}
+	if b.buf == nil {
+		b.buf = make([]byte, size)
+	}
+	return b, recycler{b, sp}
+}
+
+// recycler gives a bufReader's buffer back to its spares once the reader is
+// done with (the buffer may have grown for a large record: it is kept if
+// it is a size asked for again).
+type recycler struct {
+	b  *bufReader
+	sp *spares
+}
+
+func (r recycler) Close() error {
+	if r.b.buf != nil && len(r.sp.bufs) < maxSpares {
+		r.sp.bufs = append(r.sp.bufs, r.b.buf)
+	}
+	r.b.buf, r.b.start, r.b.end = nil, 0, 0
+	return nil
+}
+
 // fill makes at least n unread bytes available, or as many as the input has.
 func (b *bufReader) fill(n int) {
 	if b.end-b.start >= n {

@@ -60,13 +60,14 @@ func compressionOf(head []byte) *compression {
 }
 
 // decompress returns a reader of r decompressed as c, which reads ahead on
-// a goroutine of its own when the program may run on more than one core.
-func decompress(c *compression, r io.Reader, bufSize int) (io.ReadCloser, error) {
+// a goroutine of its own when ahead is set and the program may run on more
+// than one core.
+func decompress(c *compression, r io.Reader, bufSize int, ahead bool) (io.ReadCloser, error) {
 	zr, err := c.open(r)
 	if err != nil {
 		return nil, err
 	}
-	if runtime.GOMAXPROCS(0) < readAheadCores {
+	if !ahead || runtime.GOMAXPROCS(0) < readAheadCores {
 		return zr, nil
 	}
 	return newReadAhead(zr, max(bufSize/readAheadChunks, minReadAheadChunk)), nil

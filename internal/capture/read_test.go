@@ -453,7 +453,8 @@ func TestBufSizeFor(t *testing.T) {
 			t.Errorf("%d inputs (pool %v): %d bytes each, want %d", tt.inputs, tt.pool, got, tt.want)
 		}
 	}
-	// Open gives each of the files it merges that share.
+	// Files merged in time overlap are opened as their frames come due,
+	// each with the share of the files open then.
 	dir := t.TempDir()
 	var names []string
 	for i := range 8 {
@@ -468,9 +469,78 @@ func TestBufSizeFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for i, in := range s.inputs {
-		if got := len(in.rd.(*pcapReader).in.buf); got != 512<<10 {
-			t.Errorf("input %d of 8 reads into %d bytes, want 512 KiB", i, got)
+	for range 8 { // the first frame of each file, all at one time
+		if !s.Next() {
+			t.Fatal(s.Err())
 		}
+	}
+	for i, in := range s.inputs {
+		if got, want := len(in.rd.(*pcapReader).in.buf), bufSizeFor(i+1, Options{}); got != want {
+			t.Errorf("input %d of 8 reads into %d bytes, want %d", i, got, want)
+		}
+	}
+}
+
+// TestRotatedFiles: files that follow one another in time, as tcpdump -C
+// and -G write them, are open one at a time, each with a whole buffer, and
+// closed as soon as they end; their frames come as from one file, and a
+// file's warnings once, when it is read.
+func TestRotatedFiles(t *testing.T) {
+	frame := simpleTCP4(nil)
+	dir := t.TempDir()
+	var names []string
+	const files, per = 40, 5
+	for i := range files {
+		var recs []testRecord
+		for j := range per {
+			recs = append(recs, testRecord{sec: uint32(1000 + i*per + j), data: frame})
+		}
+		if i == 7 {
+			recs = append(recs, testRecord{sec: uint32(1000 + i*per + per - 1), data: frame[:10], origLen: 5}) // a warning
+		}
+		b := pcapFile(binary.LittleEndian, false, 1, recs...)
+		if i%3 == 1 {
+			b = gzipBytes(b)
+		}
+		name := filepath.Join(dir, fmt.Sprintf("rot%02d.pcap", i))
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	s, err := Open(names, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n, last := 0, int64(0)
+	for s.Next() {
+		n++
+		f := s.Frame()
+		if f.Time < last {
+			t.Fatalf("frame %d at %d, after %d", n, f.Time, last)
+		}
+		last = f.Time
+		open := 0
+		for _, in := range s.inputs {
+			if in.rd != nil {
+				open++
+				if got := len(in.rd.(*pcapReader).in.buf); got != readBufSize {
+					t.Fatalf("frame %d: %s reads into %d bytes", n, in.name, got)
+				}
+			}
+		}
+		if open != 1 || s.opened != 1 {
+			t.Fatalf("frame %d: %d files open (%d counted)", n, open, s.opened)
+		}
+	}
+	if s.Err() != nil || n != files*per+1 {
+		t.Fatalf("%d frames, error %v", n, s.Err())
+	}
+	if p := s.Problems(); len(p) != 1 || !strings.HasSuffix(p[0].File, "rot07.pcap") {
+		t.Errorf("problems %+v, want one warning of rot07.pcap", p)
+	}
+	if s.opened != 0 {
+		t.Errorf("%d files still open at the end", s.opened)
 	}
 }

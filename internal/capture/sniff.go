@@ -22,24 +22,38 @@ const snoopMagic = 0x736e6f6f
 const maxCompressedLayers = 2
 
 // sniff identifies the format of the input by its first bytes (never by its
-// name) and returns a reader for it. It unwraps gzip and zstd compression.
-func sniff(r io.Reader, name string, opt Options, size int, warn warnFunc) (recordReader, io.Closer, error) {
-	var closer io.Closer // every decompressor opened, the innermost closed first
+// name) and returns a reader for it. It unwraps gzip and zstd compression,
+// decompressing on a goroutine of its own if ahead is set and there are cores
+// for it. Its read buffers come from sp (which may be nil), and go back to
+// it when the returned io.Closer is closed.
+func sniff(r io.Reader, name string, opt Options, size int, ahead bool, sp *spares, warn warnFunc) (recordReader, io.Closer, error) {
+	// Every buffer and decompressor taken, to be given back or closed the
+	// innermost first: the decompressor's goroutine stops before the buffer
+	// it reads is given back.
 	var cs closers
-	in := newBufReader(r, size)
+	var closer io.Closer
+	reader := func(r io.Reader) *bufReader {
+		b, c := sp.reader(r, size)
+		if c != nil {
+			cs = append(cs, c)
+			closer = cs
+		}
+		return b
+	}
+	in := reader(r)
 	for layer := 0; ; layer++ {
 		head := in.peek(8)
 		if c := compressionOf(head); c != nil {
 			if layer >= maxCompressedLayers {
 				return nil, closer, &InputError{File: name, Offset: 0, Msg: "compressed data nested too deeply", Err: ErrUnsupported}
 			}
-			zr, err := decompress(c, in, size)
+			zr, err := decompress(c, in, size, ahead)
 			if err != nil {
 				return nil, closer, decompressError(name, c, err)
 			}
 			cs = append(cs, zr)
 			closer = cs
-			in = newBufReader(zr, size)
+			in = reader(zr)
 			continue
 		}
 		if len(head) < 4 {

@@ -6,15 +6,23 @@ import (
 	"os"
 )
 
-// input is one opened file of a Source with its look-ahead frame.
+// input is one file of a Source with its look-ahead frame.
 type input struct {
 	name     string
+	path     string // what to open again, for a lazy input
+	idx      int    // its place among the inputs: ties go to the earlier
 	rd       recordReader
 	closers  []io.Closer
 	head     Frame // the next frame of this input, valid when ready
 	ready    bool
 	done     bool
 	problems int // warnings recorded so far
+	// lazy is set while a file is closed until its first frame is due:
+	// first is that frame's time. Rotated captures (tcpdump -C, -G) hold
+	// hundreds of files one after the other, and each open file costs a
+	// read buffer and a decompressor.
+	lazy  bool
+	first int64
 }
 
 // Source delivers the frames of one or more capture files as a single stream
@@ -24,6 +32,9 @@ type Source struct {
 	opt      Options
 	bufSize  int // each input's read buffer (bufSizeFor)
 	inputs   []*input
+	heap     []*input // the inputs with a frame to come, earliest first (before)
+	opened   int      // inputs that hold a reader
+	spare    *spares  // buffers for files opened later (not those of Options.Buffers)
 	cur      *Frame // the frame delivered last: the head of its input, not a copy
 	last     int    // index of the input whose frame was delivered last, -1 if none
 	number   uint64
@@ -39,14 +50,27 @@ func Open(names []string, opt Options) (*Source, error) {
 		return nil, errors.New("capture: no input files")
 	}
 	s := &Source{opt: opt, bufSize: bufSizeFor(len(names), opt), last: -1}
-	for _, name := range names {
-		in, err := s.open(name)
+	if len(names) > 1 {
+		s.spare = &spares{}
+	}
+	for i, name := range names {
+		in := &input{name: name, path: name, idx: i}
+		if name == "-" {
+			in.name = "stdin"
+		}
+		var err error
+		if len(names) > 1 && name != "-" {
+			err = s.openLazy(in)
+		} else {
+			err = s.open(in, s.bufSize)
+		}
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
 		s.inputs = append(s.inputs, in)
 	}
+	s.start()
 	return s, nil
 }
 
@@ -54,45 +78,91 @@ func Open(names []string, opt Options) (*Source, error) {
 func OpenReader(r io.Reader, name string, opt Options) (*Source, error) {
 	s := &Source{opt: opt, bufSize: bufSizeFor(1, opt), last: -1}
 	in := &input{name: name}
-	if err := s.attach(in, r); err != nil {
+	if err := s.attach(in, r, s.opt, s.bufSize, true); err != nil {
 		closeAll(in.closers)
 		return nil, err
 	}
+	s.opened++
 	s.inputs = append(s.inputs, in)
+	s.start()
 	return s, nil
 }
 
-func (s *Source) open(name string) (*input, error) {
-	in := &input{name: name}
+// open opens in's file (or standard input) and sniffs its format, with a
+// read buffer of size bytes.
+func (s *Source) open(in *input, size int) error {
+	if err := s.openWith(in, s.opt, size, true); err != nil {
+		return err
+	}
+	s.opened++
+	return nil
+}
+
+// openLazy opens in's file, reads its first frame's time and closes it
+// again, to be opened when that frame is due. Nothing is recorded: the
+// warnings come again when the file is read. A file whose first frame does
+// not read cleanly is opened for good instead.
+func (s *Source) openLazy(in *input) error {
+	quiet := s.opt
+	quiet.Buffers = nil
+	if err := s.openWith(in, quiet, minReadBufSize/4, false); err != nil {
+		return err
+	}
+	err := in.rd.next(&in.head)
+	s.release(in)
+	in.problems = 0
+	if err != nil {
+		return s.open(in, s.bufSize)
+	}
+	in.lazy, in.first = true, in.head.Time
+	return nil
+}
+
+// openWith opens in's file with opt, a buffer of size bytes, and warnings
+// recorded or not.
+func (s *Source) openWith(in *input, opt Options, size int, record bool) error {
 	var r io.Reader
-	if name == "-" {
-		in.name = "stdin"
+	if in.path == "-" {
 		r = os.Stdin
 		if s.opt.Stdin != nil {
 			r = s.opt.Stdin
 		}
 	} else {
-		f, err := os.Open(name)
+		f, err := os.Open(in.path)
 		if err != nil {
-			return nil, &InputError{File: name, Offset: -1, Msg: "cannot open", Err: err}
+			return &InputError{File: in.name, Offset: -1, Msg: "cannot open", Err: err}
 		}
 		if st, err := f.Stat(); err == nil && st.IsDir() {
 			f.Close()
-			return nil, &InputError{File: name, Offset: -1, Msg: "is a directory, not a capture file", Err: ErrNotCapture}
+			return &InputError{File: in.name, Offset: -1, Msg: "is a directory, not a capture file", Err: ErrNotCapture}
 		}
 		in.closers = append(in.closers, f)
 		r = f
 	}
-	if err := s.attach(in, r); err != nil {
+	if err := s.attach(in, r, opt, size, record); err != nil {
 		closeAll(in.closers)
-		return nil, err
+		in.closers = nil
+		return err
 	}
-	return in, nil
+	return nil
 }
 
-func (s *Source) attach(in *input, r io.Reader) error {
+// release closes in's file and lets go of its reader and its buffers.
+func (s *Source) release(in *input) {
+	closeAll(in.closers)
+	in.closers, in.rd, in.head.Data = nil, nil, nil
+}
+
+func (s *Source) attach(in *input, r io.Reader, opt Options, size int, record bool) error {
 	warn := func(rec uint64, off int64, msg string) { s.warn(in, rec, off, msg) }
-	rd, c, err := sniff(r, in.name, s.opt, s.bufSize, warn)
+	if !record {
+		warn = func(uint64, int64, string) {}
+	}
+	sp := s.spare
+	if opt.Buffers != nil {
+		sp = nil
+	}
+	rd, c, err := sniff(r, in.name, opt, size, record, sp, warn)
 	if c != nil {
 		in.closers = append(in.closers, c)
 	}
@@ -119,10 +189,19 @@ func (s *Source) warn(in *input, rec uint64, off int64, msg string) {
 	s.problems = append(s.problems, Problem{File: in.name, Record: rec, Offset: off, Msg: msg})
 }
 
-// fill reads the look-ahead frame of in, if it has none.
+// fill reads the look-ahead frame of in, if it has none; a lazy input is
+// opened first. An input that has ended is closed.
 func (s *Source) fill(in *input) {
 	if in.ready || in.done {
 		return
+	}
+	if in.lazy {
+		in.lazy = false
+		if err := s.open(in, bufSizeFor(s.opened+1, s.opt)); err != nil {
+			in.done = true
+			s.stop(in, err)
+			return
+		}
 	}
 	err := in.rd.next(&in.head)
 	if err == nil {
@@ -130,9 +209,16 @@ func (s *Source) fill(in *input) {
 		return
 	}
 	in.done = true
-	if err == io.EOF {
-		return
+	s.release(in)
+	s.opened--
+	if err != io.EOF {
+		s.stop(in, err)
 	}
+}
+
+// stop records the error that ended an input: a problem, and the Source's
+// error unless the input was merely cut short.
+func (s *Source) stop(in *input, err error) {
 	var ie *InputError
 	if !errors.As(err, &ie) {
 		ie = &InputError{File: in.name, Offset: -1, Msg: "read error", Err: err}
@@ -144,31 +230,95 @@ func (s *Source) fill(in *input) {
 	}
 }
 
+// start fills the inputs that are open and builds the heap.
+func (s *Source) start() {
+	for _, in := range s.inputs {
+		if !in.lazy {
+			s.fill(in)
+		}
+		if in.ready || in.lazy {
+			s.heap = append(s.heap, in)
+		}
+	}
+	for i := len(s.heap)/2 - 1; i >= 0; i-- {
+		s.down(i)
+	}
+}
+
+// due is when in's next frame was captured.
+func (in *input) due() int64 {
+	if in.lazy {
+		return in.first
+	}
+	return in.head.Time
+}
+
+// before orders the heap: the earlier frame first, the earlier input on a
+// tie, as mergecap does.
+func before(a, b *input) bool {
+	if ta, tb := a.due(), b.due(); ta != tb {
+		return ta < tb
+	}
+	return a.idx < b.idx
+}
+
+// down moves the heap's entry i down to its place.
+func (s *Source) down(i int) {
+	h := s.heap
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && before(h[c+1], h[c]) {
+			c++
+		}
+		if !before(h[c], h[i]) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
+
 // Next advances to the next frame in timestamp order and reports whether there
 // is one. The previous frame's Data becomes invalid.
 func (s *Source) Next() bool {
 	if s.last >= 0 {
-		s.inputs[s.last].ready = false
+		// The frame delivered last was the head of the heap's first input.
+		s.heap[0].ready = false
+		s.last = -1
+		s.settle()
 	}
-	best := -1
-	for i, in := range s.inputs {
-		s.fill(in)
-		if !in.ready {
-			continue
-		}
-		if best < 0 || in.head.Time < s.inputs[best].head.Time {
-			best = i
-		}
+	for len(s.heap) > 0 && s.heap[0].lazy {
+		s.settle()
 	}
-	s.last = best
-	if best < 0 {
+	if len(s.heap) == 0 {
 		return false
 	}
+	in := s.heap[0]
+	s.last = in.idx
 	s.number++
-	s.cur = &s.inputs[best].head
+	s.cur = &in.head
 	s.cur.Number = s.number
 	s.cur.Stable = s.opt.Buffers != nil
 	return true
+}
+
+// settle fills the heap's first input and moves it to its place, or takes
+// it out of the heap when it has ended.
+func (s *Source) settle() {
+	in := s.heap[0]
+	s.fill(in)
+	if in.ready {
+		s.down(0)
+		return
+	}
+	last := len(s.heap) - 1
+	s.heap[0] = s.heap[last]
+	s.heap[last] = nil
+	s.heap = s.heap[:last]
+	s.down(0)
 }
 
 // Frame returns the current frame; it is overwritten by the next call to Next.
@@ -195,7 +345,7 @@ func (s *Source) Close() error {
 		if err := closeAll(in.closers); err != nil && first == nil {
 			first = err
 		}
-		in.closers = nil
+		in.closers, in.rd = nil, nil
 	}
 	return first
 }
