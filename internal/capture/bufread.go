@@ -23,9 +23,10 @@ type bufReader struct {
 // readBufSize is the buffer a Source reads a file into: 1 MiB makes a
 // fourth of the reads 256 KiB made, which measured faster on the machine of
 // docs/performance.md (where each system call also flushes the TLB:
-// page-table isolation without PCID). The inputs of one Source share
-// readBudget, down to minReadBufSize each: a hundred rotated capture files
-// read together take 25 MiB of buffers, as they did before.
+// page-table isolation without PCID). The inputs of one Source open at
+// once share readBudget, down to minReadBufSize each: a hundred captures
+// whose times overlap take about 30 MiB of buffers. Rotated files, read one
+// after another, are open one at a time (Source.fill).
 const (
 	readBufSize    = 1 << 20
 	readBudget     = 4 << 20
