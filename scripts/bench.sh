@@ -22,9 +22,11 @@
 # (up to 4, best of 3 each): on a shared machine one vCPU can run a fifth or
 # more slower than another for minutes, which caps what two workers gain
 # whatever the code does (docs/performance.md, session 10).
+# The capture is also timed compressed (gzip -1 and zstd -3, made once
+# beside it) and split into 200 files (editcap), as rotated captures come.
 # Environment: BENCH_DIR, GEN_FLAGS, REPEAT, PAIRS, SKIP (space-separated
 # tool names to skip: tshark tcptrace pcapgo layers decode table workers2
-# json check pairs cpus).
+# json check compressed rotated pairs cpus).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,7 +81,9 @@ runn() {
 	shift 2
 	local t="$dir/time.$$" best="" i line
 	for ((i = 0; i < times; i++)); do
-		echo "running $name ($((i + 1))/$times): $*" >&2
+		line="$*"
+		[ ${#line} -le 200 ] || line="${line:0:200} ..."
+		echo "running $name ($((i + 1))/$times): $line" >&2
 		if ! /usr/bin/time -v -o "$t" "$@" >/dev/null 2>"$dir/stderr.$$"; then
 			echo "  $name failed: $(tail -3 "$dir/stderr.$$")" >&2
 			rows+=("$name|failed||||")
@@ -116,6 +120,35 @@ skipped workers2 || skipped table || runn "$repeat" "analyze -o table, --workers
 skipped json || runn "$repeat" "analyze -o json, --workers 1" "$bin" analyze -o json --workers 1 "$cap"
 # check exits 1 when the policy fails, which the generated flood makes it do.
 skipped check || runn "$repeat" "check, one core" "${one_core[@]}" sh -c '"$0" check --workers 1 "$1" >/dev/null; [ $? -le 1 ]' "$bin" "$cap"
+# The same capture compressed, and split as a rotating capture is (made
+# once, beside it): decompression and opening files must not cost more than
+# the analysis.
+if ! skipped compressed; then
+	for z in "gzip -1" "zstd -3 -T0"; do
+		tool=${z%% *}
+		command -v "$tool" >/dev/null || { notes+=("no $tool: its rows are left out"); continue; }
+		zcap="$dir/$(basename "$cap").$([ "$tool" = gzip ] && echo gz || echo zst)"
+		if [ ! -s "$zcap" ] || [ "$zcap" -ot "$cap" ]; then
+			echo "compressing $cap: $z" >&2
+			$z -c "$cap" >"$zcap"
+		fi
+		runn "$repeat" "analyze -o table, ${z% -T0}, one core" "${one_core[@]}" "$bin" analyze -o table --workers 1 "$zcap"
+		runn "$repeat" "analyze -o table, ${z% -T0}, --workers 2" "$bin" analyze -o table --workers 2 "$zcap"
+	done
+fi
+if ! skipped rotated; then
+	if command -v editcap >/dev/null; then
+		rdir="$dir/$(basename "$cap").rotated"
+		if [ ! -d "$rdir" ] || [ "$rdir" -ot "$cap" ]; then
+			echo "splitting $cap into 200 files" >&2
+			rm -rf "$rdir" && mkdir -p "$rdir"
+			editcap -F pcap -c $((packets / 200 + 1)) "$cap" "$rdir/part.pcap" >/dev/null
+		fi
+		runn "$repeat" "analyze -o table, 200 rotated files, one core" "${one_core[@]}" "$bin" analyze -o table --workers 1 "$rdir"/*
+	else
+		notes+=("no editcap: the rotated-files row is left out")
+	fi
+fi
 if ! skipped tshark && command -v tshark >/dev/null; then
 	run "tshark -z conv,tcp" tshark -n -q -z conv,tcp -r "$cap"
 fi
