@@ -3,6 +3,9 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
@@ -66,6 +69,94 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+		})
+	}
+}
+
+// BenchmarkReadCompressed reads a capture compressed with gzip and zstd,
+// decompressed on the reading goroutine and read ahead on another. Bytes
+// per second are the decompressed capture's.
+func BenchmarkReadCompressed(b *testing.B) {
+	const n = 100000
+	file := benchPcap(n)
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{{"gzip", gzipBytes(file)}, {"zstd", zstdBytes(file)}} {
+		for _, ahead := range []bool{false, true} {
+			b.Run(tc.name+map[bool]string{false: "/direct", true: "/ahead"}[ahead], func(b *testing.B) {
+				old := readAheadCores
+				defer func() { readAheadCores = old }()
+				readAheadCores = 1 << 30
+				if ahead {
+					readAheadCores = 1
+				}
+				b.ReportAllocs()
+				b.SetBytes(int64(len(file)))
+				frames := 0
+				for b.Loop() {
+					s, err := OpenReader(bytes.NewReader(tc.data), "mem", Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					for s.Next() {
+						frames++
+					}
+					if s.Err() != nil {
+						b.Fatal(s.Err())
+					}
+					s.Close()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/packet")
+			})
+		}
+	}
+}
+
+// BenchmarkReadRotated reads 200 files that follow one another in time, as
+// a rotating capture writes them, against the same frames in one file.
+func BenchmarkReadRotated(b *testing.B) {
+	const files, per = 200, 500
+	dir := b.TempDir()
+	var names []string
+	var all []testRecord
+	for i := range files {
+		var recs []testRecord
+		for j := range per {
+			recs = append(recs, testRecord{sec: uint32(1700000000 + i), frac: uint32(j * 1000), data: simpleTCP4(make([]byte, (j*37)%1400))})
+		}
+		all = append(all, recs...)
+		name := filepath.Join(dir, fmt.Sprintf("part%03d.pcap", i))
+		if err := os.WriteFile(name, pcapFile(binary.LittleEndian, false, 1, recs...), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	whole := filepath.Join(dir, "whole.pcap")
+	if err := os.WriteFile(whole, pcapFile(binary.LittleEndian, false, 1, all...), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		files []string
+	}{{"one_file", []string{whole}}, {"200_files", names}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			frames := 0
+			for b.Loop() {
+				s, err := Open(tc.files, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for s.Next() {
+					frames++
+				}
+				if s.Err() != nil || frames%(files*per) != 0 {
+					b.Fatal(s.Err(), frames)
+				}
+				s.Close()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/packet")
 		})
 	}
 }

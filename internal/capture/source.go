@@ -35,8 +35,8 @@ type Source struct {
 	heap     []*input // the inputs with a frame to come, earliest first (before)
 	opened   int      // inputs that hold a reader
 	spare    *spares  // buffers for files opened later (not those of Options.Buffers)
-	cur      *Frame // the frame delivered last: the head of its input, not a copy
-	last     int    // index of the input whose frame was delivered last, -1 if none
+	cur      *Frame   // the frame delivered last: the head of its input, not a copy
+	last     int      // index of the input whose frame was delivered last, -1 if none
 	number   uint64
 	err      error
 	problems []Problem
@@ -98,6 +98,10 @@ func (s *Source) open(in *input, size int) error {
 	return nil
 }
 
+// prescanBufSize is the buffer openLazy reads a file's first frame with; it
+// grows for a larger frame.
+const prescanBufSize = 16 << 10
+
 // openLazy opens in's file, reads its first frame's time and closes it
 // again, to be opened when that frame is due. Nothing is recorded: the
 // warnings come again when the file is read. A file whose first frame does
@@ -105,7 +109,7 @@ func (s *Source) open(in *input, size int) error {
 func (s *Source) openLazy(in *input) error {
 	quiet := s.opt
 	quiet.Buffers = nil
-	if err := s.openWith(in, quiet, minReadBufSize/4, false); err != nil {
+	if err := s.openWith(in, quiet, prescanBufSize, false); err != nil {
 		return err
 	}
 	err := in.rd.next(&in.head)
