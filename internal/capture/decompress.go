@@ -62,15 +62,27 @@ func compressionOf(head []byte) *compression {
 // decompress returns a reader of r decompressed as c, which reads ahead on
 // a goroutine of its own when ahead is set and the program may run on more
 // than one core.
-func decompress(c *compression, r io.Reader, bufSize int, ahead bool) (io.ReadCloser, error) {
+//
+// under, which may be nil, is what r reads from (a buffer to give back): it
+// is closed with the returned reader, after it, and not at all if a read
+// ahead was under way (readAhead.abandoned).
+func decompress(c *compression, r io.Reader, under io.Closer, bufSize int, ahead bool) (io.ReadCloser, error) {
 	zr, err := c.open(r)
 	if err != nil {
 		return nil, err
 	}
 	if !ahead || runtime.GOMAXPROCS(0) < readAheadCores {
-		return zr, nil
+		if under == nil {
+			return zr, nil
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{zr, closers{under, zr}}, nil
 	}
-	return newReadAhead(zr, max(bufSize/readAheadChunks, minReadAheadChunk)), nil
+	ra := newReadAhead(zr, max(bufSize/readAheadChunks, minReadAheadChunk))
+	ra.under = under
+	return ra, nil
 }
 
 // readAheadCores is the fewest cores (GOMAXPROCS) that decompress on a
@@ -91,15 +103,24 @@ const (
 // docs/performance.md, gzip-compressed, two workers took 2.57 s with the
 // decompression on the reading goroutine.
 type readAhead struct {
-	src    io.ReadCloser
-	full   chan chunk  // filled chunks, in order
-	free   chan []byte // chunks to fill
-	done   chan struct{}
-	wg     sync.WaitGroup
-	cur    chunk // the chunk being read
-	off    int   // the bytes of cur read so far
-	once   sync.Once
+	src  io.ReadCloser
+	full chan chunk  // filled chunks, in order
+	free chan []byte // chunks to fill
+	done chan struct{}
+	wg   sync.WaitGroup
+	cur  chunk // the chunk being read
+	off  int   // the bytes of cur read so far
+	once sync.Once
+	// under is closed after src, once nothing reads src any more: the
+	// buffer src reads from, given back (may be nil).
+	under  io.Closer
 	closed bool // Close was called (on the reading goroutine, like Read)
+	// mu guards reading (the goroutine is inside src.Read) and abandoned
+	// (Close came then, and did not wait: a pipe may hold a read for as
+	// long as its writer likes; the goroutine closes src when the read
+	// returns, and under is never given back).
+	mu                 sync.Mutex
+	reading, abandoned bool
 }
 
 // chunk is a part of the source, and the error that ended it, if any.
@@ -134,7 +155,24 @@ func (ra *readAhead) fill() {
 		case <-ra.done:
 			return
 		}
+		ra.mu.Lock()
+		select {
+		case <-ra.done:
+			ra.mu.Unlock()
+			return
+		default:
+		}
+		ra.reading = true
+		ra.mu.Unlock()
 		n, err := readFull(ra.src, buf)
+		ra.mu.Lock()
+		ra.reading = false
+		abandoned := ra.abandoned
+		ra.mu.Unlock()
+		if abandoned {
+			ra.src.Close()
+			return
+		}
 		select {
 		case ra.full <- chunk{buf[:n], err}:
 		case <-ra.done:
@@ -195,15 +233,28 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 
 var errReadAheadClosed = errors.New("read after close")
 
-// Close stops the goroutine and closes the source. It is called from the
-// goroutine that reads.
+// Close stops the goroutine and closes the source, then what is under it.
+// It is called from the goroutine that reads. It does not wait for a read
+// of the source under way (see abandoned).
 func (ra *readAhead) Close() error {
-	var err error
 	ra.closed = true
+	var err error
 	ra.once.Do(func() {
+		ra.mu.Lock()
 		close(ra.done)
+		if ra.reading {
+			ra.abandoned = true
+			ra.mu.Unlock()
+			return
+		}
+		ra.mu.Unlock()
 		ra.wg.Wait()
 		err = ra.src.Close()
+		if ra.under != nil {
+			if e := ra.under.Close(); err == nil {
+				err = e
+			}
+		}
 	})
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 
@@ -211,5 +212,65 @@ func TestReadAheadClose(t *testing.T) {
 	}
 	if n, err := ra.Read(make([]byte, 2000)); err == nil || n != 0 {
 		t.Errorf("read after close: %d bytes, %v", n, err)
+	}
+}
+
+// gateReader is a source whose Read says it has begun, then waits for the
+// gate to open: a pipe whose writer is slow.
+type gateReader struct {
+	entered chan struct{}
+	gate    chan struct{}
+	closes  atomic.Int32
+}
+
+func (g *gateReader) Read(p []byte) (int, error) {
+	g.entered <- struct{}{}
+	<-g.gate
+	return len(p), nil
+}
+
+func (g *gateReader) Close() error { g.closes.Add(1); return nil }
+
+// orderCloser records its name in a shared list when closed.
+type orderCloser struct {
+	name string
+	log  *[]string
+}
+
+func (o orderCloser) Close() error { *o.log = append(*o.log, o.name); return nil }
+
+// TestReadAheadCloseOrder: Close closes the source, then what is under it,
+// once; while a read of the source is under way it returns without waiting
+// for it, the goroutine closes the source when the read returns, and what
+// is under it (a buffer the read may still be filling) is never given back.
+func TestReadAheadCloseOrder(t *testing.T) {
+	var log []string
+	ra := newReadAhead(struct {
+		io.Reader
+		io.Closer
+	}{bytes.NewReader(make([]byte, 100)), orderCloser{"src", &log}}, 1000)
+	ra.under = orderCloser{"under", &log}
+	if _, err := readAllErr(ra, 64); err != io.EOF {
+		t.Fatal(err)
+	}
+	ra.Close()
+	ra.Close()
+	if got := strings.Join(log, " "); got != "src under" {
+		t.Errorf("closed %q, want \"src under\"", got)
+	}
+
+	g := &gateReader{entered: make(chan struct{}), gate: make(chan struct{})}
+	log = nil
+	ra = newReadAhead(g, 1000)
+	ra.under = orderCloser{"under", &log}
+	<-g.entered // the goroutine is in Read, and stays there
+	ra.Close()  // must not wait for it
+	if g.closes.Load() != 0 || len(log) != 0 {
+		t.Fatalf("closed during the read: source %d times, %v", g.closes.Load(), log)
+	}
+	close(g.gate)
+	ra.wg.Wait()
+	if g.closes.Load() != 1 || len(log) != 0 {
+		t.Errorf("after the read: source closed %d times, %v closed", g.closes.Load(), log)
 	}
 }

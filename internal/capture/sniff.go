@@ -28,34 +28,34 @@ const maxCompressedLayers = 2
 // it when the returned io.Closer is closed.
 func sniff(r io.Reader, name string, opt Options, size int, ahead bool, sp *spares, warn warnFunc) (recordReader, io.Closer, error) {
 	// Every buffer and decompressor taken, to be given back or closed the
-	// innermost first: the decompressor's goroutine stops before the buffer
-	// it reads is given back.
+	// innermost first: a decompressor is closed before the buffer it reads
+	// (decompress).
 	var cs closers
 	var closer io.Closer
-	reader := func(r io.Reader) *bufReader {
-		b, c := sp.reader(r, size)
+	keep := func(c io.Closer) {
 		if c != nil {
 			cs = append(cs, c)
 			closer = cs
 		}
-		return b
 	}
-	in := reader(r)
+	in, under := sp.reader(r, size)
 	for layer := 0; ; layer++ {
 		head := in.peek(8)
 		if c := compressionOf(head); c != nil {
 			if layer >= maxCompressedLayers {
+				keep(under)
 				return nil, closer, &InputError{File: name, Offset: 0, Msg: "compressed data nested too deeply", Err: ErrUnsupported}
 			}
-			zr, err := decompress(c, in, size, ahead)
+			zr, err := decompress(c, in, under, size, ahead)
 			if err != nil {
+				keep(under)
 				return nil, closer, decompressError(name, c, err)
 			}
-			cs = append(cs, zr)
-			closer = cs
-			in = reader(zr)
+			keep(zr) // it closes under
+			in, under = sp.reader(zr, size)
 			continue
 		}
+		keep(under)
 		if len(head) < 4 {
 			if len(head) == 0 {
 				return nil, closer, &InputError{File: name, Offset: -1, Msg: "not a capture file (empty)", Err: ErrNotCapture}
