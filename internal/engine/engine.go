@@ -529,6 +529,11 @@ func classOf(c *conn) flow.Class {
 	switch {
 	case c.st.Reset() || (a == fsm.Closed && b == fsm.Closed && (c.finSeen[0] || c.finSeen[1])):
 		return flow.ClassClosed
+	case (a == fsm.TimeWait && stillClosing(b)) || (b == fsm.TimeWait && stillClosing(a)):
+		// Every close passes here for a round trip: the peer of the side in
+		// TIME_WAIT waits for the ACK of its FIN. Not over yet, so not for
+		// --max-linger to give up.
+		return flow.ClassClosing
 	case a == fsm.TimeWait || b == fsm.TimeWait:
 		return flow.ClassTimeWait
 	case !a.Synchronized() || !b.Synchronized():
@@ -541,6 +546,10 @@ func classOf(c *conn) flow.Class {
 	}
 	return flow.ClassEstablished
 }
+
+// stillClosing reports whether an endpoint in st waits for the ACK of its
+// FIN.
+func stillClosing(st fsm.State) bool { return st == fsm.LastAck || st == fsm.Closing }
 
 // evict makes room in a full table. Connections that are over (closed, reset,
 // TIME_WAIT) go first and are reported as closed; a live one is reported as

@@ -416,6 +416,26 @@ func TestEngineCaps(t *testing.T) {
 				"10.0.0.9:50000 g1 closed resp=3",
 			},
 		},
+		{
+			// A close whose last ACK has not come (one side in TIME_WAIT,
+			// the other in LAST_ACK) is not over: MaxLinger gives up the
+			// finished connections around it instead, and the ACK joins it.
+			name: "max-linger waits for the last ACK",
+			cfg:  func(c *Config) { c.MaxLinger = 1 },
+			steps: []capStep{
+				{cli, exchange(0, 1000, 5000)[:7]},               // the server's FIN: client TIME_WAIT, server LAST_ACK
+				{other, exchange(100, 3000, 4000)},               // finished: lingers
+				{third, exchange(200, 6000, 8000)},               // finished too: the other one goes
+				{cli, []pkt{{300, true, A, 1102, 5102, 0}}},      // the last ACK, a round trip late
+				{cli, []pkt{{310, false, F | A, 5101, 1102, 0}}}, // a straggler: it lingers whole
+			},
+			late: 0, evicted: 0,
+			flows: []string{
+				"10.0.0.1:40000 g1 closed resp=4",
+				"10.0.0.9:50000 g1 closed resp=3",
+				"10.0.0.8:50000 g1 closed resp=3",
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
