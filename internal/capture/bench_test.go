@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
@@ -22,6 +20,23 @@ func benchPcap(n int) []byte {
 	return pcapFile(binary.LittleEndian, false, 1, recs...)
 }
 
+// readMem reads the capture file in data to its end and returns its frames.
+func readMem(b *testing.B, data []byte) int {
+	s, err := OpenReader(bytes.NewReader(data), "mem", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	frames := 0
+	for s.Next() {
+		frames++
+	}
+	if s.Err() != nil {
+		b.Fatal(s.Err())
+	}
+	return frames
+}
+
 func BenchmarkRead(b *testing.B) {
 	const n = 100000
 	file := benchPcap(n)
@@ -30,16 +45,7 @@ func BenchmarkRead(b *testing.B) {
 	b.ResetTimer()
 	frames := 0
 	for i := 0; i < b.N; i++ {
-		s, err := OpenReader(bytes.NewReader(file), "mem", Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for s.Next() {
-			frames++
-		}
-		if s.Err() != nil {
-			b.Fatal(s.Err())
-		}
+		frames += readMem(b, file)
 	}
 	b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "packets/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/packet")
@@ -95,17 +101,7 @@ func BenchmarkReadCompressed(b *testing.B) {
 				b.SetBytes(int64(len(file)))
 				frames := 0
 				for b.Loop() {
-					s, err := OpenReader(bytes.NewReader(tc.data), "mem", Options{})
-					if err != nil {
-						b.Fatal(err)
-					}
-					for s.Next() {
-						frames++
-					}
-					if s.Err() != nil {
-						b.Fatal(s.Err())
-					}
-					s.Close()
+					frames += readMem(b, tc.data)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/packet")
 			})
@@ -126,16 +122,9 @@ func BenchmarkReadRotated(b *testing.B) {
 			recs = append(recs, testRecord{sec: uint32(1700000000 + i), frac: uint32(j * 1000), data: simpleTCP4(make([]byte, (j*37)%1400))})
 		}
 		all = append(all, recs...)
-		name := filepath.Join(dir, fmt.Sprintf("part%03d.pcap", i))
-		if err := os.WriteFile(name, pcapFile(binary.LittleEndian, false, 1, recs...), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		names = append(names, name)
+		names = append(names, writeFile(b, dir, fmt.Sprintf("part%03d.pcap", i), pcapFile(binary.LittleEndian, false, 1, recs...)))
 	}
-	whole := filepath.Join(dir, "whole.pcap")
-	if err := os.WriteFile(whole, pcapFile(binary.LittleEndian, false, 1, all...), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	whole := writeFile(b, dir, "whole.pcap", pcapFile(binary.LittleEndian, false, 1, all...))
 	for _, tc := range []struct {
 		name  string
 		files []string

@@ -3,6 +3,8 @@ package capture
 import (
 	"errors"
 	"io"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // bufReader hands out contiguous byte slices from an io.Reader without copying
@@ -54,7 +56,29 @@ func newBufReader(r io.Reader, size int) *bufReader {
 // files it opens next: rotated captures are read one after another, and a
 // new megabyte for each cost a quarter of a second of page faults on the
 // 200 files of the 2 M-packet mix.
-type spares struct{ bufs [][]byte }
+type spares struct {
+	bufs [][]byte
+	zstd []*zstd.Decoder // decoders of zstd files finished (openZstd)
+}
+
+// zstdDecoder returns a spare zstd decoder, or nil. sp may be nil.
+func (sp *spares) zstdDecoder() *zstd.Decoder {
+	if sp == nil || len(sp.zstd) == 0 {
+		return nil
+	}
+	d := sp.zstd[len(sp.zstd)-1]
+	sp.zstd = sp.zstd[:len(sp.zstd)-1]
+	return d
+}
+
+// putZstd keeps d for the next zstd file, and reports whether it did.
+func (sp *spares) putZstd(d *zstd.Decoder) bool {
+	if len(sp.zstd) >= maxSpares {
+		return false
+	}
+	sp.zstd = append(sp.zstd, d)
+	return true
+}
 
 // maxSpares bounds the buffers kept.
 const maxSpares = 8

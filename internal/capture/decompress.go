@@ -16,7 +16,9 @@ import (
 type compression struct {
 	name  string
 	magic []byte
-	open  func(io.Reader) (io.ReadCloser, error)
+	// open returns a decompressor of r; sp, which may be nil, lends and
+	// takes back decoders.
+	open func(r io.Reader, sp *spares) (io.ReadCloser, error)
 }
 
 // compressions are the compressed formats read, by their first bytes.
@@ -33,21 +35,59 @@ var compressions = []compression{
 // zstd's levels keep at most 8 MiB (level 19), and --long 128 MiB.
 const zstdMaxWindow = 128 << 20
 
-func openGzip(r io.Reader) (io.ReadCloser, error) {
+func openGzip(r io.Reader, _ *spares) (io.ReadCloser, error) {
 	return gzip.NewReader(r)
 }
 
-func openZstd(r io.Reader) (io.ReadCloser, error) {
+func openZstd(r io.Reader, sp *spares) (io.ReadCloser, error) {
+	if d := sp.zstdDecoder(); d != nil {
+		if err := d.Reset(r); err != nil {
+			d.Close()
+			return nil, err
+		}
+		return &zstdReader{d, sp}, nil
+	}
 	// One goroutine: decoding a stream concurrently is what readAhead does
 	// for every format, and the decoder's own goroutines would each hold
 	// their blocks.
-	d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow),
-		zstd.WithDecoderMaxMemory(1<<62))
+	d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
 	if err != nil {
 		return nil, err
 	}
-	return d.IOReadCloser(), nil
+	return &zstdReader{d, sp}, nil
 }
+
+// zstdReader is a zstd decoder that goes back to its spares when closed: a
+// decoder's history takes megabytes (8 MiB for zstd -3), which the files of
+// a rotated capture would each allocate anew.
+type zstdReader struct {
+	d  *zstd.Decoder
+	sp *spares
+}
+
+func (z *zstdReader) Read(p []byte) (int, error) { return z.d.Read(p) }
+
+// Close gives the decoder back, or closes it without spares.
+func (z *zstdReader) Close() error {
+	if z.d != nil && z.sp != nil && z.sp.putZstd(z.d) {
+		z.d = nil
+	}
+	z.discard()
+	return nil
+}
+
+// discard closes the decoder without giving it back: readAhead's goroutine
+// does so (discarder), which must not touch the spares.
+func (z *zstdReader) discard() {
+	if z.d != nil {
+		z.d.Close()
+		z.d = nil
+	}
+}
+
+// discarder is a decompressor that can be closed from another goroutine
+// than the one that reads the Source (readAhead.abandoned).
+type discarder interface{ discard() }
 
 // compressionOf returns the compressed format head starts with, or nil.
 func compressionOf(head []byte) *compression {
@@ -66,8 +106,8 @@ func compressionOf(head []byte) *compression {
 // under, which may be nil, is what r reads from (a buffer to give back): it
 // is closed with the returned reader, after it, and not at all if a read
 // ahead was under way (readAhead.abandoned).
-func decompress(c *compression, r io.Reader, under io.Closer, bufSize int, ahead bool) (io.ReadCloser, error) {
-	zr, err := c.open(r)
+func decompress(c *compression, r io.Reader, under io.Closer, sp *spares, bufSize int, ahead bool) (io.ReadCloser, error) {
+	zr, err := c.open(r, sp)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +210,11 @@ func (ra *readAhead) fill() {
 		abandoned := ra.abandoned
 		ra.mu.Unlock()
 		if abandoned {
-			ra.src.Close()
+			if d, ok := ra.src.(discarder); ok {
+				d.discard()
+			} else {
+				ra.src.Close()
+			}
 			return
 		}
 		select {

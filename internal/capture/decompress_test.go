@@ -85,8 +85,8 @@ func TestCompressedInputs(t *testing.T) {
 
 // TestCompressedDamage: a compressed capture cut short ends like a plain
 // one cut short (the frames before it, a warning, no error); one with a
-// damaged stream stops with an error that names the file and the format's
-// complaint; a damaged header fails to open. Both ways of decompressing.
+// damaged stream stops with an error that names the file. Both ways of
+// decompressing.
 func TestCompressedDamage(t *testing.T) {
 	plain := benchPcap(2000)
 	for _, ahead := range []bool{false, true} {
@@ -115,25 +115,48 @@ func TestCompressedDamage(t *testing.T) {
 						t.Errorf("damaged: %d frames, error %v", len(got), s.Err())
 					}
 
-					head := bytes.Clone(tc.file)
-					head[3] = 0xff // gzip: reserved flags; zstd: not the magic's last byte
-					if tc.name == "zstd" {
-						head = bytes.Clone(tc.file)
-						head[4] = 0xff // frame header descriptor: reserved bit set
-					}
-					if s, err := OpenReader(bytes.NewReader(head), "hdr", Options{}); err == nil {
-						for s.Next() {
-						}
-						if s.Err() == nil {
-							t.Errorf("damaged header: read without an error")
-						}
-						s.Close()
-					} else if !strings.Contains(err.Error(), "hdr") {
-						t.Errorf("damaged header: %v does not name the file", err)
-					}
 				})
 			}
 		})
+	}
+}
+
+// TestCompressedUnreadable: a compressed file whose first bytes cannot be
+// decompressed fails to open with what is wrong, not as an empty file.
+func TestCompressedUnreadable(t *testing.T) {
+	plain := benchPcap(100)
+	gz, zs := gzipBytes(plain), zstdBytes(plain)
+	badFlags := bytes.Clone(gz)
+	badFlags[3] = 0xe0 // reserved header flags
+	badBlock := bytes.Clone(gz)
+	badBlock[10] = 0xff // the first deflate block: a reserved block type
+	reserved := bytes.Clone(zs)
+	reserved[4] |= 0x08 // frame header descriptor: the reserved bit
+	// A frame that asks for a 256 MiB window (exponent 18), then a raw
+	// block of the capture's first bytes.
+	wide := cat([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 18 << 3}, []byte{(100<<3 | 1) & 0xff, (100 << 3) >> 8, 0}, plain[:100])
+	for _, tc := range []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"gzip header flags", badFlags, "bad gzip header"},
+		{"gzip first block", badBlock, "cannot decompress the first bytes (gzip)"},
+		{"zstd reserved bit", reserved, "cannot decompress the first bytes (zstd)"},
+		{"zstd window", wide, "the stream needs a window over 128 MiB"},
+	} {
+		for _, ahead := range []bool{false, true} {
+			withReadAhead(t, ahead, func(t *testing.T) {
+				s, err := OpenReader(bytes.NewReader(tc.file), "in.cap", Options{})
+				if err == nil {
+					s.Close()
+					t.Fatalf("%s: opened", tc.name)
+				}
+				if msg := err.Error(); !strings.Contains(msg, "in.cap") || !strings.Contains(msg, tc.want) || strings.Contains(msg, "empty") {
+					t.Errorf("%s (read ahead %v): %q, want the file and %q", tc.name, ahead, msg, tc.want)
+				}
+			})
+		}
 	}
 }
 

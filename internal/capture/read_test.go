@@ -20,11 +20,7 @@ func readAll(t *testing.T, files map[string][]byte, order []string) ([]Frame, *S
 	dir := t.TempDir()
 	var names []string
 	for _, n := range order {
-		p := filepath.Join(dir, n)
-		if err := os.WriteFile(p, files[n], 0o644); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, p)
+		names = append(names, writeFile(t, dir, n, files[n]))
 	}
 	s, err := Open(names, Options{})
 	if err != nil {
@@ -39,6 +35,16 @@ func readAll(t *testing.T, files map[string][]byte, order []string) ([]Frame, *S
 		out = append(out, f)
 	}
 	return out, s
+}
+
+// writeFile writes data to the file name in dir and returns its path.
+func writeFile(tb testing.TB, dir, name string, data []byte) string {
+	tb.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }
 
 func TestPcapVariants(t *testing.T) {
@@ -458,11 +464,7 @@ func TestBufSizeFor(t *testing.T) {
 	dir := t.TempDir()
 	var names []string
 	for i := range 8 {
-		name := filepath.Join(dir, fmt.Sprintf("part%d.pcap", i))
-		if err := os.WriteFile(name, benchPcap(10), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, name)
+		names = append(names, writeFile(t, dir, fmt.Sprintf("part%d.pcap", i), benchPcap(10)))
 	}
 	s, err := Open(names, Options{})
 	if err != nil {
@@ -482,9 +484,10 @@ func TestBufSizeFor(t *testing.T) {
 }
 
 // TestRotatedFiles: files that follow one another in time, as tcpdump -C
-// and -G write them, are open one at a time, each with a whole buffer, and
-// closed as soon as they end; their frames come as from one file, and a
-// file's warnings once, when it is read.
+// and -G write them, plain, gzip- and zstd-compressed, are open one at a
+// time, each with a whole buffer, and closed as soon as they end; their
+// frames come as from one file, and a file's warnings once, when it is
+// read.
 func TestRotatedFiles(t *testing.T) {
 	frame := simpleTCP4(nil)
 	dir := t.TempDir()
@@ -499,14 +502,13 @@ func TestRotatedFiles(t *testing.T) {
 			recs = append(recs, testRecord{sec: uint32(1000 + i*per + per - 1), data: frame[:10], origLen: 5}) // a warning
 		}
 		b := pcapFile(binary.LittleEndian, false, 1, recs...)
-		if i%3 == 1 {
+		switch i % 3 {
+		case 1:
 			b = gzipBytes(b)
+		case 2:
+			b = zstdBytes(b)
 		}
-		name := filepath.Join(dir, fmt.Sprintf("rot%02d.pcap", i))
-		if err := os.WriteFile(name, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, name)
+		names = append(names, writeFile(t, dir, fmt.Sprintf("rot%02d.pcap", i), b))
 	}
 	s, err := Open(names, Options{})
 	if err != nil {
@@ -542,5 +544,9 @@ func TestRotatedFiles(t *testing.T) {
 	}
 	if s.opened != 0 {
 		t.Errorf("%d files still open at the end", s.opened)
+	}
+	// One zstd decoder served every zstd file, each read twice.
+	if len(s.spare.zstd) != 1 {
+		t.Errorf("%d zstd decoders kept, want the one that served all files", len(s.spare.zstd))
 	}
 }

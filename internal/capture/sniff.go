@@ -3,8 +3,11 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // recordReader is a reader for one capture format.
@@ -24,8 +27,9 @@ const maxCompressedLayers = 2
 // sniff identifies the format of the input by its first bytes (never by its
 // name) and returns a reader for it. It unwraps gzip and zstd compression,
 // decompressing on a goroutine of its own if ahead is set and there are cores
-// for it. Its read buffers come from sp (which may be nil), and go back to
-// it when the returned io.Closer is closed.
+// for it. Its read buffers and decoders come from sp (which may be nil), and
+// go back to it when the returned io.Closer is closed; the buffer frames are
+// read from does not when opt.Buffers lends buffers.
 func sniff(r io.Reader, name string, opt Options, size int, ahead bool, sp *spares, warn warnFunc) (recordReader, io.Closer, error) {
 	// Every buffer and decompressor taken, to be given back or closed the
 	// innermost first: a decompressor is closed before the buffer it reads
@@ -39,23 +43,34 @@ func sniff(r io.Reader, name string, opt Options, size int, ahead bool, sp *spar
 		}
 	}
 	in, under := sp.reader(r, size)
+	var outer *compression // the compression in is the inside of, if any
 	for layer := 0; ; layer++ {
 		head := in.peek(8)
+		if len(head) < 8 && in.err != nil && !errors.Is(in.err, io.EOF) {
+			// Not an empty or short file: its first bytes could not be
+			// read (a zstd window past the limit, a damaged stream).
+			keep(under)
+			return nil, closer, firstBytesError(name, outer, in.err)
+		}
 		if c := compressionOf(head); c != nil {
 			if layer >= maxCompressedLayers {
 				keep(under)
 				return nil, closer, &InputError{File: name, Offset: 0, Msg: "compressed data nested too deeply", Err: ErrUnsupported}
 			}
-			zr, err := decompress(c, in, under, size, ahead)
+			zr, err := decompress(c, in, under, sp, size, ahead)
 			if err != nil {
 				keep(under)
 				return nil, closer, decompressError(name, c, err)
 			}
 			keep(zr) // it closes under
 			in, under = sp.reader(zr, size)
+			outer = c
 			continue
 		}
-		keep(under)
+		if opt.Buffers == nil {
+			// Lent buffers go back to their pool, not to the spares.
+			keep(under)
+		}
 		if len(head) < 4 {
 			if len(head) == 0 {
 				return nil, closer, &InputError{File: name, Offset: -1, Msg: "not a capture file (empty)", Err: ErrNotCapture}
@@ -84,6 +99,21 @@ func sniff(r io.Reader, name string, opt Options, size int, ahead bool, sp *spar
 		}
 		return nil, closer, &InputError{File: name, Offset: -1, Msg: fmt.Sprintf("not a capture file (first bytes 0x%x)", head), Err: ErrNotCapture}
 	}
+}
+
+// firstBytesError describes a file whose first bytes, decompressed as c if
+// c is not nil, could not be read.
+func firstBytesError(name string, c *compression, err error) error {
+	msg := "cannot read the first bytes"
+	if c != nil {
+		msg = "cannot decompress the first bytes (" + c.name + ")"
+		if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+			// A stream decoder says one or the other for a window past
+			// its limit (it decodes no more than a window at a time).
+			msg += fmt.Sprintf(": the stream needs a window over %d MiB (zstd --long=28 or more)", zstdMaxWindow>>20)
+		}
+	}
+	return &InputError{File: name, Offset: 0, Msg: msg, Err: err}
 }
 
 func unsupported(name, format string) error {

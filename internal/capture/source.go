@@ -34,7 +34,7 @@ type Source struct {
 	inputs   []*input
 	heap     []*input // the inputs with a frame to come, earliest first (before)
 	opened   int      // inputs that hold a reader
-	spare    *spares  // buffers for files opened later (not those of Options.Buffers)
+	spare    *spares  // buffers and decoders for files opened later
 	cur      *Frame   // the frame delivered last: the head of its input, not a copy
 	last     int      // index of the input whose frame was delivered last, -1 if none
 	number   uint64
@@ -162,11 +162,7 @@ func (s *Source) attach(in *input, r io.Reader, opt Options, size int, record bo
 	if !record {
 		warn = func(uint64, int64, string) {}
 	}
-	sp := s.spare
-	if opt.Buffers != nil {
-		sp = nil
-	}
-	rd, c, err := sniff(r, in.name, opt, size, record, sp, warn)
+	rd, c, err := sniff(r, in.name, opt, size, record, s.spare, warn)
 	if c != nil {
 		in.closers = append(in.closers, c)
 	}
