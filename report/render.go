@@ -561,7 +561,7 @@ func writeSummary(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "  not decoded    %s\n", CountsText(s.DecodeProblems))
 	}
 	if s.Evicted > 0 {
-		fmt.Fprintf(&b, "  evicted        %d open connections (--max-flows or --max-half-open reached)\n", s.Evicted)
+		fmt.Fprintf(&b, "  evicted        %d open connections (at a cap: --max-flows, --max-half-open, --max-linger)\n", s.Evicted)
 	}
 	if s.FlowsCapped > 0 {
 		fmt.Fprintf(&b, "  capped         %d flows hit a memory bound of the analysis (see \"capped\" in JSON)\n", s.FlowsCapped)

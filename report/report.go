@@ -56,7 +56,9 @@ type Summary struct {
 	// AnomalyCounts maps every anomaly kind found to its total.
 	AnomalyCounts map[string]uint64 `json:"anomaly_counts"`
 	// Evicted counts open connections dropped before they ended: the flow
-	// table was full, or too many were still in their handshake.
+	// table was full, too many were still in their handshake, or a
+	// connection with one side in TIME_WAIT and the other not closed was
+	// past the linger cap.
 	Evicted uint64 `json:"evicted"`
 	// FlowsCapped counts flows whose analysis hit a memory bound (see Flow.Capped).
 	FlowsCapped int `json:"flows_capped"`
