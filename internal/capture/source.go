@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync/atomic"
 )
 
 // input is one file of a Source with its look-ahead frame.
@@ -23,6 +24,10 @@ type input struct {
 	// read buffer and a decompressor.
 	lazy  bool
 	first int64
+	// read counts the bytes read from the file since it was last opened
+	// (Progress), and size is its size, -1 when unknown.
+	read atomic.Int64
+	size int64
 }
 
 // Source delivers the frames of one or more capture files as a single stream
@@ -77,8 +82,8 @@ func Open(names []string, opt Options) (*Source, error) {
 // OpenReader opens one capture from r, shown in messages as name.
 func OpenReader(r io.Reader, name string, opt Options) (*Source, error) {
 	s := &Source{opt: opt, bufSize: bufSizeFor(1, opt), last: -1}
-	in := &input{name: name}
-	if err := s.attach(in, r, s.opt, s.bufSize, true); err != nil {
+	in := &input{name: name, size: -1}
+	if err := s.attach(in, byteCounter{r, &in.read}, s.opt, s.bufSize, true); err != nil {
 		closeAll(in.closers)
 		return nil, err
 	}
@@ -115,6 +120,7 @@ func (s *Source) openLazy(in *input) error {
 	err := in.rd.next(&in.head)
 	s.release(in)
 	in.problems = 0
+	in.read.Store(0) // it is read again from the start
 	if err != nil {
 		return s.open(in, s.bufSize)
 	}
@@ -127,9 +133,9 @@ func (s *Source) openLazy(in *input) error {
 func (s *Source) openWith(in *input, opt Options, size int, record bool) error {
 	var r io.Reader
 	if in.path == "-" {
-		r = os.Stdin
+		r, in.size = os.Stdin, sizeOf(os.Stdin)
 		if s.opt.Stdin != nil {
-			r = s.opt.Stdin
+			r, in.size = s.opt.Stdin, -1
 		}
 	} else {
 		f, err := os.Open(in.path)
@@ -141,9 +147,10 @@ func (s *Source) openWith(in *input, opt Options, size int, record bool) error {
 			return &InputError{File: in.name, Offset: -1, Msg: "is a directory, not a capture file", Err: ErrNotCapture}
 		}
 		in.closers = append(in.closers, f)
-		r = f
+		r, in.size = f, sizeOf(f)
 	}
-	if err := s.attach(in, r, opt, size, record); err != nil {
+	in.read.Store(0)
+	if err := s.attach(in, byteCounter{r, &in.read}, opt, size, record); err != nil {
 		closeAll(in.closers)
 		in.closers = nil
 		return err

@@ -61,6 +61,7 @@ of any of them.`,
 	f.StringVarP(&o.Filter, "filter", "f", "", "BPF filter expression (libpcap syntax), applied to file input too")
 	f.IntVar(&o.Limit, "limit", 1000, "rows in the table (JSON and CSV are never capped)")
 	addEngineFlags(cmd, &o.Engine)
+	addProgressFlag(cmd, s)
 	f.StringVar(&o.Config, "config", "", "YAML file of settings: keys are these flags' names (e.g. syn-flood-rate: 200); the command line wins")
 	return cmd
 }
@@ -145,6 +146,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	var sp *spool.Spool
 	switch format {
 	case report.FormatNDJSON:
+		s.outStreams = true
 		// Each flow is written as it finishes: the report never sits in
 		// memory whole (flowWriter says where the encoding runs).
 		w := ndjsonWriter(s.Out, async)
@@ -163,6 +165,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		sink = w.put
 		finishSink = func() error { return w.close() }
 	case report.FormatCSV:
+		s.outStreams = true
 		// Rows are written as flows finish (the order of ndjson), so the
 		// report never sits in memory whole.
 		bw := bufio.NewWriterSize(s.Out, outBufSize)
@@ -492,7 +495,12 @@ func runAnalyzer(eng engine.Analyzer, files []string, filter string, s *IO) (*re
 		return nil, err
 	}
 	defer src.Close()
+	pl := newProgressLine(s)
+	var frames uint64
 	for src.Next() {
+		if frames++; pl != nil && frames%progressFrames == 0 {
+			pl.update(src.Progress(), frames)
+		}
 		fr := src.Frame()
 		if flt != nil && !flt.Match(fr) {
 			eng.Filtered()
@@ -500,6 +508,7 @@ func runAnalyzer(eng engine.Analyzer, files []string, filter string, s *IO) (*re
 		}
 		eng.Frame(fr)
 	}
+	pl.clear()
 	readErr := src.Err()
 	problems := src.Problems()
 	for _, p := range problems {

@@ -74,6 +74,7 @@ Metrics:
 	f.StringVar(&o.Baseline, "baseline", "", "JSON report (analyze -o json) to compare with; fails on regressions beyond the policy's tolerance")
 	f.StringVarP(&o.Filter, "filter", "f", "", "BPF filter expression (libpcap syntax), applied to file input too")
 	addEngineFlags(cmd, &o.Engine)
+	addProgressFlag(cmd, s)
 	f.StringVar(&configPath, "config", "", "YAML file of analysis settings: keys are the flags' names (the command line wins)")
 	return cmd
 }

@@ -47,6 +47,7 @@ both endpoints' states after it. Then the flow's record as analyze reports it.`,
 	f.Uint64Var(&o.ID, "id", 0, "the flow's id, as in analyze's report (required)")
 	f.StringVarP(&o.Filter, "filter", "f", "", "BPF filter expression; use the same one as for analyze so ids match")
 	addEngineFlags(cmd, &o.Engine)
+	addProgressFlag(cmd, s)
 	f.StringVar(&configPath, "config", "", "YAML file of analysis settings: keys are the flags' names")
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -34,6 +35,16 @@ type IO struct {
 	Out, Err io.Writer
 	// OutIsTerminal says whether Out is a terminal, which picks the default format.
 	OutIsTerminal bool
+	// ErrIsTerminal says whether Err is a terminal, where a progress line
+	// can be redrawn in place.
+	ErrIsTerminal bool
+	// progress is the --progress setting; outStreams says that the output
+	// is written while the files are read (ndjson, CSV), which a progress
+	// line on the same terminal would break up; now is the wall clock that
+	// paces the progress line (tests set it).
+	progress   progressMode
+	outStreams bool
+	now        func() time.Time
 	// stopProfile ends the profiles of the hidden profiling flags, also when
 	// the command failed.
 	stopProfile func() error
@@ -68,7 +79,7 @@ and what went wrong.`,
 // Main runs the command line args and returns the exit code. It prints an error
 // once, on the error stream.
 func Main(args []string, in io.Reader, out, errw io.Writer) int {
-	s := &IO{In: in, Out: out, Err: errw, OutIsTerminal: isTerminal(out)}
+	s := &IO{In: in, Out: out, Err: errw, OutIsTerminal: isTerminal(out), ErrIsTerminal: isTerminal(errw)}
 	root := NewRoot(s)
 	root.SetArgs(args)
 	err := root.Execute()
