@@ -127,3 +127,28 @@ func TestSizeOf(t *testing.T) {
 		t.Errorf("pipe: %d, want -1", got)
 	}
 }
+
+// TestSlowToDecompress: only a gzip-compressed file (among those named, not
+// standard input) needs a core to inflate.
+func TestSlowToDecompress(t *testing.T) {
+	dir := t.TempDir()
+	plain := benchPcap(10)
+	p := writeFile(t, dir, "plain.pcap", plain)
+	gz := writeFile(t, dir, "a.pcap.gz", gzipBytes(plain))
+	zst := writeFile(t, dir, "a.pcap.zst", zstdBytes(plain))
+	short := writeFile(t, dir, "short", []byte{0x1f})
+	for _, tc := range []struct {
+		names []string
+		want  bool
+	}{
+		{[]string{p}, false},
+		{[]string{gz}, true},
+		{[]string{zst}, false},
+		{[]string{p, zst, gz}, true},
+		{[]string{short, "-", dir + "/missing"}, false},
+	} {
+		if got := SlowToDecompress(tc.names); got != tc.want {
+			t.Errorf("SlowToDecompress(%v) = %v, want %v", tc.names, got, tc.want)
+		}
+	}
+}

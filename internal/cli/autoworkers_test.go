@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/engine"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/pcapgen"
+)
+
+// TestAutoWorkers: one worker per core but one, for a gzip-compressed
+// capture, when the count is left to the tool.
+func TestAutoWorkers(t *testing.T) {
+	dir := t.TempDir()
+	var plain bytes.Buffer
+	if _, err := pcapgen.WriteMix(&plain, pcapgen.MixOptions{Packets: 200, Connections: 20, Concurrency: 5, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write(plain.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pp, gp := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "a.pcap.gz")
+	if err := os.WriteFile(pp, plain.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(gp, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	auto := max(1, min(runtime.GOMAXPROCS(0)-1, 8))
+	for _, tc := range []struct {
+		workers int
+		timers  engine.Timers
+		file    string
+		want    int
+	}{
+		{0, engine.TimersLinux, pp, 0},
+		{0, engine.TimersLinux, gp, auto},
+		{2, engine.TimersLinux, gp, 2},
+		{0, engine.TimersZeek, gp, 0},
+	} {
+		cfg := engine.DefaultConfig()
+		cfg.Workers, cfg.Timers = tc.workers, tc.timers
+		autoWorkers(&cfg, []string{tc.file})
+		if cfg.Workers != tc.want {
+			t.Errorf("%+v: workers %d, want %d", tc, cfg.Workers, tc.want)
+		}
+	}
+}
