@@ -104,6 +104,22 @@ func TestProgressUnknownSize(t *testing.T) {
 	if p := s2.Progress(); p.Total != -1 {
 		t.Errorf("stdin from a reader: %+v, want an unknown total", p)
 	}
+	// Standard input redirected from a file has its size.
+	f, err := os.Open(writeFile(t, t.TempDir(), "in.pcap", plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s3, err := Open([]string{"-"}, Options{Stdin: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close()
+	for s3.Next() {
+	}
+	if p := s3.Progress(); p.Total != int64(len(plain)) || p.Read != p.Total {
+		t.Errorf("stdin from a file: %+v, want %d bytes of %d", p, len(plain), len(plain))
+	}
 }
 
 // TestSizeOf: only a regular file has a size.

@@ -136,6 +136,9 @@ func (s *Source) openWith(in *input, opt Options, size int, record bool) error {
 		r, in.size = os.Stdin, sizeOf(os.Stdin)
 		if s.opt.Stdin != nil {
 			r, in.size = s.opt.Stdin, -1
+			if f, ok := r.(*os.File); ok {
+				in.size = sizeOf(f) // analyze - < file
+			}
 		}
 	} else {
 		f, err := os.Open(in.path)
