@@ -35,29 +35,61 @@ var compressions = []compression{
 	{name: "zstd", magic: []byte{0x28, 0xb5, 0x2f, 0xfd}, open: openZstd},
 }
 
-// SlowToDecompress reports whether one of the named files (standard input,
-// "-", is not looked at) is compressed in a format whose decompression
-// costs about a core at the speed the analysis reads: gzip, which took 1.68
-// s to inflate the mix against about 1.2 s for its whole analysis on one
-// core. A file that cannot be read counts as not compressed: Open says
-// what is wrong with it.
-func SlowToDecompress(names []string) bool {
+// SlowToDecompress reports whether one of the named files is compressed in
+// a format whose decompression costs about a core at the speed the analysis
+// reads: gzip, which took 1.68 s to inflate the mix against about 1.2 s for
+// its whole analysis on one core. A file that cannot be read counts as not
+// compressed: Open says what is wrong with it.
+//
+// Standard input ("-") is stdin: its first bytes are read to look at, and
+// the reader returned gives them again before the rest, for Options.Stdin.
+func SlowToDecompress(names []string, stdin io.Reader) (bool, io.Reader) {
+	slow := false
 	for _, name := range names {
-		if name == "-" {
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			continue
-		}
 		var head [8]byte
-		n, _ := io.ReadFull(f, head[:])
-		f.Close()
+		var n int
+		if name == "-" {
+			if stdin == nil {
+				continue
+			}
+			n, _ = io.ReadFull(stdin, head[:])
+			stdin = &replay{head: append([]byte(nil), head[:n]...), r: stdin}
+		} else {
+			f, err := os.Open(name)
+			if err != nil {
+				continue
+			}
+			n, _ = io.ReadFull(f, head[:])
+			f.Close()
+		}
 		if c := compressionOf(head[:n]); c != nil && c.slow {
-			return true
+			slow = true
 		}
 	}
-	return false
+	return slow, stdin
+}
+
+// replay gives head, then what r gives; Stat is r's, when it has one (a
+// file redirected to standard input keeps its size).
+type replay struct {
+	head []byte
+	r    io.Reader
+}
+
+func (p *replay) Read(b []byte) (int, error) {
+	if len(p.head) > 0 {
+		n := copy(b, p.head)
+		p.head = p.head[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
+}
+
+func (p *replay) Stat() (os.FileInfo, error) {
+	if st, ok := p.r.(stater); ok {
+		return st.Stat()
+	}
+	return nil, errors.ErrUnsupported
 }
 
 // zstdMaxWindow bounds the history a zstd frame may ask the decoder to keep:

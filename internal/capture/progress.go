@@ -45,8 +45,13 @@ func (c byteCounter) Read(p []byte) (int, error) {
 	return k, err
 }
 
+// stater is a file, or a reader that stands for one.
+type stater interface {
+	Stat() (os.FileInfo, error)
+}
+
 // sizeOf returns the size of f when it is a regular file, else -1.
-func sizeOf(f *os.File) int64 {
+func sizeOf(f stater) int64 {
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
 		return -1

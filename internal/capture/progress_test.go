@@ -163,8 +163,32 @@ func TestSlowToDecompress(t *testing.T) {
 		{[]string{p, zst, gz}, true},
 		{[]string{short, "-", dir + "/missing"}, false},
 	} {
-		if got := SlowToDecompress(tc.names); got != tc.want {
+		if got, _ := SlowToDecompress(tc.names, nil); got != tc.want {
 			t.Errorf("SlowToDecompress(%v) = %v, want %v", tc.names, got, tc.want)
 		}
+	}
+	// Standard input: looked at, then read whole, with its size when it
+	// is a file.
+	gzf, err := os.Open(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gzf.Close()
+	slow, in := SlowToDecompress([]string{"-"}, gzf)
+	if !slow {
+		t.Error("gzip on standard input: not slow")
+	}
+	s, err := Open([]string{"-"}, Options{Stdin: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n := 0
+	for s.Next() {
+		n++
+	}
+	st, _ := gzf.Stat()
+	if p := s.Progress(); s.Err() != nil || n != 10 || p.Total != st.Size() || p.Read != p.Total {
+		t.Errorf("after the look: %d frames, error %v, progress %+v of %d bytes", n, s.Err(), p, st.Size())
 	}
 }

@@ -136,7 +136,7 @@ func (s *Source) openWith(in *input, opt Options, size int, record bool) error {
 		r, in.size = os.Stdin, sizeOf(os.Stdin)
 		if s.opt.Stdin != nil {
 			r, in.size = s.opt.Stdin, -1
-			if f, ok := r.(*os.File); ok {
+			if f, ok := r.(stater); ok {
 				in.size = sizeOf(f) // analyze - < file
 			}
 		}

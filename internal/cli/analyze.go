@@ -137,7 +137,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	if err := o.Engine.Validate(); err != nil {
 		return &ExitError{ExitInput, err}
 	}
-	autoWorkers(&o.Engine, o.Files)
+	autoWorkers(&o.Engine, o.Files, s)
 	var sink func(*report.Flow)
 	finishSink := func() error { return nil }
 	// Encoding in a goroutine of its own pays only beside a single engine
@@ -474,18 +474,22 @@ func AnalyzeStream(files []string, filter string, cfg engine.Config, s *IO, sink
 // less (docs/performance.md, session 15); for zstd, which decompresses in a
 // fraction of the analysis' time, two workers stay faster (0.80 against
 // 1.17 s).
-func autoWorkers(cfg *engine.Config, files []string) {
+// Standard input is looked at too: s.In then gives its first bytes again.
+func autoWorkers(cfg *engine.Config, files []string, s *IO) {
 	if cfg.Workers != 0 || cfg.Timers == engine.TimersZeek {
 		return
 	}
-	if capture.SlowToDecompress(files) {
-		cfg.Workers = max(1, min(runtime.GOMAXPROCS(0)-1, 8))
+	slow, in := capture.SlowToDecompress(files, s.In)
+	s.In = in
+	cfg.Workers = engine.WorkersFor(*cfg) // settled: standard input is looked at once
+	if slow {
+		cfg.Workers = max(1, min(cfg.Workers, runtime.GOMAXPROCS(0)-1))
 	}
 }
 
 // analyzeWith is Analyze with setup applied to the analyzer before it reads.
 func analyzeWith(files []string, filter string, cfg engine.Config, s *IO, setup func(engine.Analyzer)) (*report.Report, error) {
-	autoWorkers(&cfg, files)
+	autoWorkers(&cfg, files, s)
 	eng, err := engine.NewAnalyzer(cfg)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -35,23 +36,45 @@ func TestAutoWorkers(t *testing.T) {
 	if err := os.WriteFile(gp, gz.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	auto := max(1, min(runtime.GOMAXPROCS(0)-1, 8))
+	cores := min(runtime.GOMAXPROCS(0), 8)
+	auto := max(1, cores-1)
 	for _, tc := range []struct {
 		workers int
 		timers  engine.Timers
 		file    string
 		want    int
 	}{
-		{0, engine.TimersLinux, pp, 0},
+		{0, engine.TimersLinux, pp, cores},
 		{0, engine.TimersLinux, gp, auto},
 		{2, engine.TimersLinux, gp, 2},
 		{0, engine.TimersZeek, gp, 0},
 	} {
 		cfg := engine.DefaultConfig()
 		cfg.Workers, cfg.Timers = tc.workers, tc.timers
-		autoWorkers(&cfg, []string{tc.file})
+		autoWorkers(&cfg, []string{tc.file}, &IO{})
 		if cfg.Workers != tc.want {
 			t.Errorf("%+v: workers %d, want %d", tc, cfg.Workers, tc.want)
+		}
+	}
+	// Standard input is looked at, and still read whole after that.
+	for _, in := range [][]byte{plain.Bytes(), gz.Bytes()} {
+		cfg := engine.DefaultConfig()
+		s := &IO{In: bytes.NewReader(in)}
+		autoWorkers(&cfg, []string{"-"}, s)
+		want := cores
+		if bytes.Equal(in, gz.Bytes()) {
+			want = auto
+		}
+		if cfg.Workers != want {
+			t.Errorf("standard input: workers %d, want %d", cfg.Workers, want)
+		}
+		got, err := io.ReadAll(s.In)
+		if err != nil || !bytes.Equal(got, in) {
+			t.Errorf("standard input after the look: %d bytes (%v), want %d", len(got), err, len(in))
+		}
+		autoWorkers(&cfg, []string{"-"}, s) // settled: nothing more is read
+		if s.In == nil {
+			t.Error("standard input lost")
 		}
 	}
 }
