@@ -109,3 +109,26 @@ func TestFmtSeconds(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWriteTable renders the default --limit of 1000 rows and the
+// summary: a fixed cost of every run that prints the table.
+func BenchmarkWriteTable(b *testing.B) {
+	r := &Report{}
+	for i := range 1000 {
+		f := *typicalFlow()
+		f.ID = uint64(i + 1)
+		f.OrigPackets, f.RespPackets = uint64(i%17+3), uint64(i%13+2)
+		f.OrigBytes, f.RespBytes = uint64(i*37%5000), uint64(i*1009%900000)
+		r.Flows = append(r.Flows, f)
+	}
+	r.Summary.Flows = 210000
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := Write(&buf, r, FormatTable, Options{Limit: 1000}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
+}
