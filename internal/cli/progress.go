@@ -117,17 +117,20 @@ func (l *progressLine) clear() {
 
 // formatProgress says how much of the input has been read after elapsed,
 // and, when the total is known, what share and about how long is left at
-// the rate so far.
+// the rate so far. The line stays under 80 columns, so that redrawing it
+// in place never wraps.
 func formatProgress(p capture.Progress, frames uint64, elapsed time.Duration) string {
-	msg := "tcpflow-analyze: read " + formatBytes(p.Read)
+	msg := "tcpflow-analyze: "
 	if p.Total > 0 {
-		share := min(100*float64(p.Read)/float64(p.Total), 100)
-		msg += fmt.Sprintf(" of %s (%.0f%%)", formatBytes(p.Total), share)
+		share := min(100*p.Read/p.Total, 100) // rounded down: 100% only at the end
+		msg += fmt.Sprintf("%d%% of %s read", share, formatBytes(p.Total))
+	} else {
+		msg += formatBytes(p.Read) + " read"
 	}
 	msg += ", " + formatCount(frames) + " packets"
 	if p.Total > 0 && p.Read > 0 && p.Read < p.Total && elapsed >= time.Second {
 		left := time.Duration(float64(elapsed) * float64(p.Total-p.Read) / float64(p.Read))
-		msg += ", about " + formatLeft(left) + " left"
+		msg += ", " + formatLeft(left) + " left"
 	}
 	return msg
 }

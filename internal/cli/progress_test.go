@@ -18,23 +18,30 @@ func TestFormatProgress(t *testing.T) {
 		want    string
 	}{
 		{capture.Progress{Read: 512 << 10, Total: 2 << 20}, 900, 500 * time.Millisecond,
-			"tcpflow-analyze: read 512 KiB of 2 MiB (25%), 900 packets"},
+			"tcpflow-analyze: 25% of 2 MiB read, 900 packets"},
 		{capture.Progress{Read: 212 << 20, Total: 449 << 20}, 950_000, 2 * time.Second,
-			"tcpflow-analyze: read 212 MiB of 449 MiB (47%), 950 k packets, about 2 s left"},
+			"tcpflow-analyze: 47% of 449 MiB read, 950 k packets, 2 s left"},
 		{capture.Progress{Read: 3 << 30, Total: 30 << 30}, 12_345_678, 90 * time.Second,
-			"tcpflow-analyze: read 3.0 GiB of 30.0 GiB (10%), 12.3 M packets, about 14 min left"},
+			"tcpflow-analyze: 10% of 30.0 GiB read, 12.3 M packets, 14 min left"},
 		{capture.Progress{Read: 1 << 30, Total: 400 << 30}, 2_500_000_000, time.Hour,
-			"tcpflow-analyze: read 1.0 GiB of 400 GiB (0%), 2.50 G packets, about 399 h 0 min left"},
+			"tcpflow-analyze: 0% of 400 GiB read, 2.50 G packets, 399 h 0 min left"},
+		// Rounded down: 100% is for the end.
+		{capture.Progress{Read: 999, Total: 1000}, 5, 0, "tcpflow-analyze: 99% of 0 KiB read, 5 packets"},
 		// Unknown size (a pipe): no share, no time left.
 		{capture.Progress{Read: 64 << 20, Total: -1}, 20_000, 5 * time.Second,
-			"tcpflow-analyze: read 64 MiB, 20 k packets"},
+			"tcpflow-analyze: 64 MiB read, 20 k packets"},
 		// Read ahead of the frames to the end: no time left to tell.
 		{capture.Progress{Read: 10 << 20, Total: 10 << 20}, 70_000, 3 * time.Second,
-			"tcpflow-analyze: read 10 MiB of 10 MiB (100%), 70 k packets"},
+			"tcpflow-analyze: 100% of 10 MiB read, 70 k packets"},
 	} {
 		if got := formatProgress(tc.p, tc.frames, tc.elapsed); got != tc.want {
 			t.Errorf("formatProgress(%+v, %d, %v)\n got %q\nwant %q", tc.p, tc.frames, tc.elapsed, got, tc.want)
 		}
+	}
+	// The longest line fits 80 columns.
+	long := formatProgress(capture.Progress{Read: 1000<<20 - 1, Total: 1023 << 20}, 999_999_999, time.Hour)
+	if len(long) >= 80 {
+		t.Errorf("%q: %d columns", long, len(long))
 	}
 }
 
@@ -162,7 +169,7 @@ func TestAnalyzeProgress(t *testing.T) {
 		if out != plain {
 			t.Errorf("workers %s: the report differs with the progress line", workers)
 		}
-		if !strings.HasPrefix(errs, "\rtcpflow-analyze: read ") || !strings.HasSuffix(errs, "\r\x1b[K") ||
+		if !strings.HasPrefix(errs, "\rtcpflow-analyze: ") || !strings.HasSuffix(errs, "\r\x1b[K") ||
 			strings.Count(errs, "\r") < 3 {
 			t.Errorf("workers %s: standard error %q, want the line drawn and erased", workers, errs)
 		}
