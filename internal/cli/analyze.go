@@ -474,7 +474,9 @@ func AnalyzeStream(files []string, filter string, cfg engine.Config, s *IO, sink
 // less (docs/performance.md, session 15); for zstd, which decompresses in a
 // fraction of the analysis' time, two workers stay faster (0.80 against
 // 1.17 s).
+//
 // Standard input is looked at too: s.In then gives its first bytes again.
+// The count is settled either way, so that a second call looks at nothing.
 func autoWorkers(cfg *engine.Config, files []string, s *IO) {
 	if cfg.Workers != 0 || cfg.Timers == engine.TimersZeek {
 		return
