@@ -362,3 +362,42 @@ func BenchmarkAppendFlowRecord(b *testing.B) {
 		}
 	}
 }
+
+// TestTailCacheKeepsCommonTransitions: transitions that differ in one name
+// only (here the state the FIN-ACK's receiver left, or the direction) hit
+// every time when they alternate, two by two, whatever sets their names
+// choose.
+func TestTailCacheKeepsCommonTransitions(t *testing.T) {
+	base := Transition{Event: "FIN_ACK_CTL", Dir: "resp", OrigFrom: "FIN_WAIT_1", OrigTo: "TIME_WAIT", RespFrom: "CLOSE_WAIT", RespTo: "LAST_ACK"}
+	var ts []Transition
+	for _, from := range []string{"FIN_WAIT_1", "FIN_WAIT_2", "ESTABLISHED"} {
+		for _, dir := range []string{"orig", "resp"} {
+			tr := base
+			tr.OrigFrom, tr.Dir = from, dir
+			ts = append(ts, tr)
+		}
+	}
+	for i := range ts {
+		for j := range ts {
+			if i == j {
+				continue
+			}
+			var c tailCache
+			for _, k := range []int{i, j} {
+				e, hit := c.entry(&ts[k])
+				if hit {
+					t.Fatalf("%+v: a hit in an empty cache", ts[k])
+				}
+				e.b = append(e.b[:0], ts[k].OrigFrom+ts[k].Dir...)
+			}
+			for range 3 {
+				for _, k := range []int{i, j} {
+					e, hit := c.entry(&ts[k])
+					if !hit || string(e.b) != ts[k].OrigFrom+ts[k].Dir {
+						t.Fatalf("%+v after %+v: hit %v, %q", ts[k], ts[i+j-k], hit, e.b)
+					}
+				}
+			}
+		}
+	}
+}
