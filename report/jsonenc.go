@@ -49,43 +49,45 @@ type tailEntry struct {
 	b   []byte
 }
 
-// matches reports whether e holds the JSON of names.
-func (e *tailEntry) matches(names *[6]string) bool {
-	for i, s := range names {
-		k := e.key[i]
-		if len(k) != len(s) || unsafe.StringData(k) != unsafe.StringData(s) {
-			return false
-		}
-	}
-	return e.b != nil
+// same reports whether s and k are the same string: the same bytes at the
+// same address. Names at other addresses miss, and are encoded again.
+func same(s, k string) bool {
+	return len(s) == len(k) && unsafe.StringData(s) == unsafe.StringData(k)
 }
+
+// matches reports whether e holds the JSON of t's names.
+func (e *tailEntry) matches(t *Transition) bool {
+	k := &e.key
+	return e.b != nil && same(t.Event, k[0]) && same(t.Dir, k[1]) && same(t.OrigFrom, k[2]) &&
+		same(t.OrigTo, k[3]) && same(t.RespFrom, k[4]) && same(t.RespTo, k[5])
+}
+
+// addr is the address of s's bytes, as a number to hash.
+func addr(s string) uint64 { return uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) }
 
 // entry returns the entry for t's names, and whether it holds their JSON; on
 // a miss the caller fills it.
 //
-// All six names choose the set, of two entries, the latest used first: two
-// common transitions that differ in one name (a FIN-ACK answering a FIN,
-// from FIN_WAIT_1 or, after the ACK came alone, from FIN_WAIT_2) took turns
-// in one slot when the set was chosen by three names, a miss in most of the
-// mix's flows.
+// All six names choose the set, of two entries: two common transitions that
+// differ in one name (a FIN-ACK answering a FIN, from FIN_WAIT_1 or, after
+// the ACK came alone, from FIN_WAIT_2) took turns in one slot when the set
+// was chosen by three names, a miss in most of the mix's flows. A miss
+// takes the second entry, so that the first one stays.
 func (c *tailCache) entry(t *Transition) (*tailEntry, bool) {
-	names := [6]string{t.Event, t.Dir, t.OrigFrom, t.OrigTo, t.RespFrom, t.RespTo}
-	var h uint64
-	for i, s := range names {
-		h = (h ^ uint64(uintptr(unsafe.Pointer(unsafe.StringData(s))))) * tailMix[i]
-	}
+	h := (addr(t.Event)*tailMix[0] ^ addr(t.Dir)*tailMix[1] ^ addr(t.OrigFrom)*tailMix[2]) +
+		(addr(t.OrigTo)*tailMix[3] ^ addr(t.RespFrom)*tailMix[4] ^ addr(t.RespTo)*tailMix[5])
 	set := &c[(h>>56)%uint64(len(c))] // the best-mixed bits
-	if set[0].matches(&names) {
+	if set[0].matches(t) {
 		return &set[0], true
 	}
-	if set[1].matches(&names) {
-		set[0], set[1] = set[1], set[0]
-		return &set[0], true
+	e := &set[1]
+	if set[0].b == nil {
+		e = &set[0]
+	} else if e.matches(t) {
+		return e, true
 	}
-	// The older entry makes way; its buffer is reused.
-	set[0], set[1] = set[1], set[0]
-	set[0].key = names
-	return &set[0], false
+	e.key = [6]string{t.Event, t.Dir, t.OrigFrom, t.OrigTo, t.RespFrom, t.RespTo}
+	return e, false
 }
 
 // FlowEncoder writes flows as ndjson lines, the bytes AppendNDJSONFlow
