@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
@@ -836,6 +837,34 @@ func TestSynFloodRecentMatchesLive(t *testing.T) {
 		for j, c := range d.syn.recent {
 			if c.e != nil && d.syn.live[c.key] != c.e {
 				t.Fatalf("event %d: slot %d holds %v's entry %p, the table %p", i, j, c.key, c.e, d.syn.live[c.key])
+			}
+		}
+	}
+}
+
+// TestScanTryKeepsAddresses: an attempt in its 64-byte form gives back its
+// source and target, IPv4, IPv6 and IPv4-mapped IPv6 alike, and tells an
+// IPv4 source from the same address mapped into IPv6.
+func TestScanTryKeepsAddresses(t *testing.T) {
+	if n := unsafe.Sizeof(scanTry{}); n != 64 {
+		t.Fatalf("scanTry takes %d bytes, want one cache line", n)
+	}
+	addrs := []netip.AddrPort{ap("192.0.2.7:40000"), ap("[2001:db8::7]:443"), ap("[::ffff:192.0.2.7]:40000")}
+	for _, src := range addrs {
+		for _, dst := range addrs {
+			f := report.Flow{ID: 9, FirstPacket: 3, Start: 5, ConnState: "REJ"}
+			a := newScanTry(&f, src, dst)
+			if a.srcAddr() != src.Addr() || a.target() != dst {
+				t.Errorf("%v -> %v: gave back %v -> %v", src, dst, a.srcAddr(), a.target())
+			}
+			if a.state != 1 || a.bits&tryFailed == 0 || a.t != 5 || a.packet != 3 || a.flowID != 9 {
+				t.Errorf("%v -> %v: %+v", src, dst, a)
+			}
+			for _, other := range addrs {
+				b := newScanTry(&f, other, dst)
+				if got, want := a.sameSource(&b), src.Addr() == other.Addr(); got != want {
+					t.Errorf("%v and %v: same source %v, want %v", src, other, got, want)
+				}
 			}
 		}
 	}
