@@ -131,41 +131,50 @@ func (s *Set) ReportInto(dst []report.Anomaly, message func(Kind) string) []repo
 	if cap(out) < s.n {
 		out = make([]report.Anomaly, 0, s.n)
 	}
-	for k := Kind(0); k < NumKinds; k++ {
-		for i := range s.n {
-			r := s.at(i)
-			if r.kind != k {
-				continue
-			}
-			in := &catalog[k]
-			var packets []uint64
-			var times []report.Time
-			if n := len(out); n < cap(out) {
-				old := out[:n+1][n]
-				packets, times = old.Packets[:0], old.Times[:0]
-			}
-			if r.n > 0 {
-				packets = append(packets, r.packets[:r.n]...)
-				for _, t := range r.times[:r.n] {
-					times = append(times, report.Time(t))
-				}
-			} else {
-				packets, times = nil, nil
-			}
-			a := report.Anomaly{
-				Kind: in.Name, Severity: in.Severity, Count: uint64(r.count),
-				Packets: packets, Times: times, Message: in.Message,
-			}
-			if r.max > 0 {
-				a.Details = map[string]any{"max_number": r.max}
-			}
-			if message != nil {
-				if m := message(k); m != "" {
-					a.Message = m
-				}
-			}
-			out = append(out, a)
+	// The records in catalog order: a set holds a kind once, and few
+	// kinds, so an insertion sort of them replaces a pass over every kind
+	// (4 % of the 1 M-source flood's run, for one or two findings a flow).
+	var small [8]*record
+	order := small[:0]
+	for i := range s.n {
+		r := s.at(i)
+		j := len(order)
+		order = append(order, r)
+		for ; j > 0 && order[j-1].kind > r.kind; j-- {
+			order[j] = order[j-1]
 		}
+		order[j] = r
+	}
+	for _, r := range order {
+		k := r.kind
+		in := &catalog[k]
+		var packets []uint64
+		var times []report.Time
+		if n := len(out); n < cap(out) {
+			old := out[:n+1][n]
+			packets, times = old.Packets[:0], old.Times[:0]
+		}
+		if r.n > 0 {
+			packets = append(packets, r.packets[:r.n]...)
+			for _, t := range r.times[:r.n] {
+				times = append(times, report.Time(t))
+			}
+		} else {
+			packets, times = nil, nil
+		}
+		a := report.Anomaly{
+			Kind: in.Name, Severity: in.Severity, Count: uint64(r.count),
+			Packets: packets, Times: times, Message: in.Message,
+		}
+		if r.max > 0 {
+			a.Details = map[string]any{"max_number": r.max}
+		}
+		if message != nil {
+			if m := message(k); m != "" {
+				a.Message = m
+			}
+		}
+		out = append(out, a)
 	}
 	return out
 }

@@ -1,7 +1,9 @@
 package anomaly
 
 import (
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
@@ -93,6 +95,30 @@ func TestSetKeepsEveryKind(t *testing.T) {
 			}
 			if r := s.Report(nil); len(r) != len(count) {
 				t.Errorf("%s: report has %d kinds, want %d", tc.name, len(r), len(count))
+			}
+		}
+	}
+}
+
+// TestReportInCatalogOrder: however the kinds came, the report lists them
+// in catalog order, more than eight of them too.
+func TestReportInCatalogOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for round := range 200 {
+		n := 1 + r.IntN(12)
+		kinds := r.Perm(int(NumKinds))[:n]
+		var s Set
+		for i, k := range kinds {
+			s.Add(Kind(k), uint64(i+1), int64(i+1))
+		}
+		got := s.Report(nil)
+		slices.Sort(kinds)
+		if len(got) != n {
+			t.Fatalf("round %d: %d entries for %d kinds", round, len(got), n)
+		}
+		for i, k := range kinds {
+			if got[i].Kind != Kind(k).Info().Name {
+				t.Fatalf("round %d: entry %d is %s, want %s", round, i, got[i].Kind, Kind(k).Info().Name)
 			}
 		}
 	}
