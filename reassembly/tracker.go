@@ -423,6 +423,16 @@ func (t *Tracker) Dir(d segment.Dir) DirStats {
 	return ds
 }
 
+// Brief returns what a flow record takes of direction d: its missed bytes
+// (MissedBytes), the MSS of its SYN and its window scale. It reads two of the
+// four cache lines of the direction's state, where Dir reads them all: a
+// finished connection has often left the cache, and a record is made for
+// each.
+func (t *Tracker) Brief(d segment.Dir) (missed uint64, mss uint16, ws WScale) {
+	s := &t.d[d&1]
+	return s.holeBytes + s.droppedHoleBytes, s.mss, s.wscale()
+}
+
 // Capped reports whether some direction reached the cap on holes, and
 // whether some direction reached the cap on unacknowledged segments: what
 // Dir's HolesCapped and UnackedCapped say of both, without building the rest

@@ -634,3 +634,37 @@ func TestZeroValueAndNil(t *testing.T) {
 	tr.Add(segment.Dir(7), &s)
 	_ = fmt.Sprint(tr.Dir(segment.Dir(9)))
 }
+
+// TestBriefMatchesDir: Brief gives what Dir gives of the three fields a flow
+// record takes, through a handshake, data with a hole, and a close.
+func TestBriefMatchesDir(t *testing.T) {
+	var tr Tracker
+	tr.Init(&Config{KeepPayload: true})
+	segs := []struct {
+		d   segment.Dir
+		seg segment.Segment
+	}{
+		{segment.Orig, segment.Segment{Seq: 100, Flags: segment.SYN, Window: 1000, Opts: segment.Options{MSS: 1460, HasMSS: true, WScale: 7, HasWScale: true}}},
+		{segment.Resp, segment.Segment{Seq: 500, Ack: 101, Flags: segment.SYN | segment.ACK, Window: 2000, Opts: segment.Options{MSS: 1400, HasMSS: true, WScale: 9, HasWScale: true}}},
+		{segment.Orig, segment.Segment{Seq: 101, Ack: 501, Flags: segment.ACK, Window: 100}},
+		{segment.Orig, segment.Segment{Seq: 201, Ack: 501, Flags: segment.ACK, Window: 100, PayloadLen: 50}}, // 100 bytes never seen
+		{segment.Resp, segment.Segment{Seq: 501, Ack: 251, Flags: segment.ACK | segment.FIN, Window: 100}},
+	}
+	for i, s := range segs {
+		s.seg.Frame, s.seg.Time = uint64(i+1), int64(i+1)*1e6
+		tr.Add(s.d, &s.seg)
+		if i == 3 {
+			tr.Release() // holes still open count as missed bytes
+		}
+		for d := segment.Orig; d <= segment.Resp; d++ {
+			ds := tr.Dir(d)
+			missed, mss, ws := tr.Brief(d)
+			if missed != ds.MissedBytes || mss != ds.MSS || ws != ds.WScale {
+				t.Fatalf("segment %d, dir %d: Brief %d %d %v, Dir %d %d %v", i+1, d, missed, mss, ws, ds.MissedBytes, ds.MSS, ds.WScale)
+			}
+		}
+	}
+	if missed, mss, ws := tr.Brief(segment.Orig); missed != 100 || mss != 1460 || ws != 7 {
+		t.Errorf("orig: %d %d %v, want 100 missed, MSS 1460, scale 7", missed, mss, ws)
+	}
+}

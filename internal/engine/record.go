@@ -39,10 +39,10 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 		OrigIPBytes: c.ipBytes[0], RespIPBytes: c.ipBytes[1],
 	}
 	for d := segment.Orig; d <= segment.Resp; d++ {
-		ds := c.seq.Dir(d)
-		f.MissedBytes += ds.MissedBytes
-		f.MSS[d] = int(ds.MSS)
-		f.WindowScale[d] = int(ds.WScale)
+		missed, mss, ws := c.seq.Brief(d)
+		f.MissedBytes += missed
+		f.MSS[d] = int(mss)
+		f.WindowScale[d] = int(ws)
 	}
 	if rtt, ok := c.seq.HandshakeRTT(); ok {
 		ms := float64(rtt) / 1e6
