@@ -2,13 +2,16 @@ package engine
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
 	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
@@ -532,5 +535,37 @@ func TestConnIsWholeLines(t *testing.T) {
 	}
 	if end := unsafe.Offsetof(c.twSegs) + unsafe.Sizeof(c.twSegs); end > start+3*64 {
 		t.Errorf("the hot fields end at byte %d, past the third line after theirs", end)
+	}
+}
+
+// TestFlowCounts: the counts kept in arrays give the maps that counting
+// into maps gives, every conn_state of Zeek's list and one outside it
+// included, and every kind.
+func TestFlowCounts(t *testing.T) {
+	for i, n := range connStateNames {
+		if connStateIndex(n) != i {
+			t.Fatalf("connStateIndex(%q) = %d, want %d", n, connStateIndex(n), i)
+		}
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	names := append(connStateNames[:], "XX")
+	var fc flowCounts
+	wantStates, wantKinds := map[string]int{}, map[string]uint64{}
+	for range 2000 {
+		cs := names[r.IntN(len(names))]
+		var an anomaly.Set
+		for range r.IntN(4) {
+			k := anomaly.Kind(r.IntN(int(anomaly.NumKinds)))
+			an.Add(k, 1, 1)
+			wantKinds[k.String()]++
+		}
+		fc.flow(cs, &an)
+		wantStates[cs]++
+	}
+	if got := fc.states(); !reflect.DeepEqual(got, wantStates) {
+		t.Errorf("states %v, want %v", got, wantStates)
+	}
+	if got := fc.kinds(); !reflect.DeepEqual(got, wantKinds) {
+		t.Errorf("kinds %v, want %v", got, wantKinds)
 	}
 }
