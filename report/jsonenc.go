@@ -287,9 +287,15 @@ func (e *FlowEncoder) AppendJSONElem(b []byte, f *Flow) ([]byte, error) {
 	return appendFlow(b, f, elemLayout, true, &e.tc, &e.elemTails)
 }
 
-// timeCache keeps the date and clock of the latest second formatted: the
-// times of one flow mostly share their second.
+// timeCache keeps the date and clock of the two latest seconds formatted:
+// the times of one flow mostly share their second, or fall in two (a SYN
+// and its retransmission a second later: with one second kept, the flows
+// of a SYN flood formatted a date and clock for nearly every time).
 type timeCache struct {
+	e [2]clockEntry // the latest used first
+}
+
+type clockEntry struct {
 	sec int64
 	ok  bool
 	b   [20]byte // "2006-01-02T15:04:05."
@@ -298,14 +304,20 @@ type timeCache struct {
 // append appends t in TimeLayout.
 func (c *timeCache) append(b []byte, t Time) []byte {
 	sec, nsec := splitTime(t)
-	if !c.ok || c.sec != sec {
-		if _, ok := appendClock(c.b[:0], sec); !ok {
-			c.ok = false
+	e := &c.e[0]
+	switch {
+	case e.ok && e.sec == sec:
+	case c.e[1].ok && c.e[1].sec == sec:
+		c.e[0], c.e[1] = c.e[1], c.e[0]
+	default:
+		c.e[1] = c.e[0]
+		if _, ok := appendClock(e.b[:0], sec); !ok {
+			e.ok = false
 			return appendTime(b, t)
 		}
-		c.sec, c.ok = sec, true
+		e.sec, e.ok = sec, true
 	}
-	return appendNanos(append(b, c.b[:]...), int(nsec))
+	return appendNanos(append(b, e.b[:]...), int(nsec))
 }
 
 // appendNanos appends nsec (0 ≤ nsec < 1e9) as nine digits and a 'Z', three

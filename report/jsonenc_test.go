@@ -128,7 +128,10 @@ func FuzzFlowJSON(f *testing.F) {
 func TestTimeCache(t *testing.T) {
 	var c timeCache
 	for _, v := range []Time{1_700_000_000_123_456_789, 1_700_000_000_999_999_999, 1_700_000_001_000_000_001,
-		-1, -1_000_000_001, 0, 1_700_000_001_000_000_002, math.MaxInt64, math.MinInt64, 5} {
+		-1, -1_000_000_001, 0, 1_700_000_001_000_000_002, math.MaxInt64, math.MinInt64, 5,
+		// Two seconds in turn, then a third: each from its entry.
+		1_700_000_000_000_000_007, 1_700_000_001_000_000_008, 1_700_000_000_000_000_009, 1_700_000_001_000_000_010,
+		1_700_000_002_000_000_011, 1_700_000_000_000_000_012, 1_700_000_002_000_000_013} {
 		if got, want := string(c.append(nil, v)), v.String(); got != want {
 			t.Errorf("cached %d = %s, want %s", int64(v), got, want)
 		}
