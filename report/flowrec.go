@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"unsafe"
 )
 
 // flowRecVersion starts every record of AppendFlowRecord.
@@ -95,7 +94,7 @@ func appendRecString(b []byte, s string) []byte {
 // nameSlot picks a transition name's place in appendTransitions' table of
 // names seen, by the address and length of its bytes.
 func nameSlot(s string) int {
-	return int((uintptr(unsafe.Pointer(unsafe.StringData(s)))>>3 ^ uintptr(len(s))*0x9e37) % 64)
+	return int((addr(s)>>3 ^ uint64(len(s))*0x9e37) % 64)
 }
 
 func appendTransitions(b []byte, ts []Transition) []byte {
@@ -113,7 +112,7 @@ func appendTransitions(b []byte, ts []Transition) []byte {
 	index := func(s string) int {
 		h := nameSlot(s)
 		if j := seen[h]; j != 0 {
-			if t := names[j-1]; len(t) == len(s) && unsafe.StringData(t) == unsafe.StringData(s) {
+			if same(names[j-1], s) {
 				return int(j - 1)
 			}
 		}

@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"testing"
@@ -14,22 +13,7 @@ import (
 // total.
 func TestSourceProgress(t *testing.T) {
 	plain := benchPcap(3000) // several read buffers
-	frame := simpleTCP4(nil)
-	var rotated [][]byte
-	for i := range 12 {
-		var recs []testRecord
-		for j := range 4 {
-			recs = append(recs, testRecord{sec: uint32(1000 + 4*i + j), data: frame})
-		}
-		b := pcapFile(binary.LittleEndian, false, 1, recs...)
-		switch i % 3 {
-		case 1:
-			b = gzipBytes(b)
-		case 2:
-			b = zstdBytes(b)
-		}
-		rotated = append(rotated, b)
-	}
+	rotated := rotatedParts(12, 4, nil)
 	for _, tc := range []struct {
 		name  string
 		files [][]byte

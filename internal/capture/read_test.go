@@ -493,21 +493,13 @@ func TestRotatedFiles(t *testing.T) {
 	dir := t.TempDir()
 	var names []string
 	const files, per = 40, 5
-	for i := range files {
-		var recs []testRecord
-		for j := range per {
-			recs = append(recs, testRecord{sec: uint32(1000 + i*per + j), data: frame})
-		}
+	parts := rotatedParts(files, per, func(i int) []testRecord {
 		if i == 7 {
-			recs = append(recs, testRecord{sec: uint32(1000 + i*per + per - 1), data: frame[:10], origLen: 5}) // a warning
+			return []testRecord{{sec: uint32(1000 + i*per + per - 1), data: frame[:10], origLen: 5}} // a warning
 		}
-		b := pcapFile(binary.LittleEndian, false, 1, recs...)
-		switch i % 3 {
-		case 1:
-			b = gzipBytes(b)
-		case 2:
-			b = zstdBytes(b)
-		}
+		return nil
+	})
+	for i, b := range parts {
 		names = append(names, writeFile(t, dir, fmt.Sprintf("rot%02d.pcap", i), b))
 	}
 	s, err := Open(names, Options{})
@@ -549,4 +541,30 @@ func TestRotatedFiles(t *testing.T) {
 	if len(s.spare.zstd) != 1 {
 		t.Errorf("%d zstd decoders kept, want the one that served all files", len(s.spare.zstd))
 	}
+}
+
+// rotatedParts returns a capture split in files as a rotating capture is,
+// per frames each a second apart, plus what extra gives for file i; one
+// file in three is gzip-compressed and one in three zstd-compressed.
+func rotatedParts(files, per int, extra func(i int) []testRecord) [][]byte {
+	frame := simpleTCP4(nil)
+	var parts [][]byte
+	for i := range files {
+		var recs []testRecord
+		for j := range per {
+			recs = append(recs, testRecord{sec: uint32(1000 + i*per + j), data: frame})
+		}
+		if extra != nil {
+			recs = append(recs, extra(i)...)
+		}
+		b := pcapFile(binary.LittleEndian, false, 1, recs...)
+		switch i % 3 {
+		case 1:
+			b = gzipBytes(b)
+		case 2:
+			b = zstdBytes(b)
+		}
+		parts = append(parts, b)
+	}
+	return parts
 }

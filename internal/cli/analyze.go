@@ -481,8 +481,16 @@ func autoWorkers(cfg *engine.Config, files []string, s *IO) {
 	if cfg.Workers != 0 || cfg.Timers == engine.TimersZeek {
 		return
 	}
-	slow, in := capture.SlowToDecompress(files, s.In)
-	s.In = in
+	// A terminal on standard input is not looked at: reading it would wait
+	// for the user to type before any other error (a bad filter) is told.
+	stdin := s.In
+	if isTerminal(stdin) {
+		stdin = nil
+	}
+	slow, in := capture.SlowToDecompress(files, stdin)
+	if in != nil {
+		s.In = in
+	}
 	cfg.Workers = engine.WorkersFor(*cfg) // settled: standard input is looked at once
 	if slow {
 		cfg.Workers = max(1, min(cfg.Workers, runtime.GOMAXPROCS(0)-1))

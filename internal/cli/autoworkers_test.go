@@ -36,8 +36,10 @@ func TestAutoWorkers(t *testing.T) {
 	if err := os.WriteFile(gp, gz.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cores := min(runtime.GOMAXPROCS(0), 8)
-	auto := max(1, cores-1)
+	// Four cores, so that one fewer is told from one per core whatever
+	// machine runs the test.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	cores, auto := 4, 3
 	for _, tc := range []struct {
 		workers int
 		timers  engine.Timers
@@ -76,5 +78,18 @@ func TestAutoWorkers(t *testing.T) {
 		if s.In == nil {
 			t.Error("standard input lost")
 		}
+	}
+	// A character device on standard input (a terminal) is not read, and
+	// the named files are still looked at.
+	tty, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	cfg := engine.DefaultConfig()
+	s := &IO{In: tty}
+	autoWorkers(&cfg, []string{gp, "-"}, s)
+	if cfg.Workers != auto || s.In != io.Reader(tty) {
+		t.Errorf("terminal on standard input: workers %d (want %d), standard input %T", cfg.Workers, auto, s.In)
 	}
 }

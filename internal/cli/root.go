@@ -97,8 +97,9 @@ func Main(args []string, in io.Reader, out, errw io.Writer) int {
 	return ExitInput
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether the stream s is a terminal.
+func isTerminal(s any) bool {
+	f, ok := s.(*os.File)
 	if !ok {
 		return false
 	}
