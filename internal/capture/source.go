@@ -150,7 +150,7 @@ func (s *Source) openWith(in *input, opt Options, size int, record bool) error {
 			return &InputError{File: in.name, Offset: -1, Msg: "is a directory, not a capture file", Err: ErrNotCapture}
 		}
 		in.closers = append(in.closers, f)
-		r, in.size = f, sizeOf(f)
+		r, in.size = fileReader(f), sizeOf(f)
 	}
 	in.read.Store(0)
 	if err := s.attach(in, byteCounter{r, &in.read}, opt, size, record); err != nil {
