@@ -292,10 +292,14 @@ const outBufSize = 256 << 10
 func ndjsonWriter(out io.Writer, async bool) *flowWriter {
 	bw := bufio.NewWriterSize(out, outBufSize)
 	var enc report.FlowEncoder
-	var buf []byte
 	return newFlowWriter(func(f *report.Flow) error {
-		var err error
-		if buf, err = enc.AppendNDJSON(buf[:0], f); err == nil {
+		// The line is encoded into the writer's own buffer, which Write
+		// then need not copy (the 380 MB of the mix's ndjson were copied
+		// once more). A line that does not fit in what is left of it is
+		// encoded into a new slice, which Write copies as before, so the
+		// writes stay whole buffers.
+		buf, err := enc.AppendNDJSON(bw.AvailableBuffer(), f)
+		if err == nil {
 			_, err = bw.Write(buf)
 		}
 		return err
