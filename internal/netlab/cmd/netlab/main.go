@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command netlab runs one role of a netlab scenario in the current network
 // namespace; scripts/netns-capture.sh starts each role with ip netns exec:
 //
