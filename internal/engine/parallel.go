@@ -294,7 +294,7 @@ type Pipeline struct {
 	// The merger's state.
 	wide   *wide.Detector
 	nextID uint64
-	ids    map[uint64]uint64 // first frame → flow id, for open flows
+	ids    idMap // first frame → flow id, for open flows
 	flows  flowList
 	// Sink, when set, receives each flow as it finishes, in capture order.
 	Sink func(*report.Flow)
@@ -316,7 +316,7 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 		cfg: cfg, dec: capture.NewDecoder(capture.DecodeOptions{VerifyChecksums: cfg.VerifyChecksums}),
 		rounds: make(chan *round, roundsInFlight), free: make(chan *round, roundsInFlight), merged: make(chan struct{}),
 		read: newInput(),
-		wide: wide.New(cfg.Wide), ids: map[uint64]uint64{},
+		wide: wide.New(cfg.Wide),
 	}
 	p.shards = flow.NewSharder(cfg.Shards())
 	for i := 0; i < n; i++ {
@@ -402,19 +402,18 @@ func (p *Pipeline) replay(ev *event) {
 	switch ev.kind {
 	case evCreated:
 		p.nextID++
-		p.ids[ev.id] = p.nextID
+		p.ids.put(ev.id, p.nextID)
 	case evSYN:
 		p.wide.SYN(ev.t, ev.a, ev.b, ev.frame)
 	case evHandshake:
 		p.wide.Handshake(ev.t, ev.a, ev.b)
 	case evTimeWait:
-		p.wide.TimeWait(ev.t, ev.a, ev.b, ev.origCloses, p.ids[ev.id], ev.frame)
+		p.wide.TimeWait(ev.t, ev.a, ev.b, ev.origCloses, p.ids.get(ev.id), ev.frame)
 	case evRST:
 		p.wide.RST(ev.t, ev.a, ev.b, ev.frame)
 	case evFinished:
 		f := ev.flow
-		f.ID = p.ids[ev.id]
-		delete(p.ids, ev.id)
+		f.ID = p.ids.take(ev.id)
 		p.wide.FlowEndAt(f, ev.a, ev.b)
 		if p.Sink != nil {
 			p.Sink(f)
