@@ -73,28 +73,54 @@ const defaultGCPercent = 50
 const hugeHeapBytes = 256 << 20
 
 // setGC applies defaultGCPercent unless the user set GOGC, and asks for the
-// heap in huge pages for a run whose heap may grow large. A run whose inputs
-// are small (and any command but an analysis) starts with the collector held
-// off (holdGC) unless the user set GOGC or GOMEMLIMIT.
+// heap in huge pages for a run whose heap may grow large. Unless the user
+// set GOGC or GOMEMLIMIT, every run starts with the collector held off
+// (holdGC): until gcHoldBytes when its inputs are small (and for any
+// command but an analysis), until bigHoldBytes when its heap may grow.
 func setGC(bigHeap bool) {
 	_, gogc := os.LookupEnv("GOGC")
 	_, limit := os.LookupEnv("GOMEMLIMIT")
-	switch {
-	case !gogc && !limit && !bigHeap:
-		holdGC(gcHoldBytes, defaultGCPercent)
-	case !gogc:
-		debug.SetGCPercent(defaultGCPercent)
-	}
 	// The first quarter GiB of the heap in huge pages: a fault per 2 MiB
 	// instead of per 4 KiB, fewer TLB misses (docs/performance.md). The
 	// collection that frees the block takes ~12 ms (and as much of another
 	// core), a quarter of the run on a capture of a few hundred packets,
 	// whose heap stays a few MiB: small inputs, and the commands that do not
 	// analyze, go without.
-	if bigHeap {
-		bigmem.HugeHeap(hugeHeapBytes)
+	if bigHeap && bigmem.HugeHeap(hugeHeapBytes) > 0 {
+		// The freed block counts in the runtime's memory until it is
+		// given back, and a hold's limit would be reached at once: give
+		// it back now (its pages were never touched, and keep the advice).
+		debug.FreeOSMemory()
+	}
+	applyGC(gogc, limit, bigHeap)
+}
+
+// applyGC sets the collector for a run, given whether the user set GOGC and
+// GOMEMLIMIT and whether its heap may grow large (see setGC).
+func applyGC(gogc, limit, bigHeap bool) {
+	switch {
+	case gogc:
+		// The user's.
+	case limit:
+		debug.SetGCPercent(defaultGCPercent)
+	case bigHeap:
+		holdGC(bigHoldBytes, defaultGCPercent)
+	default:
+		holdGC(gcHoldBytes, defaultGCPercent)
 	}
 }
+
+// bigHoldBytes is how much memory the runtime may take before the first
+// collection of a run whose heap may grow large: about what the heap of the
+// 2 M-packet mix settles at, so that its peak does not grow (+5 MiB) while
+// the collections of its warm-up, one each time the heap had grown by half
+// from 3 MiB, are not made: 11 collections became 5. Each collection also
+// scans the 5 MiB of gopacket's lookup tables (linked for live capture),
+// whose pages the first scan faults in. One core, alternated pairs: table
+// -0.026 CPU-s (7 of 10), ndjson -0.072 (6 of 6); the 10 M-packet capture
+// and the 1 M-source flood peak where they did (docs/performance.md,
+// session 16).
+const bigHoldBytes = 64 << 20
 
 // gcHoldBytes is how much memory the runtime may take before the first
 // collection of a run that holds the collector off (holdGC).

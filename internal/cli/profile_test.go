@@ -97,6 +97,33 @@ func TestSetGCHoldsOnlyWhenUnset(t *testing.T) {
 	}
 }
 
+// TestApplyGC: the collector's settings for each case of setGC, big heaps
+// included (setGC itself advises the huge pages once a process).
+func TestApplyGC(t *testing.T) {
+	keepGCSettings(t)
+	tests := []struct {
+		name                   string
+		gogc, limit, bigHeap   bool
+		wantPercent, wantLimit uint64
+	}{
+		{"small run: held at gcHoldBytes", false, false, false, math.MaxUint64, gcHoldBytes},
+		{"big heap: held at bigHoldBytes", false, false, true, math.MaxUint64, bigHoldBytes},
+		{"GOMEMLIMIT: our target, no hold", false, true, true, defaultGCPercent, math.MaxInt64},
+		{"GOGC: left alone", true, false, true, 100, math.MaxInt64},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			debug.SetGCPercent(100)
+			debug.SetMemoryLimit(math.MaxInt64)
+			applyGC(tc.gogc, tc.limit, tc.bigHeap)
+			if p, l := gcSettings(); p != tc.wantPercent || l != tc.wantLimit {
+				t.Errorf("target %d, limit %d; want %d and %d", p, l, tc.wantPercent, tc.wantLimit)
+			}
+			collectUntilReleased()
+		})
+	}
+}
+
 // TestSmallInputs: only regular files known to hold little go without the
 // huge-page heap; gzip counts for eight times its size.
 func TestSmallInputs(t *testing.T) {
