@@ -27,10 +27,7 @@ func readMem(b *testing.B, data []byte) int {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	frames := 0
-	for s.Next() {
-		frames++
-	}
+	frames := countFrames(s)
 	if s.Err() != nil {
 		b.Fatal(s.Err())
 	}
@@ -137,9 +134,7 @@ func BenchmarkReadRotated(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				for s.Next() {
-					frames++
-				}
+				frames += countFrames(s)
 				if s.Err() != nil || frames%(files*per) != 0 {
 					b.Fatal(s.Err(), frames)
 				}

@@ -167,10 +167,7 @@ func TestSlowToDecompress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	n := 0
-	for s.Next() {
-		n++
-	}
+	n := countFrames(s)
 	st, _ := gzf.Stat()
 	if p := s.Progress(); s.Err() != nil || n != 10 || p.Total != st.Size() || p.Read != p.Total {
 		t.Errorf("after the look: %d frames, error %v, progress %+v of %d bytes", n, s.Err(), p, st.Size())

@@ -35,12 +35,13 @@ func fileReader(f *os.File) io.Reader {
 	if err != nil || !st.Mode().IsRegular() {
 		return f
 	}
-	return &rawFile{File: f, fd: f.Fd()}
+	return &rawFile{f: f, fd: f.Fd()}
 }
 
-// rawFile reads a regular file with raw read(2) calls (fileReader).
+// rawFile reads a regular file with raw read(2) calls (fileReader). It has
+// only Read: the file is closed, sized and named through f by its Source.
 type rawFile struct {
-	*os.File
+	f  *os.File
 	fd uintptr
 }
 
@@ -54,7 +55,7 @@ func (r *rawFile) Read(p []byte) (int, error) {
 		case e == syscall.EINTR:
 			continue
 		case e != 0:
-			return 0, &os.PathError{Op: "read", Path: r.Name(), Err: e}
+			return 0, &os.PathError{Op: "read", Path: r.f.Name(), Err: e}
 		case n == 0:
 			return 0, io.EOF
 		}

@@ -67,7 +67,7 @@ func TestRawFileRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := &rawFile{File: f, fd: f.Fd()}
+		r := &rawFile{f: f, fd: f.Fd()}
 		var got []byte
 		buf := make([]byte, size)
 		for {
@@ -99,7 +99,7 @@ func TestRawFileRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dir.Close()
-	_, err = (&rawFile{File: dir, fd: dir.Fd()}).Read(make([]byte, 16))
+	_, err = (&rawFile{f: dir, fd: dir.Fd()}).Read(make([]byte, 16))
 	var pe *os.PathError
 	if !errors.As(err, &pe) || pe.Path != dir.Name() || !errors.Is(err, syscall.EISDIR) {
 		t.Errorf("reading a directory: %v, want a path error with EISDIR", err)
@@ -120,6 +120,9 @@ func TestSourceOnOneCore(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
+		if raw := readsRaw(t, s); raw != (procs == 1) {
+			t.Errorf("GOMAXPROCS %d: the file is read raw: %v", procs, raw)
+		}
 		for s.Next() {
 			fr := s.Frame()
 			frames++
@@ -137,4 +140,20 @@ func TestSourceOnOneCore(t *testing.T) {
 	if n1 != 5000 || n1 != n2 || s1 != s2 {
 		t.Errorf("one core: %d frames (sum %x), two: %d (sum %x)", n1, s1, n2, s2)
 	}
+}
+
+// readsRaw reports whether s's first input reads its file through a rawFile,
+// below the byte counter and the read buffer of a pcap reader.
+func readsRaw(t *testing.T, s *Source) bool {
+	t.Helper()
+	pr, ok := s.inputs[0].rd.(*pcapReader)
+	if !ok {
+		t.Fatalf("input read by %T, not a pcap reader", s.inputs[0].rd)
+	}
+	bc, ok := pr.in.r.(byteCounter)
+	if !ok {
+		t.Fatalf("pcap reader reads %T, not the byte counter", pr.in.r)
+	}
+	_, raw := bc.r.(*rawFile)
+	return raw
 }

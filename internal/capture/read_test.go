@@ -398,10 +398,7 @@ func TestSourceReadsInLargeChunks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			frames := 0
-			for s.Next() {
-				frames++
-			}
+			frames := countFrames(s)
 			if s.Err() != nil || frames != 8000 {
 				t.Fatalf("%d frames, error %v", frames, s.Err())
 			}
