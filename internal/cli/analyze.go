@@ -228,6 +228,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		werr = report.WriteJSONEncoded(s.Out, rep, jsonFromSpool(next))
 	case kept != nil:
 		rep.Flows = kept.sorted()
+		reclaimBeforeOutput()
 		werr = report.Write(s.Out, rep, format, report.Options{Limit: o.Limit, Lookout: &kept.lookout})
 	default:
 		werr = report.Write(s.Out, rep, format, report.Options{Limit: o.Limit})
