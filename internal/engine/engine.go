@@ -149,9 +149,10 @@ type Engine struct {
 	tombs      []*tombTable
 	late       uint64
 	counts     flowCounts
-	connChunk  []conn       // connections allocated and not yet handed out
-	spare      *report.Flow // the record nextFlow hands out next
-	noTimeline bool         // records carry no transitions (OmitTransitions)
+	connChunk  []conn         // connections allocated and not yet handed out
+	spare      *report.Flow   // the record nextFlow hands out next
+	freeFlows  []*report.Flow // recycled records taken for nextFlow (takeFlow)
+	noTimeline bool           // records carry no transitions (OmitTransitions)
 	strs       strCache
 	nflows     int
 	// lingerCap and halfOpenCap are each shard's share of MaxLinger and
@@ -631,17 +632,17 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 	e.flows.add(f)
 }
 
-// nextFlow returns a record to fill, from the pool, and takes the next one
-// from it now, its lines claimed for writing: the sink gave the records back
-// after reading them, in a pipeline on another core, and the first write to
-// one that has left this core's cache waits for it (70 ms of two workers'
-// time on the mix).
+// nextFlow returns a record to fill, a recycled one when there is one, and
+// takes the next one now, its lines claimed for writing: the sink gave the
+// records back after reading them, in a pipeline on another core, and the
+// first write to one that has left this core's cache waits for it (70 ms of
+// two workers' time on the mix).
 func (e *Engine) nextFlow() *report.Flow {
 	f := e.spare
 	if f == nil {
-		f = flowPool.Get().(*report.Flow)
+		f = e.takeFlow()
 	}
-	e.spare = flowPool.Get().(*report.Flow)
+	e.spare = e.takeFlow()
 	prefetch.ForWrite(unsafe.Pointer(e.spare), unsafe.Sizeof(*e.spare))
 	return f
 }

@@ -112,15 +112,59 @@ func (c *strCache) history(z *fsm.Zeek) string {
 	return s
 }
 
-// flowPool holds flow records that a sink gave back with RecycleFlow.
-var flowPool = sync.Pool{New: func() any { return new(report.Flow) }}
+// recycled holds flow records that a sink gave back with RecycleFlow, for the
+// engines to fill again; an engine takes them recycleBatch at a time
+// (Engine.takeFlow). It was a sync.Pool, whose records a pipeline's sink put
+// in the pool of its own processor while the workers asked theirs: nearly
+// every Get stole from the other core's pool, a compare-and-swap on a line
+// that core had just written (0.03 CPU-s a run of two workers on the mix,
+// docs/performance.md, session 17). A lock taken once per batch by the
+// engines, and once per record by the sink, which mostly keeps the line,
+// costs less. At most maxRecycled records wait; more are left to the garbage
+// collector.
+var recycled struct {
+	mu    sync.Mutex
+	flows []*report.Flow
+}
+
+const (
+	maxRecycled  = 4096
+	recycleBatch = 64
+)
 
 // RecycleFlow gives back a flow record that the engine handed to a sink, for
 // the records of later flows. The sink must keep no part of f (a copy of the
 // struct shares its lists): the ndjson writer calls it once a flow's line is
-// written.
+// written. It is safe for concurrent use.
 func RecycleFlow(f *report.Flow) {
-	flowPool.Put(f)
+	recycled.mu.Lock()
+	if len(recycled.flows) < maxRecycled {
+		recycled.flows = append(recycled.flows, f)
+	}
+	recycled.mu.Unlock()
+}
+
+// takeFlow returns a record to fill: one of the engine's batch of recycled
+// records, the batch refilled from the recycled ones when it is empty, or a
+// new one.
+func (e *Engine) takeFlow() *report.Flow {
+	if len(e.freeFlows) == 0 {
+		recycled.mu.Lock()
+		n := len(recycled.flows)
+		k := min(n, recycleBatch)
+		e.freeFlows = append(e.freeFlows, recycled.flows[n-k:]...)
+		clear(recycled.flows[n-k:])
+		recycled.flows = recycled.flows[:n-k]
+		recycled.mu.Unlock()
+		if k == 0 {
+			return new(report.Flow)
+		}
+	}
+	n := len(e.freeFlows) - 1
+	f := e.freeFlows[n]
+	e.freeFlows[n] = nil
+	e.freeFlows = e.freeFlows[:n]
+	return f
 }
 
 // fillUnshown fills f for a sink that will not show the flow (Engine.Want
