@@ -12,3 +12,5 @@ func unmap([]byte) {}
 const canAdviseHuge = false
 
 func adviseHuge([]byte) bool { return false }
+
+func populateRead([]byte) bool { return false }

@@ -57,3 +57,7 @@ func (l *Live) SnapLen() int { return 0 }
 
 // Nanosecond returns false.
 func (l *Live) Nanosecond() bool { return false }
+
+// PrefaultLinkedTables does nothing without cgo: gopacket's lookup tables are
+// not linked (see the cgo build's).
+func PrefaultLinkedTables() bool { return false }
