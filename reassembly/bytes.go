@@ -43,7 +43,7 @@ func (t *Tracker) bookBytes(fwd, rev *dirState, seg *segment.Segment, seglen uin
 			if len(p) > int(seglen) {
 				p = p[:seglen]
 			}
-			if fwd.keepPayload(a, p, t.payCap, t.rings) {
+			if fwd.keepPayload(a, p, seg.PayloadPos, t.payCap, t.rings) {
 				*c |= OverlapMismatch
 			}
 		}
@@ -69,13 +69,14 @@ func (t *Tracker) bookBytes(fwd, rev *dirState, seg *segment.Segment, seglen uin
 		} else {
 			rev.coverPoint(ack, uint32(t.maxHoles))
 		}
-		if rev.pay != nil && rev.st&stFin != 0 && seg.Ack.GreaterThanEq(rev.finEnd) {
+		if (rev.pay != nil || rev.st&stPayRef != 0) && rev.st&stFin != 0 && seg.Ack.GreaterThanEq(rev.finEnd) {
 			// The peer's FIN is acknowledged, so all its data was: what it
 			// sends again is spurious, and a closed connection (TIME_WAIT
 			// lasts a minute) should not hold kilobytes of payload.
 			t.rings.put(rev.pay)
 			rev.pay = nil
-			rev.st &^= stPay
+			rev.ext = rev.ext[:0]
+			rev.st &^= stPay | stPayRef
 		}
 	}
 }
@@ -248,10 +249,23 @@ func (s *dirState) dropHole(i int) {
 }
 
 // keepPayload compares the captured payload p at a with the copy of the
-// bytes seen before and extends the copy; it reports a mismatch.
-func (s *dirState) keepPayload(a seqnum.Value, p []byte, capN uint32, pool *RingPool) (mismatch bool) {
+// bytes seen before and extends the copy; it reports a mismatch. pos is
+// where p can be read again (Segment.PayloadPos), 0 if it cannot: with a
+// reader in the pool, such payload is kept by position (keepByPos).
+func (s *dirState) keepPayload(a seqnum.Value, p []byte, pos uint64, capN uint32, pool *RingPool) (mismatch bool) {
 	if len(p) == 0 || capN == 0 {
 		return false
+	}
+	read := pool.reader()
+	if s.st&stPayRef != 0 {
+		if pos != 0 && read != nil {
+			if m, ok := s.keepByPos(a, p, pos, capN, pool); ok {
+				return m
+			}
+		}
+		// A segment that cannot be read again, or one run too many: the
+		// kept payload becomes a copy.
+		s.materialize(capN, pool)
 	}
 	b := a.Add(seqnum.Size(len(p)))
 	if s.st&stPay != 0 && !s.payFar(a) {
@@ -280,8 +294,14 @@ func (s *dirState) keepPayload(a seqnum.Value, p []byte, capN uint32, pool *Ring
 	}
 	// Start the copy afresh at a (first payload, or after a gap).
 	if uint32(len(p)) > capN {
+		cut := uint32(len(p)) - capN
 		a = b - seqnum.Value(capN)
-		p = p[uint32(len(p))-capN:]
+		p = p[cut:]
+		pos += uint64(cut)
+	}
+	if pos != 0 && read != nil {
+		s.restartByPos(a, b, pos, pool)
+		return mismatch
 	}
 	s.st &^= stPay // nothing to keep while growing
 	s.growPay(uint32(len(p)), capN, pool)
@@ -289,6 +309,131 @@ func (s *dirState) keepPayload(a seqnum.Value, p []byte, capN uint32, pool *Ring
 	s.payLo, s.payHi = a, b
 	s.st |= stPay
 	return mismatch
+}
+
+// payExtent says where the kept payload [seq, seq+n) can be read again.
+type payExtent struct {
+	seq seqnum.Value
+	n   uint32
+	pos uint64
+}
+
+// maxExtents bounds the runs kept by position per direction: past it (a
+// window of many small segments) the payload is copied instead.
+const maxExtents = 16
+
+// keepByPos is keepPayload for payload kept by position: the same window
+// [payLo, payHi), the same first copy of each byte, read back only where a
+// segment overlaps it. ok is false, with nothing done, when the segment
+// would extend the window past maxExtents runs.
+func (s *dirState) keepByPos(a seqnum.Value, p []byte, pos uint64, capN uint32, pool *RingPool) (mismatch, ok bool) {
+	b := a.Add(seqnum.Size(len(p)))
+	if s.payFar(a) || a.GreaterThan(s.payHi) {
+		// Afresh at a, as keepPayload starts a copy.
+		if uint32(len(p)) > capN {
+			cut := uint32(len(p)) - capN
+			a, pos = b-seqnum.Value(capN), pos+uint64(cut)
+		}
+		s.restartByPos(a, b, pos, pool)
+		return false, true
+	}
+	extend := b.GreaterThan(s.payHi)
+	if extend && len(s.ext) >= maxExtents && !s.ext[len(s.ext)-1].continues(s.payHi, pos+uint64(a.Size(s.payHi))) {
+		return false, false
+	}
+	if ls, le := seqnum.Max(a, s.payLo), seqnum.Min(b, s.payHi); ls.LessThan(le) {
+		mismatch = s.differs(ls, le, p[uint32(a.Size(ls)):], pool)
+	}
+	if extend {
+		at := pos + uint64(a.Size(s.payHi))
+		if k := len(s.ext); k > 0 && s.ext[k-1].continues(s.payHi, at) {
+			s.ext[k-1].n += uint32(s.payHi.Size(b))
+		} else {
+			s.ext = append(s.ext, payExtent{seq: s.payHi, n: uint32(s.payHi.Size(b)), pos: at})
+		}
+		s.payHi = b
+		if s.payLo.Size(s.payHi) > seqnum.Size(capN) {
+			s.payLo = s.payHi - seqnum.Value(capN)
+			s.trimExtents()
+		}
+	}
+	return mismatch, true
+}
+
+// continues reports whether the run of bytes from seq at pos follows e.
+func (e *payExtent) continues(seq seqnum.Value, pos uint64) bool {
+	return e.seq.Add(seqnum.Size(e.n)) == seq && e.pos+uint64(e.n) == pos
+}
+
+// restartByPos keeps [a, b), at pos, as the whole window.
+func (s *dirState) restartByPos(a, b seqnum.Value, pos uint64, pool *RingPool) {
+	pool.put(s.pay)
+	s.pay = nil
+	s.ext = append(s.ext[:0], payExtent{seq: a, n: uint32(a.Size(b)), pos: pos})
+	s.payLo, s.payHi = a, b
+	s.st |= stPay | stPayRef
+}
+
+// trimExtents drops the runs, and the part of a run, below payLo.
+func (s *dirState) trimExtents() {
+	i := 0
+	for i < len(s.ext) && s.ext[i].seq.Add(seqnum.Size(s.ext[i].n)).LessThanEq(s.payLo) {
+		i++
+	}
+	if i > 0 {
+		s.ext = append(s.ext[:0], s.ext[i:]...)
+	}
+	if len(s.ext) > 0 && s.ext[0].seq.LessThan(s.payLo) {
+		d := uint32(s.ext[0].seq.Size(s.payLo))
+		s.ext[0].seq = s.payLo
+		s.ext[0].n -= d
+		s.ext[0].pos += uint64(d)
+	}
+}
+
+// differs reports whether the kept bytes [ls, le) differ from q (which
+// starts at ls), reading them back run by run. A run that cannot be read is
+// counted by the pool and compares equal.
+func (s *dirState) differs(ls, le seqnum.Value, q []byte, pool *RingPool) bool {
+	for _, e := range s.ext {
+		x0 := seqnum.Max(ls, e.seq)
+		x1 := seqnum.Min(le, e.seq.Add(seqnum.Size(e.n)))
+		if !x0.LessThan(x1) {
+			continue
+		}
+		n := uint32(x0.Size(x1))
+		kept := pool.readBack(e.pos+uint64(e.seq.Size(x0)), n)
+		if kept == nil {
+			continue
+		}
+		off := uint32(ls.Size(x0))
+		if string(kept) != string(q[off:off+n]) {
+			return true
+		}
+	}
+	return false
+}
+
+// materialize turns payload kept by position into a copy in the ring, read
+// back run by run. When a run cannot be read (counted by the pool), nothing
+// is kept: the next payload starts the window afresh.
+func (s *dirState) materialize(capN uint32, pool *RingPool) {
+	ext := s.ext
+	s.ext = s.ext[:0]
+	s.st &^= stPay | stPayRef
+	if len(ext) == 0 {
+		return
+	}
+	s.growPay(uint32(s.payLo.Size(s.payHi)), capN, pool)
+	mask := uint32(len(s.pay)) - 1
+	for _, e := range ext {
+		kept := pool.readBack(e.pos, e.n)
+		if kept == nil {
+			return
+		}
+		s.ringCopy(e.seq, kept, mask)
+	}
+	s.st |= stPay
 }
 
 // minPayRing is the smallest payload ring: most connections carry a few

@@ -117,8 +117,16 @@
 //
 // # Memory and speed
 //
-// A Tracker is 504 bytes (unsafe.Sizeof on 64-bit) with no maps; the hole
+// A Tracker is 552 bytes (unsafe.Sizeof on 64-bit) with no maps; the hole
 // list (8 bytes a hole), the unacknowledged-segment list (24 bytes a segment)
 // and the optional payload copy are allocated lazily, grow to their bounds at
 // most, and are reused, so Add does not allocate on the steady path.
+//
+// The payload copy is not a copy when the caller can read payload again: a
+// RingPool with a reader (RingPool.SetReader) makes the trackers keep, for a
+// segment with a Segment.PayloadPos, where its bytes lie (16 bytes a run, at
+// most 16 runs a direction), and read them back only to compare a segment
+// that overlaps them. What is found is the same (the same window, the same
+// first copy of each byte); a segment without a position, or a window of
+// more than 16 runs, turns the kept payload into a copy.
 package reassembly

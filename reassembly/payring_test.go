@@ -60,7 +60,7 @@ func TestPayloadRingGrows(t *testing.T) {
 					p[r.IntN(n)] ^= 0xff
 				}
 				a := isn.Add(seqnum.Size(off))
-				g, f := grown.keepPayload(a, p, tc.capN, pool), full.keepPayload(a, p, tc.capN, nil)
+				g, f := grown.keepPayload(a, p, 0, tc.capN, pool), full.keepPayload(a, p, 0, tc.capN, nil)
 				if g != f {
 					t.Fatalf("segment %d [%d, %d): mismatch %v with a growing ring, %v with a full one", i, off, off+n, g, f)
 				}
@@ -88,11 +88,11 @@ func TestPayloadRingGrows(t *testing.T) {
 // TestPayloadRingSmall checks that a short connection's copy stays small.
 func TestPayloadRingSmall(t *testing.T) {
 	var s dirState
-	s.keepPayload(1000, make([]byte, 300), DefaultMaxPayloadBytes, nil)
+	s.keepPayload(1000, make([]byte, 300), 0, DefaultMaxPayloadBytes, nil)
 	if len(s.pay) != minPayRing {
 		t.Errorf("300 bytes: ring of %d", len(s.pay))
 	}
-	s.keepPayload(1300, make([]byte, 1448), DefaultMaxPayloadBytes, nil)
+	s.keepPayload(1300, make([]byte, 1448), 0, DefaultMaxPayloadBytes, nil)
 	if len(s.pay) != 2048 {
 		t.Errorf("1748 bytes: ring of %d", len(s.pay))
 	}

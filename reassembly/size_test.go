@@ -6,7 +6,7 @@ import (
 )
 
 // trackerSize is the size documented in the package comment.
-const trackerSize = 504
+const trackerSize = 552
 
 func TestTrackerSize(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {

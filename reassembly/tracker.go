@@ -203,6 +203,7 @@ const (
 	stCapHoles                      // the hole record was full once
 	stCapUnacked                    // the unacked record was full once
 	stHighAck                       // highestAck valid
+	stPayRef                        // with stPay: the payload is kept in ext, by position, not in pay
 )
 
 // Window-scale encoding in dirState.ws: zero value means unknown.
@@ -241,6 +242,9 @@ type dirState struct {
 	unacked      []unackedSeg
 	pay          []byte // ring copy of payload [payLo, payHi), len is a power of two, grown on demand
 	payLo, payHi seqnum.Value
+	// ext holds, instead of pay (stPayRef), where the payload [payLo,
+	// payHi) can be read again: a run per segment that extended it.
+	ext []payExtent
 
 	packets, payloadBytes, uniqueBytes, retransBytes uint64
 	holeBytes, droppedHoleBytes, zeroWindows         uint64
@@ -298,7 +302,8 @@ func (t *Tracker) Release() {
 		s.unacked = keepSmall(s.unacked)
 		t.rings.put(s.pay)
 		s.pay = nil
-		s.st &^= stPay
+		s.ext = keepSmall(s.ext)
+		s.st &^= stPay | stPayRef
 	}
 }
 
@@ -319,10 +324,12 @@ func (t *Tracker) Init(cfg *Config) {
 	var keep [2][]hole
 	var keepU [2][]unackedSeg
 	var keepP [2][]byte
+	var keepE [2][]payExtent
 	for i := range t.d {
 		keep[i] = t.d[i].holes[:0]
 		keepU[i] = t.d[i].unacked[:0]
 		keepP[i] = t.d[i].pay
+		keepE[i] = t.d[i].ext[:0]
 	}
 	*t = Tracker{}
 	var c Config
@@ -355,6 +362,7 @@ func (t *Tracker) Init(cfg *Config) {
 	for i := range t.d {
 		t.d[i].holes = keep[i]
 		t.d[i].unacked = keepU[i]
+		t.d[i].ext = keepE[i]
 		if t.keepPay && len(keepP[i]) > 0 && uint32(len(keepP[i])) <= p {
 			t.d[i].pay = keepP[i]
 		} else {

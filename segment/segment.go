@@ -102,6 +102,10 @@ type Segment struct {
 	PayloadLen int
 	// Payload is the captured part of the payload: at most PayloadLen bytes.
 	Payload []byte
+	// PayloadPos says where Payload can be read again after its buffer is
+	// gone: a position in the reader's own terms (a file and an offset),
+	// which reassembly.Config.ReadPayload takes. 0 when it cannot be.
+	PayloadPos uint64
 	// IPLen is the length of the IP packet (header and payload) from its header.
 	IPLen int
 

@@ -3,6 +3,7 @@ package capture
 import (
 	"encoding/binary"
 	"strconv"
+	"unsafe"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
 )
@@ -52,7 +53,12 @@ func (d *Decoder) Decode(f *Frame, seg *segment.Segment) Result {
 	if wire < len(f.Data) {
 		wire = len(f.Data)
 	}
-	return p.link(f.LinkType, f.Data, wire)
+	res := p.link(f.LinkType, f.Data, wire)
+	if f.Pos != 0 && len(seg.Payload) > 0 && res.Kind == KindTCP {
+		// The payload is a view of Data: its place in the file follows.
+		seg.PayloadPos = f.Pos + uint64(uintptr(unsafe.Pointer(unsafe.SliceData(seg.Payload)))-uintptr(unsafe.Pointer(unsafe.SliceData(f.Data))))
+	}
+	return res
 }
 
 // clampWire makes a layer's wire length consistent with its captured bytes: a

@@ -13,7 +13,13 @@ type Frame struct {
 	File     string // file name as given ("-" shown as "stdin")
 	Record   uint64 // 1-based record number within its file
 	Offset   int64  // byte offset of the record header in the (decompressed) file
-	Number   uint64 // 1-based frame number in the merged input
+	// DataOffset is the byte offset of Data in the (decompressed) file, -1
+	// when the reader cannot tell.
+	DataOffset int64
+	// Pos is where Source.ReadAt can read Data again once its buffer is
+	// reused: set for frames of an uncompressed regular file, 0 otherwise.
+	Pos    uint64
+	Number uint64 // 1-based frame number in the merged input
 	// Stable is true when Data stays valid after Next, until the owner of
 	// Options.Buffers lets its buffer be lent again.
 	Stable bool

@@ -111,6 +111,7 @@ func (r *pcapReader) next(f *Frame) error {
 	f.Data, f.CapLen, f.OrigLen = data, len(data), int(origLen)
 	f.Time = int64(sec)*1e9 + int64(frac)*unit
 	f.LinkType, f.File, f.Record, f.Offset = r.linkType, r.name, rec, off
+	f.DataOffset, f.Pos = off+pcapRecordHeaderLen, 0
 	f.Number, f.Stable = 0, false
 	return nil
 }

@@ -192,6 +192,7 @@ func (r *pcapngReader) packet(typ uint32, body []byte, off int64, f *Frame) erro
 	var ifID uint32
 	var tsHigh, tsLow, capLen, origLen uint32
 	var data []byte
+	var dataAt int64
 	switch typ {
 	case ngBlockEPB, ngBlockPB:
 		if len(body) < 20 {
@@ -208,12 +209,14 @@ func (r *pcapngReader) packet(typ uint32, body []byte, off int64, f *Frame) erro
 			return bad(fmt.Sprintf("captured length %d exceeds the block (%d bytes of data)", capLen, len(body)-20))
 		}
 		data = body[20 : 20+capLen]
+		dataAt = off + 8 + 20
 	case ngBlockSPB:
 		if len(body) < 4 {
 			return bad("simple packet block too short")
 		}
 		origLen = r.order.Uint32(body)
 		data = body[4:]
+		dataAt = off + 8 + 4
 		if uint64(len(data)) > uint64(origLen) {
 			data = data[:origLen]
 		}
@@ -247,6 +250,8 @@ func (r *pcapngReader) packet(typ uint32, body []byte, off int64, f *Frame) erro
 		File:     r.name,
 		Record:   rec,
 		Offset:   off,
+		// The block's body follows its 8-byte header.
+		DataOffset: dataAt,
 	}
 	return nil
 }

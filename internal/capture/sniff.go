@@ -29,8 +29,9 @@ const maxCompressedLayers = 2
 // decompressing on a goroutine of its own if ahead is set and there are cores
 // for it. Its read buffers and decoders come from sp (which may be nil), and
 // go back to it when the returned io.Closer is closed; the buffer frames are
-// read from does not when opt.Buffers lends buffers.
-func sniff(r io.Reader, name string, opt Options, size int, ahead bool, sp *spares, warn warnFunc) (recordReader, io.Closer, error) {
+// read from does not when opt.Buffers lends buffers. plain reports that the
+// records are read as they lie in r, not decompressed.
+func sniff(r io.Reader, name string, opt Options, size int, ahead bool, sp *spares, warn warnFunc) (rd recordReader, c io.Closer, plain bool, err error) {
 	// Every buffer and decompressor taken, to be given back or closed the
 	// innermost first: a decompressor is closed before the buffer it reads
 	// (decompress).
@@ -50,17 +51,17 @@ func sniff(r io.Reader, name string, opt Options, size int, ahead bool, sp *spar
 			// Not an empty or short file: its first bytes could not be
 			// read (a zstd window past the limit, a damaged stream).
 			keep(under)
-			return nil, closer, firstBytesError(name, outer, in.err)
+			return nil, closer, false, firstBytesError(name, outer, in.err)
 		}
 		if c := compressionOf(head); c != nil {
 			if layer >= maxCompressedLayers {
 				keep(under)
-				return nil, closer, &InputError{File: name, Offset: 0, Msg: "compressed data nested too deeply", Err: ErrUnsupported}
+				return nil, closer, false, &InputError{File: name, Offset: 0, Msg: "compressed data nested too deeply", Err: ErrUnsupported}
 			}
 			zr, err := decompress(c, in, under, sp, size, ahead)
 			if err != nil {
 				keep(under)
-				return nil, closer, decompressError(name, c, err)
+				return nil, closer, false, decompressError(name, c, err)
 			}
 			keep(zr) // it closes under
 			in, under = sp.reader(zr, size)
@@ -73,31 +74,31 @@ func sniff(r io.Reader, name string, opt Options, size int, ahead bool, sp *spar
 		}
 		if len(head) < 4 {
 			if len(head) == 0 {
-				return nil, closer, &InputError{File: name, Offset: -1, Msg: "not a capture file (empty)", Err: ErrNotCapture}
+				return nil, closer, false, &InputError{File: name, Offset: -1, Msg: "not a capture file (empty)", Err: ErrNotCapture}
 			}
-			return nil, closer, &InputError{File: name, Offset: -1, Msg: fmt.Sprintf("not a capture file (first bytes 0x%x)", head), Err: ErrNotCapture}
+			return nil, closer, false, &InputError{File: name, Offset: -1, Msg: fmt.Sprintf("not a capture file (first bytes 0x%x)", head), Err: ErrNotCapture}
 		}
 		// Frames are views of this reader's buffer.
 		in.pool = opt.Buffers
 		switch magic := binary.BigEndian.Uint32(head); magic {
 		case pcapMagicMicro, pcapMagicNano, pcapMagicMicroSwapped, pcapMagicNanoSwapped:
 			pr, err := newPcapReader(in, name, opt, warn)
-			return pr, closer, err
+			return pr, closer, outer == nil, err
 		case ngBlockSHB:
 			nr, err := newPcapngReader(in, name, opt, warn)
-			return nr, closer, err
+			return nr, closer, outer == nil, err
 		case snoopMagic:
 			if bytes.HasPrefix(head, []byte("snoop\x00\x00\x00")) {
 				sr, err := newSnoopReader(in, name, opt, warn)
-				return sr, closer, err
+				return sr, closer, outer == nil, err
 			}
 		case pcapMagicModified, pcapMagicModifiedSwap:
-			return nil, closer, unsupported(name, "modified (Kuznetzov) pcap")
+			return nil, closer, false, unsupported(name, "modified (Kuznetzov) pcap")
 		}
 		if f := otherFormat(head); f != "" {
-			return nil, closer, unsupported(name, f)
+			return nil, closer, false, unsupported(name, f)
 		}
-		return nil, closer, &InputError{File: name, Offset: -1, Msg: fmt.Sprintf("not a capture file (first bytes 0x%x)", head), Err: ErrNotCapture}
+		return nil, closer, false, &InputError{File: name, Offset: -1, Msg: fmt.Sprintf("not a capture file (first bytes 0x%x)", head), Err: ErrNotCapture}
 	}
 }
 

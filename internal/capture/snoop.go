@@ -87,6 +87,7 @@ func (r *snoopReader) next(f *Frame) error {
 	}
 	data := body[:capLen]
 	*f = Frame{Data: data, CapLen: len(data), OrigLen: int(origLen),
-		Time: int64(sec)*1e9 + int64(usec)*1000, LinkType: r.linkType, File: r.name, Record: rec, Offset: off}
+		Time: int64(sec)*1e9 + int64(usec)*1000, LinkType: r.linkType, File: r.name, Record: rec, Offset: off,
+		DataOffset: off + snoopRecordHeaderLen}
 	return nil
 }

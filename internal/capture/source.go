@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 )
 
@@ -28,6 +29,12 @@ type input struct {
 	// (Progress), and size is its size, -1 when unknown.
 	read atomic.Int64
 	size int64
+	// info is the file as first opened, when its records lie in it as
+	// they are read (a regular file, not compressed): its frames can be
+	// read again (ReadAt). Set during Open only.
+	info os.FileInfo
+	// opened is the file the last openWith opened, when plain.
+	opened os.FileInfo
 }
 
 // Source delivers the frames of one or more capture files as a single stream
@@ -45,6 +52,9 @@ type Source struct {
 	number   uint64
 	err      error
 	problems []Problem
+	// rereads holds the files ReadAt opened, by input; rmu guards it.
+	rmu     sync.Mutex
+	rereads map[int]*os.File
 }
 
 // Open opens the named capture files ("-" is standard input) and sniffs their
@@ -73,6 +83,7 @@ func Open(names []string, opt Options) (*Source, error) {
 			s.Close()
 			return nil, err
 		}
+		in.info = in.opened
 		s.inputs = append(s.inputs, in)
 	}
 	s.start()
@@ -83,7 +94,7 @@ func Open(names []string, opt Options) (*Source, error) {
 func OpenReader(r io.Reader, name string, opt Options) (*Source, error) {
 	s := &Source{opt: opt, bufSize: bufSizeFor(1, opt), last: -1}
 	in := &input{name: name, size: -1}
-	if err := s.attach(in, byteCounter{r, &in.read}, s.opt, s.bufSize, true); err != nil {
+	if _, err := s.attach(in, byteCounter{r, &in.read}, s.opt, s.bufSize, true); err != nil {
 		closeAll(in.closers)
 		return nil, err
 	}
@@ -132,6 +143,7 @@ func (s *Source) openLazy(in *input) error {
 // recorded or not.
 func (s *Source) openWith(in *input, opt Options, size int, record bool) error {
 	var r io.Reader
+	var info os.FileInfo // a regular file's, kept if its records are not compressed
 	if in.path == "-" {
 		r, in.size = os.Stdin, sizeOf(os.Stdin)
 		if s.opt.Stdin != nil {
@@ -151,13 +163,21 @@ func (s *Source) openWith(in *input, opt Options, size int, record bool) error {
 		}
 		in.closers = append(in.closers, f)
 		r, in.size = fileReader(f), sizeOf(f)
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			info = st
+		}
 	}
 	in.read.Store(0)
-	if err := s.attach(in, byteCounter{r, &in.read}, opt, size, record); err != nil {
+	plain, err := s.attach(in, byteCounter{r, &in.read}, opt, size, record)
+	if err != nil {
 		closeAll(in.closers)
 		in.closers = nil
 		return err
 	}
+	if !plain {
+		info = nil
+	}
+	in.opened = info
 	return nil
 }
 
@@ -167,24 +187,26 @@ func (s *Source) release(in *input) {
 	in.closers, in.rd, in.head.Data = nil, nil, nil
 }
 
-func (s *Source) attach(in *input, r io.Reader, opt Options, size int, record bool) error {
+// attach sniffs r's format and makes in read it; plain reports that the
+// records are read as they lie in r, not decompressed.
+func (s *Source) attach(in *input, r io.Reader, opt Options, size int, record bool) (plain bool, err error) {
 	warn := func(rec uint64, off int64, msg string) { s.warn(in, rec, off, msg) }
 	if !record {
 		warn = func(uint64, int64, string) {}
 	}
-	rd, c, err := sniff(r, in.name, opt, size, record, s.spare, warn)
+	rd, c, plain, err := sniff(r, in.name, opt, size, record, s.spare, warn)
 	if c != nil {
 		in.closers = append(in.closers, c)
 	}
 	if err != nil {
 		var ie *InputError
 		if errors.As(err, &ie) {
-			return err
+			return false, err
 		}
-		return &InputError{File: in.name, Offset: -1, Msg: "cannot read", Err: err}
+		return false, &InputError{File: in.name, Offset: -1, Msg: "cannot read", Err: err}
 	}
 	in.rd = rd
-	return nil
+	return plain, nil
 }
 
 func (s *Source) warn(in *input, rec uint64, off int64, msg string) {
@@ -312,7 +334,57 @@ func (s *Source) Next() bool {
 	s.cur = &in.head
 	s.cur.Number = s.number
 	s.cur.Stable = s.opt.Buffers != nil
+	s.cur.Pos = 0
+	if in.info != nil && s.cur.DataOffset > 0 && s.cur.DataOffset < 1<<posOffsetBits && in.idx < 1<<(64-posOffsetBits)-1 {
+		s.cur.Pos = uint64(in.idx+1)<<posOffsetBits | uint64(s.cur.DataOffset)
+	}
 	return true
+}
+
+// posOffsetBits is how many low bits of a Frame.Pos hold the offset in the
+// file; the bits above them hold the input's index plus one.
+const posOffsetBits = 40
+
+// ReadAt reads len(p) bytes at pos (a Frame.Pos, plus an offset into the
+// frame) into p, from the file again, and reports whether it read them all.
+// It is safe to call from any goroutine until Close. A file that is no
+// longer the one first opened (replaced or rotated away) is not read.
+func (s *Source) ReadAt(pos uint64, p []byte) bool {
+	idx := int(pos>>posOffsetBits) - 1
+	if idx < 0 || idx >= len(s.inputs) || s.inputs[idx].info == nil {
+		return false
+	}
+	f := s.rereadFile(idx)
+	if f == nil {
+		return false
+	}
+	n, err := f.ReadAt(p, int64(pos&(1<<posOffsetBits-1)))
+	return n == len(p) && (err == nil || err == io.EOF)
+}
+
+// rereadFile returns input idx's file opened for ReadAt, opening it on the
+// first call; nil when it cannot be opened or is another file now.
+func (s *Source) rereadFile(idx int) *os.File {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if f, ok := s.rereads[idx]; ok {
+		return f
+	}
+	in := s.inputs[idx]
+	f, err := os.Open(in.path)
+	if err == nil {
+		if st, serr := f.Stat(); serr != nil || !os.SameFile(st, in.info) {
+			f.Close()
+			f = nil
+		}
+	} else {
+		f = nil
+	}
+	if s.rereads == nil {
+		s.rereads = make(map[int]*os.File)
+	}
+	s.rereads[idx] = f // a failure is not tried again
+	return f
 }
 
 // settle fills the heap's first input and moves it to its place, or takes
@@ -357,5 +429,13 @@ func (s *Source) Close() error {
 		}
 		in.closers, in.rd = nil, nil
 	}
+	s.rmu.Lock()
+	for _, f := range s.rereads {
+		if f != nil {
+			f.Close()
+		}
+	}
+	s.rereads = nil
+	s.rmu.Unlock()
 	return first
 }

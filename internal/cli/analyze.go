@@ -535,6 +535,7 @@ func runAnalyzer(eng engine.Analyzer, files []string, filter string, s *IO) (*re
 		return nil, err
 	}
 	defer src.Close()
+	eng.SetPayloadReader(src.ReadAt)
 	pl := newProgressLine(s)
 	var frames uint64
 	for src.Next() {

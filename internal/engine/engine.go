@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"sort"
 	"unsafe"
@@ -44,7 +45,7 @@ type conn struct {
 // connPad makes a connection a whole number of cache lines, so that in the
 // chunks allocConn makes (line-aligned) each starts on a line and its hot
 // fields, first, take as few lines as they can (TestConnIsWholeLines).
-const connPad = 56
+const connPad = 8
 
 // entPad makes the entry end on a line, so that the hot fields that follow
 // begin one. (An entry of any pointer type is the size of a connection's.)
@@ -707,17 +708,30 @@ func (e *Engine) Finish(files []string, problems []capture.Problem) *report.Repo
 	for _, a := range r.Anomalies {
 		s.AnomalyCounts[a.Kind]++
 	}
-	addProblems(s, problems)
+	addProblems(s, problems, e.rcfg.Rings.ReadsFailed())
 	return r
 }
 
 // addProblems lists the input problems in the summary.
-func addProblems(s *report.Summary, problems []capture.Problem) {
+func addProblems(s *report.Summary, problems []capture.Problem, readsFailed uint64) {
 	for _, p := range problems {
 		s.InputProblems = append(s.InputProblems, p.Error())
 		if errors.Is(p.Err, capture.ErrCutShort) {
 			s.Truncated = true
 		}
+	}
+	if readsFailed > 0 {
+		s.InputProblems = append(s.InputProblems, fmt.Sprintf(
+			"payload could not be read again from the file %d time(s), so as many overlap_mismatch checks were skipped (was the file changed or removed during the analysis?)", readsFailed))
+	}
+}
+
+// SetPayloadReader implements Analyzer: the overlap checks keep payload that
+// read can give back by its position (Segment.PayloadPos) instead of copying
+// it. read must be safe for concurrent use in a Pipeline.
+func (e *Engine) SetPayloadReader(read func(pos uint64, p []byte) bool) {
+	if e.rcfg.Rings != nil {
+		e.rcfg.Rings.SetReader(read)
 	}
 }
 

@@ -68,6 +68,10 @@ type Analyzer interface {
 	// records. It has no effect without a sink. In a Pipeline fn is called
 	// from the workers, concurrently with the sink.
 	SetWant(fn func(firstFrame uint64) bool)
+	// SetPayloadReader gives the analysis a way to read payload again by
+	// its position (capture.Source.ReadAt), so that the overlap checks need
+	// not copy it. Call it before the first frame.
+	SetPayloadReader(read func(pos uint64, p []byte) bool)
 }
 
 // SetSink implements Analyzer.
@@ -634,6 +638,17 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 	for _, a := range r.Anomalies {
 		s.AnomalyCounts[a.Kind]++
 	}
-	addProblems(s, problems)
+	var readsFailed uint64
+	for _, w := range p.workers {
+		readsFailed += w.rcfg.Rings.ReadsFailed()
+	}
+	addProblems(s, problems, readsFailed)
 	return r
+}
+
+// SetPayloadReader implements Analyzer, for every worker.
+func (p *Pipeline) SetPayloadReader(read func(pos uint64, p []byte) bool) {
+	for _, w := range p.workers {
+		w.SetPayloadReader(read)
+	}
 }
