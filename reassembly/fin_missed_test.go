@@ -45,7 +45,7 @@ func TestFINIsNotMissedData(t *testing.T) {
 // TestCapsAreReported: a direction whose bounded records filled up says so.
 func TestCapsAreReported(t *testing.T) {
 	var tr Tracker
-	tr.Init(&Config{MaxRanges: 2, MaxUnacked: 2})
+	tr.Init(&Config{MaxRanges: 2, KeepUnacked: true, MaxUnacked: 2})
 	steps := []step{
 		seg(O, S, 100, 0, 0, 1000), seg(R, SA, 500, 101, 0, 1000), seg(O, A, 101, 501, 0, 1000),
 		// Three segments with gaps between them: more holes than the record holds,
@@ -78,9 +78,9 @@ func TestCappedAgreesWithDir(t *testing.T) {
 		{"none", Config{}, []step{seg(O, PA, 101, 501, 10, 1000)}, false, false},
 		{"holes", Config{MaxRanges: 2}, []step{seg(O, PA, 101, 501, 10, 1000), seg(O, PA, 121, 501, 10, 1000),
 			seg(O, PA, 141, 501, 10, 1000), seg(O, PA, 161, 501, 10, 1000)}, true, false},
-		{"unacked", Config{MaxUnacked: 2}, []step{seg(R, PA, 501, 101, 10, 1000), seg(R, PA, 511, 101, 10, 1000),
+		{"unacked", Config{KeepUnacked: true, MaxUnacked: 2}, []step{seg(R, PA, 501, 101, 10, 1000), seg(R, PA, 511, 101, 10, 1000),
 			seg(R, PA, 521, 101, 10, 1000)}, false, true},
-		{"both", Config{MaxRanges: 2, MaxUnacked: 2}, []step{seg(O, PA, 101, 501, 10, 1000), seg(O, PA, 121, 501, 10, 1000),
+		{"both", Config{MaxRanges: 2, KeepUnacked: true, MaxUnacked: 2}, []step{seg(O, PA, 101, 501, 10, 1000), seg(O, PA, 121, 501, 10, 1000),
 			seg(O, PA, 141, 501, 10, 1000), seg(O, PA, 161, 501, 10, 1000)}, true, true},
 	}
 	for _, tc := range cases {

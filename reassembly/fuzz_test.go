@@ -43,6 +43,7 @@ func fuzzBody(t *testing.T, cfgByte uint8, data []byte) {
 		cfg := &Config{
 			MaxRanges:       int(cfgByte&7) + 1,
 			MaxUnacked:      int(cfgByte>>3&7) + 1,
+			KeepUnacked:     len(data)%3 != 0,
 			KeepPayload:     cfgByte&0x40 != 0,
 			MaxPayloadBytes: 64 << (cfgByte >> 7),
 			TsharkCompat:    len(data)%2 == 1,
@@ -121,6 +122,9 @@ func checkInvariants(t *testing.T, tr *Tracker, cfg *Config) {
 		ds := &tr.d[d]
 		if st.Holes > cfg.MaxRanges-1 || cap(ds.holes) > 2*cfg.MaxRanges+4 {
 			t.Fatalf("dir %d: %d holes (cap %d), MaxRanges %d", d, st.Holes, cap(ds.holes), cfg.MaxRanges)
+		}
+		if !cfg.KeepUnacked && (st.Unacked > 0 || st.UnackedCapped) {
+			t.Fatalf("dir %d: %d unacked (capped %v) without KeepUnacked", d, st.Unacked, st.UnackedCapped)
 		}
 		if st.Unacked > cfg.MaxUnacked || cap(ds.unacked) > 2*cfg.MaxUnacked+4 {
 			t.Fatalf("dir %d: %d unacked (cap %d), MaxUnacked %d", d, st.Unacked, cap(ds.unacked), cfg.MaxUnacked)

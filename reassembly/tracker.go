@@ -35,6 +35,13 @@ const (
 type Config struct {
 	// MaxRanges bounds the recorded seen ranges per direction (holes + 1).
 	MaxRanges int
+	// KeepUnacked remembers each direction's unacknowledged segments, which
+	// give the RTO of a retransmission and the round-trip time of the
+	// segment an ACK acknowledges (Result.RTO, RTOFrame, AckedFrame,
+	// AckRTT). Without them AckedFrame and AckRTT stay 0, RTO counts from
+	// the segment that last advanced the sequence, and the record is never
+	// reported capped. The classes do not depend on it.
+	KeepUnacked bool
 	// MaxUnacked bounds the remembered unacknowledged segments per direction.
 	MaxUnacked int
 	// TsharkCompat reproduces tshark 4.0.17 where this package deliberately
@@ -351,6 +358,9 @@ func (t *Tracker) Init(cfg *Config) {
 	}
 	t.maxHoles = uint16(min(c.MaxRanges-1, 1<<16-1))
 	t.maxUnacked = uint32(min(c.MaxUnacked, 1<<20))
+	if !c.KeepUnacked {
+		t.maxUnacked = 0
+	}
 	// The largest power of two within the bound: Init runs for every
 	// connection, and a loop of doublings was 130 instructions of it.
 	p := uint32(1) << (bits.Len32(uint32(min(c.MaxPayloadBytes, 1<<26))) - 1)
@@ -567,7 +577,7 @@ func (t *Tracker) AddTo(dir segment.Dir, seg *segment.Segment, r *Result) {
 
 	// Remember the segment until it is acknowledged.
 	end := seq.Add(seqnum.Size(seglen + synfin))
-	if seglen > 0 || synfin != 0 {
+	if (seglen > 0 || synfin != 0) && t.maxUnacked > 0 {
 		if uint32(len(fwd.unacked)) < t.maxUnacked {
 			fwd.unacked = append(fwd.unacked, unackedSeg{seq: seq, end: end, frame: seg.Frame, time: now})
 		} else {
@@ -622,7 +632,7 @@ func (t *Tracker) AddTo(dir segment.Dir, seg *segment.Segment, r *Result) {
 	}
 
 	// Drop the peer's segments this ACK covers.
-	if flags&segment.ACK != 0 {
+	if flags&segment.ACK != 0 && len(rev.unacked) > 0 {
 		removeAcked(rev, ack, now, r)
 	}
 

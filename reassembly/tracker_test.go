@@ -571,7 +571,7 @@ func TestOutOfWindowAck(t *testing.T) {
 
 func TestBoundedRecords(t *testing.T) {
 	var tr Tracker
-	tr.Init(&Config{MaxRanges: 3, MaxUnacked: 4})
+	tr.Init(&Config{MaxRanges: 3, KeepUnacked: true, MaxUnacked: 4})
 	steps := handshake()
 	seq := uint32(1001)
 	for i := 0; i < 10; i++ {
@@ -666,5 +666,61 @@ func TestBriefMatchesDir(t *testing.T) {
 	}
 	if missed, mss, ws := tr.Brief(segment.Orig); missed != 100 || mss != 1460 || ws != 7 {
 		t.Errorf("orig: %d %d %v, want 100 missed, MSS 1460, scale 7", missed, mss, ws)
+	}
+}
+
+// TestKeepUnacked checks what the record of unacknowledged segments gives:
+// with it, an ACK names the segment it acknowledges and its round-trip time,
+// and a retransmission's RTO counts from the first transmission of its
+// bytes; without it those stay zero and the RTO counts from the segment
+// that last advanced the sequence, and the classes are the same.
+func TestKeepUnacked(t *testing.T) {
+	const ms = time.Millisecond
+	steps := cat(handshake(), []step{
+		seg(O, PA, 1001, 5001, 100, 65535).T(100 * ms), // frame 4
+		seg(O, PA, 1101, 5001, 100, 65535).T(110 * ms), // frame 5
+		seg(O, PA, 1201, 5001, 100, 65535).T(120 * ms), // frame 6
+		seg(R, A, 5001, 1101, 0, 65535).T(130 * ms),    // acknowledges frame 4
+		seg(O, PA, 1101, 5001, 100, 65535).T(400 * ms), // frame 5 again
+		seg(R, A, 5001, 1301, 0, 65535).T(410 * ms),    // acknowledges all
+	})
+	classes := map[bool][]Class{}
+	for _, keep := range []bool{true, false} {
+		var tr Tracker
+		tr.Init(&Config{KeepUnacked: keep})
+		var got []Result
+		for i, st := range steps {
+			sg := st.seg
+			sg.Frame, sg.Time = uint64(i+1), base+int64(st.at)
+			got = append(got, tr.Add(st.dir, &sg))
+			classes[keep] = append(classes[keep], got[i].Class)
+		}
+		ack, retrans := got[6], got[7]
+		if retrans.Class&Retransmission == 0 {
+			t.Fatalf("keep %v: the segment sent again is %v", keep, retrans.Class)
+		}
+		if keep {
+			if ack.AckedFrame != 4 || ack.AckRTT != int64(30*ms) {
+				t.Errorf("kept: the ACK names frame %d after %v, want frame 4 after 30ms", ack.AckedFrame, time.Duration(ack.AckRTT))
+			}
+			if retrans.RTO != int64(290*ms) || retrans.RTOFrame != 5 {
+				t.Errorf("kept: RTO %v from frame %d, want 290ms from frame 5 (its first transmission)", time.Duration(retrans.RTO), retrans.RTOFrame)
+			}
+			continue
+		}
+		if ack.AckedFrame != 0 || ack.AckRTT != 0 {
+			t.Errorf("not kept: the ACK names frame %d after %d ns", ack.AckedFrame, ack.AckRTT)
+		}
+		if retrans.RTO != int64(280*ms) || retrans.RTOFrame != 6 {
+			t.Errorf("not kept: RTO %v from frame %d, want 280ms from frame 6 (the last to advance the sequence)", time.Duration(retrans.RTO), retrans.RTOFrame)
+		}
+		if len(tr.d[O].unacked) != 0 || len(tr.d[R].unacked) != 0 {
+			t.Error("segments remembered without KeepUnacked")
+		}
+	}
+	for i := range classes[true] {
+		if classes[true][i] != classes[false][i] {
+			t.Errorf("segment %d: class %v with the record, %v without", i+1, classes[true][i], classes[false][i])
+		}
 	}
 }
