@@ -128,8 +128,9 @@ type Flow struct {
 	Transitions        []Transition `json:"transitions"`
 	TransitionsDropped int          `json:"transitions_dropped,omitempty"`
 	// Capped names the bounded records of the analysis that filled up for
-	// this flow ("holes", "unacked", "timeline"): the flow was analyzed in
-	// bounded memory, and some figures may be less exact.
+	// this flow ("holes", "timeline"; "unacked" only from an analysis that
+	// keeps unacknowledged segments, which the engine does not): the flow
+	// was analyzed in bounded memory, and some figures may be less exact.
 	Capped []string `json:"capped,omitempty"`
 	// Anomalies lists what the analysis found wrong with this flow.
 	Anomalies []Anomaly `json:"anomalies"`
