@@ -29,12 +29,19 @@ func FuzzOpen(f *testing.F) {
 			return
 		}
 		defer s.Close()
+		// In an uncompressed file a frame's bytes lie at its DataOffset
+		// (which ReadAt reads them again by).
+		plain := !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) && !bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd})
 		var seg segment.Segment
 		var last uint64
 		for s.Next() {
 			fr := s.Frame()
 			if fr.Number != last+1 || fr.Record != fr.Number || fr.CapLen != len(fr.Data) || fr.OrigLen < fr.CapLen || fr.Offset < 0 {
 				t.Fatalf("bad frame %+v after %d", *fr, last)
+			}
+			if plain && (fr.DataOffset <= fr.Offset || fr.DataOffset+int64(len(fr.Data)) > int64(len(b)) ||
+				!bytes.Equal(b[fr.DataOffset:fr.DataOffset+int64(len(fr.Data))], fr.Data)) {
+				t.Fatalf("frame %d: data not at offset %d (record at %d)", fr.Number, fr.DataOffset, fr.Offset)
 			}
 			last = fr.Number
 			checkDecode(t, dec, fr, &seg)
