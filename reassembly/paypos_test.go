@@ -40,49 +40,31 @@ func (c *capture) read(pos uint64, p []byte) bool {
 // again (which turn the kept payload into a copy).
 func TestPayloadByPosition(t *testing.T) {
 	tests := []struct {
-		name     string
-		capN     uint32
-		seed     uint64
-		small    int // one segment in small is 1-8 bytes
-		noPos    int // one segment in noPos has no position
-		wantMode bool
+		name  string
+		capN  uint32
+		seed  uint64
+		small int // one segment in small is 1-8 bytes
+		noPos int // one segment in noPos has no position
 	}{
-		{"default window", DefaultMaxPayloadBytes, 1, 0, 0, true},
-		{"small window", 512, 2, 0, 0, true},
-		{"small segments", 4096, 3, 2, 0, true},
-		{"some without a position", 8192, 4, 0, 7, true},
-		{"all of it", 2048, 5, 3, 5, true},
+		{"default window", DefaultMaxPayloadBytes, 1, 0, 0},
+		{"small window", 512, 2, 0, 0},
+		{"small segments", 4096, 3, 2, 0},
+		{"some without a position", 8192, 4, 0, 7},
+		{"all of it", 2048, 5, 3, 5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := rand.New(rand.NewPCG(tc.seed, 9))
-			stream := make([]byte, 1<<20)
-			for i := range stream {
-				stream[i] = byte(r.Uint32())
-			}
+			snd := newSender(rand.New(rand.NewPCG(tc.seed, 9)), tc.capN, tc.small)
+			r := snd.r
 			isn := seqnum.Value(r.Uint32())
 			var byPos, copied dirState
 			file := &capture{}
 			pool := new(RingPool)
 			pool.SetReader(file.read)
-			next, mismatches, refSegs := 0, 0, 0
-			for i := 0; i < 4000 && next < len(stream)-3000; i++ {
-				off, n := next, 1+r.IntN(1500)
-				if tc.small > 0 && r.IntN(tc.small) == 0 {
-					n = 1 + r.IntN(8)
-				}
-				switch u := r.IntN(10); {
-				case u == 0 && next > 0: // retransmission, maybe of other bytes
-					off = max(0, next-r.IntN(int(2*tc.capN)+1)-1)
-				case u == 1: // a gap
-					off = next + r.IntN(3000)
-				case u == 2 && next > 0: // overlap into new data
-					off = next - min(next, r.IntN(100))
-				}
-				p := append([]byte(nil), stream[off:off+n]...)
-				if r.IntN(20) == 0 {
-					p[r.IntN(n)] ^= 0xff
-				}
+			mismatches, refSegs := 0, 0
+			for i := 0; i < 4000 && snd.more(); i++ {
+				off, p := snd.segment()
+				n := len(p)
 				pos := file.write(p)
 				if tc.noPos > 0 && r.IntN(tc.noPos) == 0 {
 					pos = 0
@@ -108,13 +90,12 @@ func TestPayloadByPosition(t *testing.T) {
 						t.Fatalf("segment %d: %d runs kept", i, len(byPos.ext))
 					}
 				}
-				copy(stream[off:], p)
-				next = max(next, off+n)
+				snd.sent(off, p)
 			}
 			if mismatches == 0 {
 				t.Error("no mismatch found: the test does not test")
 			}
-			if tc.wantMode && refSegs == 0 {
+			if refSegs == 0 {
 				t.Error("the payload was never kept by position")
 			}
 			if pool.ReadsFailed() != 0 {

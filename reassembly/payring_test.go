@@ -25,12 +25,8 @@ func TestPayloadRingGrows(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := rand.New(rand.NewPCG(tc.seed, 0))
-			stream := make([]byte, 1<<20) // the bytes the sender sends, by offset
-			for i := range stream {
-				stream[i] = byte(r.Uint32())
-			}
-			isn := seqnum.Value(r.Uint32())
+			snd := newSender(rand.New(rand.NewPCG(tc.seed, 0)), tc.capN, 0)
+			isn := seqnum.Value(snd.r.Uint32())
 			var grown, full dirState
 			// The growing ring comes from a pool of dirty rings: what it
 			// compares must be only what it was given.
@@ -43,22 +39,10 @@ func TestPayloadRingGrows(t *testing.T) {
 				pool.put(b)
 			}
 			full.pay = make([]byte, tc.capN)
-			next := 0 // the next new offset
 			mismatches := 0
-			for i := 0; i < 3000 && next < len(stream)-3000; i++ {
-				off, n := next, 1+r.IntN(1500)
-				switch u := r.IntN(10); {
-				case u == 0 && next > 0: // retransmission, maybe of other bytes
-					off = max(0, next-r.IntN(int(2*tc.capN)+1)-1)
-				case u == 1: // a gap
-					off = next + r.IntN(3000)
-				case u == 2 && next > 0: // overlap into new data
-					off = next - min(next, r.IntN(100))
-				}
-				p := append([]byte(nil), stream[off:off+n]...)
-				if r.IntN(20) == 0 {
-					p[r.IntN(n)] ^= 0xff
-				}
+			for i := 0; i < 3000 && snd.more(); i++ {
+				off, p := snd.segment()
+				n := len(p)
 				a := isn.Add(seqnum.Size(off))
 				g, f := grown.keepPayload(a, p, 0, tc.capN, pool), full.keepPayload(a, p, 0, tc.capN, nil)
 				if g != f {
@@ -73,16 +57,65 @@ func TestPayloadRingGrows(t *testing.T) {
 				if uint32(len(grown.pay)) > tc.capN || len(grown.pay)&(len(grown.pay)-1) != 0 {
 					t.Fatalf("ring of %d bytes, cap %d", len(grown.pay), tc.capN)
 				}
-				// Restore the stream where the payload was changed, so the
-				// sender's bytes stay what the copies hold.
-				copy(stream[off:], p)
-				next = max(next, off+n)
+				snd.sent(off, p)
 			}
 			if mismatches == 0 {
 				t.Error("no mismatch found: the test does not test")
 			}
 		})
 	}
+}
+
+// sender makes the segments of the payload-copy tests: the bytes a sender
+// sends, by offset, and a random choice of what it sends next.
+type sender struct {
+	r     *rand.Rand
+	bytes []byte
+	next  int // the next new offset
+	capN  uint32
+	small int // one segment in small is 1-8 bytes; 0: none
+}
+
+func newSender(r *rand.Rand, capN uint32, small int) *sender {
+	s := &sender{r: r, bytes: make([]byte, 1<<20), capN: capN, small: small}
+	for i := range s.bytes {
+		s.bytes[i] = byte(r.Uint32())
+	}
+	return s
+}
+
+// more reports whether the bytes leave room for another segment.
+func (s *sender) more() bool { return s.next < len(s.bytes)-3000 }
+
+// segment returns the next segment's offset and a copy of its bytes: new
+// data, or a retransmission of up to two windows back, a gap, or an overlap
+// into new data; one in twenty has a byte changed.
+func (s *sender) segment() (off int, p []byte) {
+	r := s.r
+	off, n := s.next, 1+r.IntN(1500)
+	if s.small > 0 && r.IntN(s.small) == 0 {
+		n = 1 + r.IntN(8)
+	}
+	switch u := r.IntN(10); {
+	case u == 0 && s.next > 0: // retransmission, maybe of other bytes
+		off = max(0, s.next-r.IntN(int(2*s.capN)+1)-1)
+	case u == 1: // a gap
+		off = s.next + r.IntN(3000)
+	case u == 2 && s.next > 0: // overlap into new data
+		off = s.next - min(s.next, r.IntN(100))
+	}
+	p = append([]byte(nil), s.bytes[off:off+n]...)
+	if r.IntN(20) == 0 {
+		p[r.IntN(n)] ^= 0xff
+	}
+	return off, p
+}
+
+// sent records that p went out at off: where a byte was changed, the
+// sender's bytes become what the copies hold.
+func (s *sender) sent(off int, p []byte) {
+	copy(s.bytes[off:], p)
+	s.next = max(s.next, off+len(p))
 }
 
 // TestPayloadRingSmall checks that a short connection's copy stays small.

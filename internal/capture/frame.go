@@ -13,8 +13,8 @@ type Frame struct {
 	File     string // file name as given ("-" shown as "stdin")
 	Record   uint64 // 1-based record number within its file
 	Offset   int64  // byte offset of the record header in the (decompressed) file
-	// DataOffset is the byte offset of Data in the (decompressed) file, -1
-	// when the reader cannot tell.
+	// DataOffset is the byte offset of Data in the (decompressed) file, 0
+	// when there is no file (live capture): a file's data never starts at 0.
 	DataOffset int64
 	// Pos is where Source.ReadAt can read Data again once its buffer is
 	// reused: set for frames of an uncompressed regular file, 0 otherwise.

@@ -23,23 +23,13 @@ func TestReadAtGivesFramesBack(t *testing.T) {
 		"c.snoop":   snoopFile(frame('c')),
 		"d.pcap.gz": gzipBytes(pcapFile(le, true, 1, testRecord{sec: 3, data: frame('d')})),
 	}
-	order := []string{"a.pcap", "b.pcapng", "c.snoop", "d.pcap.gz"}
-	dir := t.TempDir()
-	var names []string
-	for _, n := range order {
-		names = append(names, writeFile(t, dir, n, files[n]))
-	}
-	s, err := Open(names, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	frames, s := readAll(t, files, []string{"a.pcap", "b.pcapng", "c.snoop", "d.pcap.gz"})
 	dec := NewDecoder(DecodeOptions{})
 	var seg segment.Segment
 	byFile := map[string]int{}
-	for s.Next() {
-		f := s.Frame()
-		name := filepath.Base(f.File)
+	for i := range frames {
+		f := &frames[i]
+		name := f.File
 		byFile[name]++
 		if name == "d.pcap.gz" {
 			if f.Pos != 0 {
@@ -72,21 +62,28 @@ func TestReadAtGivesFramesBack(t *testing.T) {
 	}
 }
 
-// TestReadAtRefusesAnotherFile checks that a file replaced under the same
-// name after it was opened is not read, and that bad positions are refused.
-func TestReadAtRefusesAnotherFile(t *testing.T) {
-	dir := t.TempDir()
+// openOne writes a capture of one frame, opens it and reads its frame; it
+// returns the Source, the file's path and bytes, and the frame.
+func openOne(t *testing.T) (*Source, string, []byte, *Frame) {
+	t.Helper()
 	data := pcapFile(binary.LittleEndian, false, 1, testRecord{sec: 1, data: simpleTCP4([]byte("first"))})
-	name := writeFile(t, dir, "a.pcap", data)
+	name := writeFile(t, t.TempDir(), "a.pcap", data)
 	s, err := Open([]string{name}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	if !s.Next() {
 		t.Fatal("no frame")
 	}
-	pos := s.Frame().Pos
+	return s, name, data, s.Frame()
+}
+
+// TestReadAtRefusesAnotherFile checks that a file replaced under the same
+// name after it was opened is not read, and that bad positions are refused.
+func TestReadAtRefusesAnotherFile(t *testing.T) {
+	s, name, data, f := openOne(t)
+	pos := f.Pos
 	buf := make([]byte, 4)
 	for _, bad := range []uint64{0, 1, 7 << posOffsetBits} {
 		if s.ReadAt(bad, buf) {
@@ -98,7 +95,7 @@ func TestReadAtRefusesAnotherFile(t *testing.T) {
 	if err := os.Remove(name); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, dir, "a.pcap", bytes.Repeat([]byte{0xee}, len(data)))
+	writeFile(t, filepath.Dir(name), "a.pcap", bytes.Repeat([]byte{0xee}, len(data)))
 	if s.ReadAt(pos, buf) {
 		t.Error("read a file that replaced the one analyzed")
 	}
@@ -107,18 +104,7 @@ func TestReadAtRefusesAnotherFile(t *testing.T) {
 // TestReadAtKeepsTheFileItOpened checks that a file ReadAt has opened is read
 // to the end even if it is removed, and that a read past its end fails.
 func TestReadAtKeepsTheFileItOpened(t *testing.T) {
-	dir := t.TempDir()
-	data := pcapFile(binary.LittleEndian, false, 1, testRecord{sec: 1, data: simpleTCP4([]byte("first"))})
-	name := writeFile(t, dir, "a.pcap", data)
-	s, err := Open([]string{name}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if !s.Next() {
-		t.Fatal("no frame")
-	}
-	f := s.Frame()
+	s, name, data, f := openOne(t)
 	want := bytes.Clone(f.Data)
 	if s.ReadAt(f.Pos, make([]byte, len(data))) {
 		t.Error("read past the end of the file")
