@@ -152,7 +152,9 @@ func (z *Zeek) add(c byte) {
 }
 
 func (z *Zeek) historyIs(s string) bool {
-	return len(z.more) == 0 && string(z.hist[:z.n]) == s
+	// The length first: every data or ACK segment asks, and more lies on a
+	// line that nothing else of a segment reads.
+	return int(z.n) == len(s) && string(z.hist[:z.n]) == s && len(z.more) == 0
 }
 
 func caseFor(d segment.Dir, c byte) byte {

@@ -69,7 +69,10 @@ func (t *Tracker) bookBytes(fwd, rev *dirState, seg *segment.Segment, seglen uin
 		} else {
 			rev.coverPoint(ack, uint32(t.maxHoles))
 		}
-		if (rev.pay != nil || rev.st&stPayRef != 0) && rev.st&stFin != 0 && seg.Ack.GreaterThanEq(rev.finEnd) {
+		// The flags first: they share a line with what every segment
+		// reads, and pay is two lines further, which an ACK before the
+		// peer's FIN then need not load.
+		if rev.st&stFin != 0 && (rev.st&stPayRef != 0 || rev.pay != nil) && seg.Ack.GreaterThanEq(rev.finEnd) {
 			// The peer's FIN is acknowledged, so all its data was: what it
 			// sends again is spurious, and a closed connection (TIME_WAIT
 			// lasts a minute) should not hold kilobytes of payload.

@@ -632,7 +632,10 @@ func (t *Tracker) AddTo(dir segment.Dir, seg *segment.Segment, r *Result) {
 	}
 
 	// Drop the peer's segments this ACK covers.
-	if flags&segment.ACK != 0 && len(rev.unacked) > 0 {
+	// (maxUnacked first: without Config.KeepUnacked the record is always
+	// empty, and its slice is on a line of rev that a segment's other
+	// checks need not touch.)
+	if flags&segment.ACK != 0 && t.maxUnacked > 0 && len(rev.unacked) > 0 {
 		removeAcked(rev, ack, now, r)
 	}
 

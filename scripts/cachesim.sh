@@ -13,9 +13,11 @@
 # simulator does not model — the hardware prefetchers, store-forwarding
 # stalls, page faults — so a change that moves only those needs timing.
 #
-# The last level is set to 512 KiB, the size of this machine's L2 (its L3
-# is shared with other tenants): a "last-level" miss here is a load that
-# leaves the core.
+# The first level and the last are this machine's L1d and L2 (getconf; its
+# L3 is shared with other tenants), 512 KiB when getconf does not know: a
+# "last-level" miss here is a load that leaves the core. (Sessions 11-17
+# simulated a 32 KiB L1 and a 512 KiB L2; this machine, an AMD family 26,
+# has 48 KiB and 1 MiB, so their counts are not comparable with later ones.)
 #
 #   go build -o /tmp/a ./cmd/tcpflow-analyze    # before the change
 #   go build -o /tmp/b ./cmd/tcpflow-analyze    # after it
@@ -49,12 +51,20 @@ if [ -z "$out" ]; then
 	out=$(mktemp -d)
 	trap 'rm -rf "$out"' EXIT
 fi
+cache() { # size assoc default -> valgrind's size,assoc,line
+	local size assoc
+	size=$(getconf "$1" 2>/dev/null || true) assoc=$(getconf "$2" 2>/dev/null || true)
+	case "$size$assoc" in *[!0-9]* | "") echo "$3" ;; *) echo "$size,$assoc,64" ;; esac
+}
+d1=$(cache LEVEL1_DCACHE_SIZE LEVEL1_DCACHE_ASSOC 32768,8,64)
+ll=$(cache LEVEL2_CACHE_SIZE LEVEL2_CACHE_ASSOC 524288,8,64)
+echo "cachesim.sh: D1 $d1, LL $ll (size,ways,line)" >&2
 # Both at once when there are two CPUs: each is single-threaded.
 for side in a b; do
 	bin=$a
 	[ "$side" = b ] && bin=$b
 	GOGC=off GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off \
-		valgrind --tool=callgrind --cache-sim=yes --D1=32768,8,64 --LL=524288,8,64 \
+		valgrind --tool=callgrind --cache-sim=yes --D1="$d1" --LL="$ll" \
 		--callgrind-out-file="$out/$side.out" "$bin" "${args[@]}" "$cap" >/dev/null 2>"$out/$side.err" &
 done
 wait

@@ -42,9 +42,11 @@ type conn struct {
 	_  [connPad]byte
 }
 
-// connPad makes a connection a whole number of cache lines, so that in the
-// chunks allocConn makes (line-aligned) each starts on a line and its hot
-// fields, first, take as few lines as they can (TestConnIsWholeLines).
+// connPad makes a connection a whole and odd number of cache lines, so that
+// in the chunks allocConn makes (line-aligned) each starts on a line and its
+// hot fields, first, take as few lines as they can, and the same field of
+// neighbouring connections falls into different cache sets
+// (TestConnIsWholeLines).
 const connPad = 8
 
 // entPad makes the entry end on a line, so that the hot fields that follow

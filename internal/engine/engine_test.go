@@ -514,10 +514,10 @@ func TestEngineResetNamesSender(t *testing.T) {
 	}
 }
 
-// TestConnIsWholeLines: a connection is a whole number of cache lines, its
-// flow table entry comes first (connOf), and the fields every segment
-// touches follow on a line of their own, in three lines (a
-// struct changed in another package moves these; fix connPad).
+// TestConnIsWholeLines: a connection is an odd number of whole cache lines,
+// its flow table entry comes first (connOf), and the fields every segment
+// touches follow on a line of their own, in three lines (a struct changed
+// in another package moves these; fix connPad).
 func TestConnIsWholeLines(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("connPad is set for 64-bit platforms")
@@ -535,6 +535,18 @@ func TestConnIsWholeLines(t *testing.T) {
 	}
 	if end := unsafe.Offsetof(c.twSegs) + unsafe.Sizeof(c.twSegs); end > start+3*64 {
 		t.Errorf("the hot fields end at byte %d, past the third line after theirs", end)
+	}
+	if off := unsafe.Offsetof(c.st); off%64 > 64-48 {
+		t.Errorf("the state machine begins at byte %d, too far into a line for the 48 bytes every segment reads", off)
+	}
+	// An odd number of lines: the connections of a chunk lie one after
+	// another, and with an even stride a field of every connection fell
+	// into a fraction of the cache's sets (28 lines: gcd 4 with any power
+	// of two). A layout that kept each sequence direction on lines of its
+	// own made a connection 28 lines and the mix 0.09 CPU-s slower; padded
+	// to 29, it was as fast as before (docs/performance.md, session 18).
+	if n := unsafe.Sizeof(c) / 64; n%2 == 0 {
+		t.Errorf("a conn is %d lines, an even number: pad it to %d", n, n+1)
 	}
 }
 
