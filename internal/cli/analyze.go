@@ -145,12 +145,18 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	async := engine.WorkersFor(o.Engine) == 1 && runtime.GOMAXPROCS(0) > 1
 	var kept *lowestFlows
 	var sp *spool.Spool
+	// recycle gives back the records a sink is done with on the
+	// analysis' goroutine: the analyzer's own path once it exists (see
+	// engine.Analyzer.Recycle).
+	recycle := engine.RecycleFlow
+	giveBack := func(f *report.Flow) { recycle(f) }
 	switch format {
 	case report.FormatNDJSON:
 		s.outStreams = true
 		// Each flow is written as it finishes: the report never sits in
 		// memory whole (flowWriter says where the encoding runs).
 		w := ndjsonWriter(s.Out, async)
+		w.recycle = giveBack
 		defer w.close()
 		sink = w.put
 		finishSink = func() error { return w.close() }
@@ -162,6 +168,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		sp = &spool.Spool{MemLimit: o.spoolMemLimit}
 		defer sp.Close()
 		w := jsonSpooler(sp)
+		w.recycle = giveBack
 		defer w.close()
 		sink = w.put
 		finishSink = func() error { return w.close() }
@@ -176,7 +183,7 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 			if cerr == nil {
 				cerr = cw.Write(f)
 			}
-			engine.RecycleFlow(f)
+			giveBack(f)
 		}
 		finishSink = func() error {
 			if cerr != nil {
@@ -190,13 +197,14 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 	case report.FormatTable:
 		// The table shows the first --limit flows: keep only those.
 		if o.Limit > 0 {
-			kept = &lowestFlows{max: o.Limit}
+			kept = &lowestFlows{max: o.Limit, recycle: giveBack}
 			sink = kept.add
 		}
 	}
 	rep, readErr := analyzeWith(o.Files, o.Filter, o.Engine, s, func(eng engine.Analyzer) {
 		if sink != nil {
 			eng.SetSink(sink)
+			recycle = eng.Recycle
 		}
 		if kept != nil {
 			eng.SetWant(kept.want)
@@ -255,6 +263,9 @@ type flowWriter struct {
 	consume func(*report.Flow) error
 	end     func() error
 	ch      chan *report.Flow // nil when flows are consumed in put
+	// recycle gives a flow consumed in put back (engine.RecycleFlow
+	// when nil); flows consumed in the goroutine go to RecycleFlow.
+	recycle func(*report.Flow)
 	done    chan error
 	once    sync.Once
 	err     error
@@ -361,6 +372,10 @@ func (w *flowWriter) put(f *report.Flow) {
 	if w.err == nil {
 		w.err = w.consume(f)
 	}
+	if w.recycle != nil {
+		w.recycle(f)
+		return
+	}
 	engine.RecycleFlow(f)
 }
 
@@ -383,6 +398,7 @@ func (w *flowWriter) close() error {
 // in a max-heap, so that a capped table needs memory for its rows only.
 type lowestFlows struct {
 	max     int
+	recycle func(*report.Flow) // gives back a record not kept (engine.RecycleFlow when nil)
 	heap    []report.Flow
 	lookout report.Lookout
 	// full and bound are what want reads (see there).
@@ -428,7 +444,11 @@ func (l *lowestFlows) add(f *report.Flow) {
 	if f.ID >= h[0].ID {
 		// Not shown: the engine may refill the record (the lookout keeps
 		// none of it).
-		engine.RecycleFlow(f)
+		if l.recycle != nil {
+			l.recycle(f)
+		} else {
+			engine.RecycleFlow(f)
+		}
 		return
 	}
 	h[0] = *f

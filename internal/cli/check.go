@@ -129,7 +129,7 @@ func RunCheck(o *CheckOptions, s *IO) error {
 		eng.OmitTransitions() // the policy never reads them
 		eng.SetSink(func(f *report.Flow) {
 			ev.Add(f)
-			engine.RecycleFlow(f)
+			eng.Recycle(f)
 		})
 	})
 	if rep == nil {

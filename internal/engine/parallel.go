@@ -72,6 +72,11 @@ type Analyzer interface {
 	// its position (capture.Source.ReadAt), so that the overlap checks need
 	// not copy it. Call it before the first frame.
 	SetPayloadReader(read func(pos uint64, p []byte) bool)
+	// Recycle gives back a flow record the sink is done with, from the
+	// sink itself (the goroutine that called it): the analysis fills it
+	// again. A record given back from another goroutine goes to
+	// RecycleFlow instead.
+	Recycle(f *report.Flow)
 }
 
 // SetSink implements Analyzer.
@@ -647,6 +652,10 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 }
 
 // SetPayloadReader implements Analyzer, for every worker.
+// Recycle is RecycleFlow: the sink runs in the merger, and the records go
+// back to the workers.
+func (p *Pipeline) Recycle(f *report.Flow) { RecycleFlow(f) }
+
 func (p *Pipeline) SetPayloadReader(read func(pos uint64, p []byte) bool) {
 	for _, w := range p.workers {
 		w.SetPayloadReader(read)

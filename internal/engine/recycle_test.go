@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/pcapgen"
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
 
@@ -99,6 +101,66 @@ func TestRecycleConcurrently(t *testing.T) {
 	<-done
 	if seen != 2*perEngine || twice != 0 {
 		t.Fatalf("the sink got %d records (want %d), %d of them while it held them", seen, 2*perEngine, twice)
+	}
+	resetRecycled(t)
+}
+
+// TestRecycleFromSink: a sink that gives each record back with Recycle gets
+// the flows a sink that keeps them gets, field for field (a reused record
+// must not carry anything of its last flow), and on a single engine the
+// records go round without the shared list; on a pipeline they go through
+// it, to the workers.
+func TestRecycleFromSink(t *testing.T) {
+	data := writeMix(t, pcapgen.MixOptions{Packets: 20_000, Connections: 2_000,
+		Concurrency: 100, Seed: 9, FloodSources: 100})
+	run := func(workers int, giveBack bool) (map[uint64]string, int) {
+		t.Helper()
+		resetRecycled(t)
+		var a Analyzer = New(DefaultConfig())
+		if workers > 1 {
+			p, err := NewPipeline(DefaultConfig(), workers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a = p
+		}
+		flows := map[uint64]string{}
+		records := map[*report.Flow]bool{}
+		a.SetSink(func(f *report.Flow) {
+			flows[f.ID] = jsonOf(t, *f)
+			records[f] = true
+			if giveBack {
+				a.Recycle(f)
+			}
+		})
+		feedCapture(t, a, data, capture.Options{}, nil)
+		return flows, len(records)
+	}
+	want, _ := run(1, false)
+	if len(want) < 2000 {
+		t.Fatalf("%d flows", len(want))
+	}
+	for _, workers := range []int{1, 2} {
+		got, records := run(workers, true)
+		if len(got) != len(want) {
+			t.Fatalf("%d workers: %d flows, want %d", workers, len(got), len(want))
+		}
+		for id, w := range want {
+			if got[id] != w {
+				t.Fatalf("%d workers, flow %d given back and refilled:\n got %s\nwant %s", workers, id, got[id], w)
+			}
+		}
+		// One engine fills the record its sink just gave back; a
+		// pipeline has rounds of records in flight.
+		if limit := map[int]int{1: 4, 2: len(want) * 3 / 4}[workers]; records > limit {
+			t.Errorf("%d workers: %d records for %d flows, want at most %d: they were not reused", workers, records, len(want), limit)
+		}
+		recycled.mu.Lock()
+		shared := len(recycled.flows)
+		recycled.mu.Unlock()
+		if workers == 1 && shared != 0 {
+			t.Errorf("one engine: %d records went through the shared list", shared)
+		}
 	}
 	resetRecycled(t)
 }
