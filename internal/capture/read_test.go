@@ -285,6 +285,8 @@ func TestGzipAndMerge(t *testing.T) {
 	}
 }
 
+// TestStdin: standard input is read, and its frames have no position,
+// since it cannot be read again (Source.ReadAt).
 func TestStdin(t *testing.T) {
 	file := pcapFile(binary.LittleEndian, false, 1, testRecord{sec: 1, data: simpleTCP4(nil)})
 	s, err := Open([]string{"-"}, Options{Stdin: bytes.NewReader(file)})
@@ -292,8 +294,14 @@ func TestStdin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if !s.Next() || s.Frame().File != "stdin" || s.Next() || s.Err() != nil {
-		t.Errorf("stdin read failed: %+v %v", s.Frame(), s.Err())
+	if !s.Next() || s.Frame().File != "stdin" {
+		t.Fatalf("stdin read failed: %v", s.Err())
+	}
+	if s.Frame().Pos != 0 {
+		t.Errorf("position %#x on standard input", s.Frame().Pos)
+	}
+	if s.Next() || s.Err() != nil {
+		t.Errorf("more than the one frame on stdin: %v", s.Err())
 	}
 }
 

@@ -117,18 +117,3 @@ func TestReadAtKeepsTheFileItOpened(t *testing.T) {
 		t.Errorf("read back %x from the removed file, want %x", got, want)
 	}
 }
-
-// TestStdinHasNoPositions: standard input cannot be read again.
-func TestStdinHasNoPositions(t *testing.T) {
-	file := pcapFile(binary.LittleEndian, false, 1, testRecord{sec: 1, data: simpleTCP4(nil)})
-	s, err := Open([]string{"-"}, Options{Stdin: bytes.NewReader(file)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for s.Next() {
-		if s.Frame().Pos != 0 {
-			t.Errorf("position %#x on standard input", s.Frame().Pos)
-		}
-	}
-}

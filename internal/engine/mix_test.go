@@ -19,6 +19,22 @@ func writeMix(t testing.TB, opts pcapgen.MixOptions) []byte {
 	return b.Bytes()
 }
 
+// analyzerOf returns the default analysis with the given number of workers:
+// one engine for 1, a pipeline for more.
+func analyzerOf(t testing.TB, workers int) Analyzer {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Workers = workers
+	a, err := NewAnalyzer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, pipe := a.(*Pipeline); pipe != (workers > 1) {
+		t.Fatalf("%d workers gave a %T", workers, a)
+	}
+	return a
+}
+
 // feedCapture reads data with opts into a, showing each frame to check
 // first when it is not nil, and returns the report as JSON and the frames
 // read.

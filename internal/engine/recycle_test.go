@@ -116,14 +116,7 @@ func TestRecycleFromSink(t *testing.T) {
 	run := func(workers int, giveBack bool) (map[uint64]string, int) {
 		t.Helper()
 		resetRecycled(t)
-		var a Analyzer = New(DefaultConfig())
-		if workers > 1 {
-			p, err := NewPipeline(DefaultConfig(), workers)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a = p
-		}
+		a := analyzerOf(t, workers)
 		flows := map[uint64]string{}
 		records := map[*report.Flow]bool{}
 		a.SetSink(func(f *report.Flow) {

@@ -19,14 +19,7 @@ func TestWantBuildsOnlyShownRecords(t *testing.T) {
 		Concurrency: 200, Seed: 5, FloodSources: 300})
 	run := func(workers int, want func(uint64) bool) (map[uint64]report.Flow, string) {
 		t.Helper()
-		var e Analyzer = New(DefaultConfig())
-		if workers > 1 {
-			p, err := NewPipeline(DefaultConfig(), workers)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e = p
-		}
+		e := analyzerOf(t, workers)
 		e.OmitTransitions()
 		flows := map[uint64]report.Flow{}
 		e.SetSink(func(f *report.Flow) { flows[f.ID] = *f })
