@@ -77,6 +77,9 @@ func FuzzDecode(f *testing.F) {
 		fr := &Frame{Data: data, CapLen: len(data), OrigLen: len(data) + extra, LinkType: lt, Number: 1}
 		var seg segment.Segment
 		checkDecode(t, dec, fr, &seg)
+		if diff, _ := sameDecode(dec, fr); diff != "" {
+			t.Fatalf("fast and general paths differ: %s", diff)
+		}
 	})
 }
 

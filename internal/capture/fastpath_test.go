@@ -1,0 +1,103 @@
+package capture
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"unsafe"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+)
+
+// sameDecode reports how Decode (with its Ethernet/IPv4/TCP fast path) and
+// the general path differ on fr, or "" when they agree: the same result and
+// the same segment, its payload the same bytes at the same place.
+func sameDecode(dec *Decoder, fr *Frame) (diff string, fast bool) {
+	var a, b segment.Segment
+	ra := dec.Decode(fr, &a)
+	b = segment.Segment{Frame: fr.Number, Time: fr.Time} // as Decode starts
+	rb := dec.decode(fr, &b)
+	fast = fr.LinkType == LinkTypeEthernet && dec.etherTCP4(fr, new(segment.Segment))
+	switch {
+	case ra != rb:
+		return "result " + ra.Kind.String() + " " + ra.Reason + " against " + rb.Kind.String() + " " + rb.Reason, fast
+	case ra.Kind != KindTCP:
+		return "", fast
+	case !bytes.Equal(a.Payload, b.Payload) || len(a.Payload) > 0 && unsafe.SliceData(a.Payload) != unsafe.SliceData(b.Payload):
+		return "payload", fast
+	}
+	a.Payload, b.Payload = nil, nil
+	if !reflect.DeepEqual(a, b) {
+		return "segment", fast
+	}
+	return "", fast
+}
+
+// TestEtherTCP4MatchesGeneral holds Decode's fast path to the general path's
+// results on frames near the fast path's edges: valid Ethernet/IPv4/TCP
+// frames with random bytes of their headers changed, cut short, or with
+// wire lengths beyond what was captured, each decoded with and without
+// checksum verification.
+func TestEtherTCP4MatchesGeneral(t *testing.T) {
+	bases := [][]byte{
+		simpleTCP4(nil),
+		simpleTCP4([]byte("payload")),
+		simpleTCP4(make([]byte, 1400)),
+		ether(etherIPv4, tcp4([]byte("x"), []byte{optNOP, optNOP, optTimestamp, 10, 0, 0, 0, 1, 0, 0, 0, 2})),
+		ether(etherIPv4, tcp4(nil, []byte{optMSS, 4, 5, 0xb4, optSACKPerm, 2, optWScale, 3, 7})),
+		ether(etherIPv4, tcp4(nil, []byte{optSACK, 10, 0, 0, 0, 1, 0, 0, 0, 2})),
+		ether(etherIPv4, ipv4(protoTCP, []byte{1, 1, 1, 1}, tcpSeg(1, 2, 3, 4, 0x10, nil, []byte("opts")))),
+		vlanEther([]uint16{etherVLAN}, etherIPv4, tcp4([]byte("tag"), nil)),
+		ether(etherIPv6, tcp6([]byte("six"), 0, nil)),
+	}
+	// Offsets worth changing: the EtherType, the IPv4 version and length,
+	// total length, fragment field, protocol, and the TCP header's offset
+	// and flags; any byte of the first 80 at other times.
+	hot := []int{12, 13, 14, 16, 17, 20, 21, 23, 46, 47}
+	r := rand.New(rand.NewPCG(19, 5))
+	decs := []*Decoder{NewDecoder(DecodeOptions{}), NewDecoder(DecodeOptions{VerifyChecksums: true})}
+	fast, n := 0, 0
+	for i := 0; i < 200000; i++ {
+		b := append([]byte(nil), bases[r.IntN(len(bases))]...)
+		for k := r.IntN(3); k > 0; k-- {
+			off := r.IntN(min(len(b), 80))
+			if r.IntN(2) == 0 {
+				off = hot[r.IntN(len(hot))]
+			}
+			if off < len(b) {
+				b[off] = byte(r.Uint32())
+				if r.IntN(2) == 0 {
+					b[off] = []byte{0, 1, 0x05, 0x06, 0x08, 0x20, 0x40, 0x45, 0x46, 0x50, 0xf0, 0xff}[r.IntN(12)]
+				}
+			}
+		}
+		if r.IntN(4) == 0 {
+			b = b[:r.IntN(len(b)+1)]
+		}
+		orig := len(b)
+		switch r.IntN(6) {
+		case 0:
+			orig += r.IntN(2000)
+		case 1:
+			orig -= r.IntN(len(b) + 1) // recorded shorter than captured
+		case 2:
+			orig = unknownWire + 14 + r.IntN(3) - 1
+		}
+		fr := &Frame{Data: b, CapLen: len(b), OrigLen: orig, LinkType: LinkTypeEthernet, Number: uint64(i + 1), Time: int64(i), Pos: uint64(r.IntN(3)) << 20}
+		for _, dec := range decs {
+			diff, f := sameDecode(dec, fr)
+			if diff != "" {
+				t.Fatalf("frame %x (orig %d, checksums %v): %s", b, orig, dec.opt.VerifyChecksums, diff)
+			}
+			n++
+			if f {
+				fast++
+			}
+		}
+	}
+	// Both paths must have had their share, or the test proves little.
+	if fast < n/4 || fast > n*3/4 {
+		t.Fatalf("%d of %d frames took the fast path", fast, n)
+	}
+}
