@@ -26,6 +26,13 @@ type tombTable struct {
 	// misses overlap instead of stalling one put after another.
 	pend  [tombBatch]pendingTomb
 	npend int
+	// pendBits has a bit set for each pending put, chosen by its hash
+	// (pendBit), so that most lookups skip the scan of pend: every new
+	// connection looks for a tomb, and scanning up to 64 puts took as many
+	// instructions as the lookup in the arrays (docs/performance.md,
+	// session 19). A bit stays set when its put goes (del) until the batch
+	// is flushed: it then costs a scan, never a wrong answer.
+	pendBits [4]uint64
 
 	hs   []uint64 // 0 = free
 	ts   []tomb
@@ -111,8 +118,16 @@ func (tt *tombTable) find(h uint64) int {
 	return tt.scan(tt.alt(h), h)
 }
 
+// pendBit returns the word and bit of pendBits for hash h: from bits 50-57,
+// under the top ones, which choose the flow table's shard and so are the
+// same for every tomb of a table.
+func pendBit(h uint64) (int, uint64) { return int(h>>56) & 3, 1 << (h >> 50 & 63) }
+
 // pending returns the index of h's pending put, or -1.
 func (tt *tombTable) pending(h uint64) int {
+	if w, bit := pendBit(h); tt.pendBits[w]&bit == 0 {
+		return -1
+	}
 	for i := range tt.pend[:tt.npend] {
 		if tt.pend[i].h == h {
 			return i
@@ -159,6 +174,8 @@ func (tt *tombTable) put(h uint64, t tomb, now int64) {
 	}
 	tt.pend[tt.npend] = pendingTomb{h, t, now}
 	tt.npend++
+	w, bit := pendBit(h)
+	tt.pendBits[w] |= bit
 }
 
 // count returns the tombs held, pending ones included.
@@ -178,6 +195,7 @@ func (tt *tombTable) flush() {
 		tt.store(p.h, p.t, p.now)
 	}
 	tt.npend = 0
+	tt.pendBits = [4]uint64{}
 }
 
 // store puts t for h (or-ed with tombHashUsed) into the arrays.

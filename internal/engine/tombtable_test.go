@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unsafe"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
 )
 
 func TestTombTableBasics(t *testing.T) {
@@ -268,4 +270,28 @@ func tombsCopied(tt *tombTable, now int64) *tombTable {
 		}
 	}
 	return c
+}
+
+// TestPendBitSpreadsWithinShard checks that the pending puts' filter takes
+// bits that differ between the tombs of one shard: with the top bits of the
+// hash, which choose the shard, it let three lookups in four through to the
+// scan.
+func TestPendBitSpreadsWithinShard(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, shards := range []int{1, 4, flow.MaxShards} {
+		sh := flow.NewSharder(shards)
+		seen := map[[2]uint64]bool{}
+		for n := 0; n < 4096; {
+			h := r.Uint64() | tombHashUsed
+			if sh.Of(h) != 0 {
+				continue
+			}
+			n++
+			w, bit := pendBit(h)
+			seen[[2]uint64{uint64(w), bit}] = true
+		}
+		if len(seen) < 250 {
+			t.Errorf("%d shards: 4096 hashes of one shard set %d of the 256 filter bits", shards, len(seen))
+		}
+	}
 }
