@@ -34,10 +34,11 @@ type Config struct {
 	ClosedLinger time.Duration
 	// MaxFlows caps the open connections held at once; connections that are
 	// over (closed, TIME_WAIT) make room first, then the oldest half-open ones.
-	// 0 means no cap. A connection in the table costs about 1.7 KiB with no
-	// payload (a SYN-flood entry) and up to about 4 KiB while its trackers hold
-	// payload copies, unacknowledged segments and findings, so the default of
-	// 131072 bounds the table near 220–500 MiB.
+	// 0 means no cap. A connection in the table costs 352 bytes while it has
+	// shown only its handshake's SYN and SYN-ACKs (a SYN-flood entry: liteConn),
+	// about 1.7 KiB with no payload after that, and up to about 4 KiB while its
+	// trackers hold payload copies, unacknowledged segments and findings, so
+	// the default of 131072 bounds the table near 50–500 MiB.
 	MaxFlows int
 	// MaxLinger caps the finished connections (closed, reset, TIME_WAIT) kept
 	// whole for their linger; beyond it the oldest finished one is reported
@@ -96,6 +97,9 @@ type Config struct {
 	Workers int
 	// Wide holds the thresholds of the capture-wide detectors.
 	Wide wide.Config
+	// noLite makes every connection whole from its first segment, for the
+	// tests that hold lite connections (liteConn) to whole ones.
+	noLite bool
 }
 
 // Timers names a policy for ending and splitting connections.

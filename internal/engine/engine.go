@@ -149,10 +149,20 @@ type Engine struct {
 	// their linger ended, so their stragglers and the reuse of their
 	// 4-tuple are still recognised; one table per flow table shard, made
 	// when the shard buries its first.
-	tombs      []*tombTable
-	late       uint64
-	counts     flowCounts
-	connChunk  []conn         // connections allocated and not yet handed out
+	tombs     []*tombTable
+	late      uint64
+	counts    flowCounts
+	connChunk []conn // connections allocated and not yet handed out
+	// freeLites and liteChunk are lite connections (liteConn) as
+	// freeConns and connChunk are whole ones.
+	freeLites []*liteConn
+	liteChunk []liteConn
+	// replaying is set while a lite connection's segments are replayed
+	// into a whole one: their capture-wide events were made when they came.
+	replaying bool
+	// noLite makes every connection whole from its first segment (tests).
+	noLite     bool
+	liteMade   uint64         // lite connections started
 	spare      *report.Flow   // the record nextFlow hands out next
 	freeFlows  []*report.Flow // recycled records taken for nextFlow (takeFlow)
 	noTimeline bool           // records carry no transitions (OmitTransitions)
@@ -174,6 +184,7 @@ func New(cfg Config) *Engine {
 	}
 	e.events = e.wide
 	e.zeekT = cfg.Timers == TimersZeek
+	e.noLite = cfg.noLite
 	e.tombs = make([]*tombTable, e.table.Shards())
 	e.lingerCap, e.halfOpenCap = e.table.ShardMax(cfg.MaxLinger), e.table.ShardMax(cfg.MaxHalfOpen)
 	e.rcfg = reassembly.Config{KeepPayload: cfg.OverlapBytes > 0, MaxPayloadBytes: cfg.OverlapBytes, Rings: new(reassembly.RingPool)}
@@ -263,6 +274,18 @@ func (e *Engine) segment(s *segment.Segment, key *flow.Key, h uint64) {
 		e.lastSweep = e.now
 	}
 	ent := e.table.GetHashed(*key, h)
+	if ent != nil && ent.Value == nil {
+		// A lite connection keeps the rest of its handshake; anything
+		// else makes it whole first.
+		l := liteOf(ent)
+		if fromOrig := l.fromOrig(s); l.takes(s, fromOrig) {
+			l.keep(s, fromOrig)
+			e.liteEvents(l, s, fromOrig)
+			e.after(ent, s, h, flow.ClassHandshake)
+			return
+		}
+		ent = e.materialize(ent)
+	}
 	var prev *prevGen
 	if ent != nil {
 		c := connOf(ent)
@@ -301,6 +324,10 @@ func (e *Engine) segment(s *segment.Segment, key *flow.Key, h uint64) {
 				e.evict(old)
 			}
 		}
+		if liteFirst(s) && e.liteOK() {
+			e.after(e.newLite(s, key, h, prev), s, h, flow.ClassHandshake)
+			return
+		}
 		c := e.newConn(s, prev)
 		ent = &c.ent
 		e.table.InsertEntry(ent, *key, h, s.Time, flow.ClassHandshake)
@@ -308,13 +335,19 @@ func (e *Engine) segment(s *segment.Segment, key *flow.Key, h uint64) {
 	}
 	c := connOf(ent)
 	e.update(c, s)
-	cls := classOf(c)
+	e.after(ent, s, h, classOf(c))
+}
+
+// after files ent, whose connection s has just updated, under class cls,
+// and applies the caps that s may have brought its shard past.
+func (e *Engine) after(ent *flow.Entry[*conn], s *segment.Segment, h uint64, cls flow.Class) {
 	e.table.Touch(ent, s.Time, cls)
 	if e.zeekT {
 		e.zeekSchedule(ent)
 		return
 	}
-	if e.cfg.CompactClosed && c.over() {
+	sh := e.table.Shard(h)
+	if c := ent.Value; e.cfg.CompactClosed && c != nil && c.over() {
 		// Report the connection now and keep only a tomb for its linger.
 		key, h := ent.Key, ent.Hash()
 		t := e.tombOf(key, c, s.Time, cls)
@@ -383,15 +416,27 @@ type prevGen struct {
 }
 
 func (e *Engine) newConn(s *segment.Segment, prev *prevGen) *conn {
-	e.nextID++
 	c := e.allocConn()
-	c.id, c.gen, c.firstFrame, c.start = e.nextID, 1, s.Frame, s.Time
+	e.initConn(c, s, prev, e.newID(s))
+	return c
+}
+
+// newID numbers the connection that s, its first segment, begins.
+func (e *Engine) newID(s *segment.Segment) uint64 {
+	e.nextID++
 	if e.rec != nil {
 		// A worker cannot know the flow's rank in the whole capture; its
 		// first frame stands for it until the pipeline renumbers.
-		c.id = s.Frame
 		e.rec.created(s.Frame)
+		return s.Frame
 	}
+	return e.nextID
+}
+
+// initConn makes c the connection numbered id that s begins, after prev
+// when it reuses prev's 4-tuple.
+func (e *Engine) initConn(c *conn, s *segment.Segment, prev *prevGen, id uint64) {
+	c.id, c.gen, c.firstFrame, c.start = id, 1, s.Frame, s.Time
 	c.orig, c.resp, c.midstream = flow.Roles(s)
 	if prev != nil {
 		c.gen = prev.gen + 1
@@ -409,7 +454,6 @@ func (e *Engine) newConn(s *segment.Segment, prev *prevGen) *conn {
 	if c.orig != s.Src {
 		c.zeek.Flip()
 	}
-	return c
 }
 
 func (c *conn) dirOf(s *segment.Segment) segment.Dir {
@@ -493,6 +537,9 @@ func (e *Engine) update(c *conn, s *segment.Segment) {
 // the completed handshake, the entry into TIME_WAIT (naming the active
 // closer), and every RST.
 func (e *Engine) wideEvents(c *conn, d segment.Dir, s *segment.Segment, step *fsm.Step) {
+	if e.replaying {
+		return // a lite connection's: made when its segments came (liteEvents)
+	}
 	f := s.Flags
 	if d == segment.Orig && f.Has(segment.SYN) && !f.Any(segment.ACK|segment.RST) && !c.synCounted {
 		c.synCounted = true
@@ -556,6 +603,9 @@ func stillClosing(st fsm.State) bool { return st == fsm.LastAck || st == fsm.Clo
 // TIME_WAIT) go first and are reported as closed; a live one is reported as
 // evicted and counted.
 func (e *Engine) evict(ent *flow.Entry[*conn]) {
+	if ent.Value == nil {
+		ent = e.materialize(ent)
+	}
 	switch cls := ent.Class(); cls {
 	case flow.ClassClosed, flow.ClassTimeWait:
 		key, h := ent.Key, ent.Hash()
@@ -589,6 +639,9 @@ func (e *Engine) sweep(now int64) {
 
 // finish turns an open connection into a report flow and frees it.
 func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
+	if ent.Value == nil {
+		ent = e.materialize(ent)
+	}
 	c := ent.Value
 	cls := ent.Class()
 	e.table.Remove(ent)
@@ -703,7 +756,7 @@ func (e *Engine) freeConn(c *conn) {
 func (e *Engine) Finish(files []string, problems []capture.Problem) *report.Report {
 	var open []*flow.Entry[*conn]
 	e.table.All(func(ent *flow.Entry[*conn]) { open = append(open, ent) })
-	sort.Slice(open, func(i, j int) bool { return open[i].Value.id < open[j].Value.id })
+	sort.Slice(open, func(i, j int) bool { return entID(open[i]) < entID(open[j]) })
 	for _, ent := range open {
 		e.finish(ent, "end_of_capture")
 	}

@@ -448,7 +448,7 @@ func (p *Pipeline) endOpen() {
 	recs := make([]*recorder, n)
 	for i, w := range p.workers {
 		w.table.All(func(ent *flow.Entry[*conn]) { open[i] = append(open[i], ent) })
-		sort.Slice(open[i], func(a, b int) bool { return open[i][a].Value.id < open[i][b].Value.id })
+		sort.Slice(open[i], func(a, b int) bool { return entID(open[i][a]) < entID(open[i][b]) })
 		recs[i] = &recorder{}
 		w.rec, w.events = recs[i], recs[i]
 		if p.now > w.now {
@@ -463,7 +463,7 @@ func (p *Pipeline) endOpen() {
 		for range endChunk {
 			best := -1
 			for i := range open {
-				if take[i] < len(open[i]) && (best < 0 || open[i][take[i]].Value.id < open[best][take[best]].Value.id) {
+				if take[i] < len(open[i]) && (best < 0 || entID(open[i][take[i]]) < entID(open[best][take[best]])) {
 					best = i
 				}
 			}

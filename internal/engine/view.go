@@ -50,7 +50,7 @@ func (e *Engine) View(top int) OpenView {
 	}
 	var busy, bad []scored
 	e.table.All(func(ent *flow.Entry[*conn]) {
-		c := ent.Value
+		c := e.connView(ent)
 		states[c.st.States()]++
 		var weighted uint64
 		c.an.Each(func(k anomaly.Kind, n uint32) {

@@ -95,3 +95,13 @@ func (x *index[V]) remove(e *Entry[V]) {
 	x.slots[i] = slot[V]{}
 	x.n--
 }
+
+// replace puts e in the slot of old, which must be present; e must have
+// old's hash.
+func (x *index[V]) replace(old, e *Entry[V]) {
+	i := (old.h | 1) & x.mask
+	for x.slots[i].e != old {
+		i = (i + 1) & x.mask
+	}
+	x.slots[i].e = e
+}

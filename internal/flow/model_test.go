@@ -73,6 +73,25 @@ func TestTableMatchesModel(t *testing.T) {
 				stamp++
 				m.stamp[e] = stamp
 				m.seen[e] = max(m.seen[e], now)
+			case op < 84:
+				// Replace keeps the place: the model swaps the pointer.
+				i := r.IntN(len(live))
+				old, e := live[i], new(Entry[int])
+				tb.Replace(old, e)
+				e.Value = old.Value
+				sh := tb.Shard(e.Hash())
+				l := m.order[sh][e.Class()]
+				l[slices.Index(l, old)] = e
+				m.stamp[e], m.seen[e] = m.stamp[old], m.seen[old]
+				delete(m.stamp, old)
+				delete(m.seen, old)
+				live[i] = e
+				if got := tb.Get(e.Key); got != e {
+					t.Fatalf("seed %d step %d: Get after Replace = %p, want %p", seed, step, got, e)
+				}
+				if e.LastSeen != m.seen[e] {
+					t.Fatalf("seed %d step %d: Replace changed LastSeen", seed, step)
+				}
 			case op < 88:
 				i := r.IntN(len(live))
 				m.remove(tb, live[i])

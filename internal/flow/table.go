@@ -245,6 +245,30 @@ func (t *Table[V]) Touch(e *Entry[V], now int64, c Class) {
 	t.classN[c]++
 }
 
+// Replace puts e, an entry of the caller's that is not in the table, in
+// old's place: the same key, class and time, the same place in the recency
+// order and in the index, as if e had been inserted instead of old. old
+// leaves the table and, like an entry given to InsertEntry, is not reused.
+// The caller sets e.Value.
+func (t *Table[V]) Replace(old, e *Entry[V]) {
+	t.idx.replace(old, e)
+	*e = *old
+	e.ext = true
+	l := &t.shards[e.shard].lists[e.class]
+	if e.prev != nil {
+		e.prev.next = e
+	} else {
+		l.head = e
+	}
+	if e.next != nil {
+		e.next.prev = e
+	} else {
+		l.tail = e
+	}
+	var zero V
+	old.prev, old.next, old.Value = nil, nil, zero
+}
+
 // Remove deletes e from the table. The entry may be reused by a later Insert,
 // so the caller must not keep it.
 func (t *Table[V]) Remove(e *Entry[V]) {

@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/oracle"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/pcapgen"
+	"github.com/tcpflow-analyze/tcpflow-analyze/report"
+	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
+	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
+)
+
+// liteCapture is a capture for TestLiteMatchesWhole.
+type liteCapture struct {
+	name string
+	data []byte
+}
+
+// TestLiteMatchesWhole holds the lite connections (liteConn) to what whole
+// ones make: every report of the test captures, of two generated mixes with
+// SYN floods, port reuse and loss, and of the shared corpus when it is
+// there, is the same with lite connections as with every connection whole,
+// with the default caps and with caps small enough that half-open and
+// finished connections are evicted, on one engine and on two workers.
+func TestLiteMatchesWhole(t *testing.T) {
+	caps := []liteCapture{
+		{"flood", writeMix(t, pcapgen.MixOptions{Packets: 30000, Connections: 2000, Concurrency: 200, FloodSources: 3000, Seed: 1})},
+		{"reuse-loss", writeMix(t, pcapgen.MixOptions{Packets: 20000, Connections: 1500, Concurrency: 50, FloodSources: 300, Seed: 2, Reuse: 0.3, Loss: 0.02})},
+	}
+	files, err := filepath.Glob("../../testdata/pcaps/*.pcap*")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("test captures: %d, %v", len(files), err)
+	}
+	corpus := 0
+	if dir := oracle.CorpusDir("."); dir != "" {
+		more, err := oracle.Captures(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		corpus = len(more)
+		files = append(files, more...)
+	} else {
+		t.Log("corpus ../shared/pcaps absent: test and generated captures only")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		caps = append(caps, liteCapture{filepath.Base(f), b})
+	}
+	small := func(c *Config) { c.MaxHalfOpen, c.MaxLinger, c.MaxFlows = 64, 64, 256 }
+	lite := 0
+	for i, c := range caps {
+		for _, set := range []struct {
+			name    string
+			workers int
+			change  func(*Config)
+		}{{"default", 1, nil}, {"small caps", 1, small}, {"two workers, small caps", 2, small}} {
+			if i >= len(caps)-corpus && set.workers > 1 {
+				continue // the corpus on one engine: its captures are small
+			}
+			name := fmt.Sprintf("%s, %s", c.name, set.name)
+			whole, _, ok := runLite(t, c.data, set.workers, set.change, true)
+			got, n, ok2 := runLite(t, c.data, set.workers, set.change, false)
+			if ok != ok2 {
+				t.Fatalf("%s: opened with lite connections %v, whole %v", name, ok2, ok)
+			}
+			lite += n
+			if got != whole {
+				t.Fatalf("%s: the report differs with lite connections:\n%s", name, firstDiff(whole, got))
+			}
+		}
+	}
+	if lite < 3000 {
+		t.Fatalf("only %d connections were lite: the comparison shows little", lite)
+	}
+}
+
+// runLite analyzes data with workers workers, the default configuration
+// changed by change, and every connection whole when noLite. It returns
+// the JSON report, how many lite connections one engine made (0 for a
+// pipeline), and whether the capture could be read at all.
+func runLite(t *testing.T, data []byte, workers int, change func(*Config), noLite bool) (string, int, bool) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Workers, cfg.noLite = workers, noLite
+	if change != nil {
+		change(&cfg)
+	}
+	a, err := NewAnalyzer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := capture.OpenReader(strings.NewReader(string(data)), "c", capture.Options{}); err != nil {
+		return "", 0, false // a corpus file broken on purpose
+	}
+	out, _ := feedCaptureLenient(t, a, data)
+	n := 0
+	if e, ok := a.(*Engine); ok {
+		n = int(e.liteMade)
+	}
+	return out, n, true
+}
+
+// firstDiff shows where a and b first differ.
+func firstDiff(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	lo := max(i-300, 0)
+	return fmt.Sprintf("whole: …%s…\nlite:  …%s…", a[lo:min(i+300, len(a))], b[lo:min(i+300, len(b))])
+}
+
+// feedCaptureLenient is feedCapture for captures that may end in an error
+// (the corpus has some): the report, with the error among its problems.
+func feedCaptureLenient(t *testing.T, a Analyzer, data []byte) (string, int) {
+	t.Helper()
+	src, err := capture.OpenReader(strings.NewReader(string(data)), "c", capture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := 0
+	for src.Next() {
+		a.Frame(src.Frame())
+		frames++
+	}
+	var out strings.Builder
+	if err := report.WriteJSON(&out, a.Finish([]string{"c"}, src.Problems())); err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), frames
+}
+
+// TestLiteSegmentRoundTrip checks that a lite connection gives back every
+// segment it keeps as it came, field for field, whether or not an analysis
+// reads the field today.
+func TestLiteSegmentRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 1))
+	a := netip.MustParseAddrPort("10.0.0.1:40000")
+	b := netip.MustParseAddrPort("[2001:db8::1%eth0]:80")
+	for i := range 2000 {
+		orig, resp := a, b
+		if i%2 == 1 {
+			orig, resp = b, a
+		}
+		var key flow.Key
+		key.SetOf(&orig, &resp)
+		l := &liteConn{}
+		l.ent.Key = key
+		l.origIsA = orig == key.A
+		var want []segment.Segment
+		for j := range liteSegs {
+			s := segment.Segment{Frame: r.Uint64(), Time: r.Int64(), Src: orig, Dst: resp,
+				Seq: seqnum.Value(r.Uint32()), Ack: seqnum.Value(r.Uint32()),
+				Flags:  segment.Flags(r.IntN(1<<9))&^(segment.FIN|segment.RST) | segment.SYN,
+				Window: uint16(r.Uint32()), Urgent: uint16(r.Uint32()), IPLen: r.IntN(1 << 20),
+				ChecksumChecked: r.IntN(2) == 0,
+				Opts: segment.Options{MSS: uint16(r.Uint32()), HasMSS: r.IntN(2) == 0, WScale: uint8(r.Uint32()),
+					HasWScale: r.IntN(2) == 0, SACKPermitted: r.IntN(2) == 0, TSVal: r.Uint32(), TSEcr: r.Uint32(),
+					HasTS: r.IntN(2) == 0, TFO: r.IntN(2) == 0, MPTCP: r.IntN(2) == 0}}
+			if j > 0 && r.IntN(2) == 0 {
+				s.Src, s.Dst = resp, orig
+			}
+			if !keepable(&s) {
+				t.Fatalf("segment %+v not keepable", s)
+			}
+			l.keep(&s, l.fromOrig(&s))
+			want = append(want, s)
+		}
+		for j, w := range want {
+			var got segment.Segment
+			l.segment(j, &got)
+			if !reflect.DeepEqual(got, w) {
+				t.Fatalf("segment %d:\ngot  %+v\nwant %+v", j, got, w)
+			}
+		}
+	}
+}
