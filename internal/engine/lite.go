@@ -16,7 +16,7 @@ import (
 // of running them through the trackers of a whole connection (1.7 KiB). The
 // ten thousand half-open connections of the mix's flood were 17 MiB of
 // connection state that every packet's cache lines had to share the cache
-// with; the 1 M-source flood's peak memory fell from 151 to 112 MiB and its
+// with; the 1 M-source flood's peak memory fell from 147 to 110 MiB and its
 // time by a tenth, and the mix's simulated cache misses by a tenth
 // (docs/performance.md, session 19).
 //
