@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
@@ -88,8 +89,9 @@ func TestLiteMatchesWhole(t *testing.T) {
 
 // runLite analyzes data with workers workers, the default configuration
 // changed by change, and every connection whole when noLite. It returns
-// the JSON report, how many lite connections one engine made (0 for a
-// pipeline), and whether the capture could be read at all.
+// the JSON report (and on one engine, the capture-wide events it made), how
+// many lite connections one engine made (0 for a pipeline), and whether the
+// capture could be read at all.
 func runLite(t *testing.T, data []byte, workers int, change func(*Config), noLite bool) (string, int, bool) {
 	t.Helper()
 	cfg := DefaultConfig()
@@ -104,10 +106,17 @@ func runLite(t *testing.T, data []byte, workers int, change func(*Config), noLit
 	if _, err := capture.OpenReader(strings.NewReader(string(data)), "c", capture.Options{}); err != nil {
 		return "", 0, false // a corpus file broken on purpose
 	}
+	var ev *eventLog
+	if e, ok := a.(*Engine); ok {
+		ev = &eventLog{inner: e.events}
+		e.events = ev
+	}
 	out, _ := feedCaptureLenient(t, a, data)
 	n := 0
 	if e, ok := a.(*Engine); ok {
 		n = int(e.liteMade)
+		// The capture-wide detectors' events too, in their order.
+		out += strings.Join(ev.log, "\n")
 	}
 	return out, n, true
 }
@@ -186,4 +195,98 @@ func TestLiteSegmentRoundTrip(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzLiteMatchesWhole feeds an engine with lite connections and one with
+// every connection whole the same segments, decoded from the fuzzer's bytes
+// (six bytes a segment: who sends it among three clients and a server, its
+// flags, its sequence and acknowledgement numbers near a few ISNs, a
+// payload length, a time step), and requires the same report and the same
+// events for the capture-wide detectors, in the same order. The bytes
+// favour handshakes: SYNs and SYN-ACKs with the same or other ISNs, RSTs,
+// and what follows them, with caps small enough to evict.
+func FuzzLiteMatchesWhole(f *testing.F) {
+	f.Add([]byte{0, 0x02, 0, 0, 0, 1, 1, 0x12, 1, 1, 0, 1, 0, 0x10, 1, 1, 0, 1})
+	f.Add([]byte{0, 0x02, 0, 0, 0, 1, 0, 0x02, 0, 0, 0, 200, 1, 0x12, 1, 1, 0, 1, 1, 0x12, 1, 1, 0, 250, 0, 0x04, 1, 0, 0, 1})
+	f.Add([]byte{0, 0x02, 0, 0, 0, 1, 0, 0x02, 2, 0, 0, 1, 1, 0x12, 1, 1, 0, 1, 0, 0x18, 1, 1, 5, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 6*64 {
+			b = b[:6*64]
+		}
+		clients := [3]netip.AddrPort{cli, netip.MustParseAddrPort("10.0.0.3:40001"), netip.MustParseAddrPort("[2001:db8::7]:40002")}
+		isn := [4]uint32{1000, 5000, 1 << 31, 0xffffff00}
+		var outs [2]string
+		for k, noLite := range []bool{false, true} {
+			cfg := DefaultConfig()
+			cfg.noLite = noLite
+			cfg.MaxHalfOpen, cfg.MaxLinger, cfg.MaxFlows = 2, 2, 4
+			e := New(cfg)
+			ev := &eventLog{inner: e.events}
+			e.events = ev
+			ms := int64(0)
+			for i := 0; i+6 <= len(b); i += 6 {
+				p := b[i : i+6]
+				c := clients[int(p[0]>>1)%3]
+				fromClient := p[0]&1 == 0
+				ms += int64(p[5])
+				s := segment.Segment{Frame: uint64(i/6 + 1), Time: ms * int64(time.Millisecond),
+					Flags: segment.Flags(p[1]), Window: 65535,
+					Seq:        seqnum.Value(isn[p[2]&3] + uint32(p[2]>>2)),
+					Ack:        seqnum.Value(isn[p[3]&3] + uint32(p[3]>>2)),
+					PayloadLen: int(p[4] % 8), IPLen: 40 + int(p[4]%8)}
+				s.Payload = make([]byte, s.PayloadLen)
+				if p[4]&0x80 != 0 {
+					s.Opts = segment.Options{MSS: 1460, HasMSS: true, WScale: 7, HasWScale: true, SACKPermitted: true}
+				}
+				if p[4]&0x40 != 0 {
+					s.ChecksumChecked, s.BadChecksum = true, p[4]&0x20 != 0
+				}
+				s.Src, s.Dst = c, srv
+				if !fromClient {
+					s.Src, s.Dst = srv, c
+				}
+				e.Segment(&s)
+			}
+			var out strings.Builder
+			if err := report.WriteJSON(&out, e.Finish([]string{"fuzz"}, nil)); err != nil {
+				t.Fatal(err)
+			}
+			outs[k] = out.String() + strings.Join(ev.log, "\n")
+		}
+		if outs[0] != outs[1] {
+			t.Fatalf("the report differs with lite connections:\n%s", firstDiff(outs[1], outs[0]))
+		}
+	})
+}
+
+// eventLog records the capture-wide events an engine makes, in order, and
+// passes them on.
+type eventLog struct {
+	inner wideSink
+	log   []string
+}
+
+func (l *eventLog) SYN(t int64, src, dst netip.AddrPort, frame uint64) {
+	l.log = append(l.log, fmt.Sprint("syn ", t, src, dst, frame))
+	l.inner.SYN(t, src, dst, frame)
+}
+
+func (l *eventLog) Handshake(t int64, orig, resp netip.AddrPort) {
+	l.log = append(l.log, fmt.Sprint("handshake ", t, orig, resp))
+	l.inner.Handshake(t, orig, resp)
+}
+
+func (l *eventLog) TimeWait(t int64, orig, resp netip.AddrPort, origCloses bool, flowID, frame uint64) {
+	l.log = append(l.log, fmt.Sprint("time_wait ", t, orig, resp, origCloses, flowID, frame))
+	l.inner.TimeWait(t, orig, resp, origCloses, flowID, frame)
+}
+
+func (l *eventLog) RST(t int64, src, dst netip.AddrPort, frame uint64) {
+	l.log = append(l.log, fmt.Sprint("rst ", t, src, dst, frame))
+	l.inner.RST(t, src, dst, frame)
+}
+
+func (l *eventLog) FlowEndAt(f *report.Flow, orig, resp netip.AddrPort) {
+	l.log = append(l.log, fmt.Sprint("flow_end ", f.ID, orig, resp))
+	l.inner.FlowEndAt(f, orig, resp)
 }
