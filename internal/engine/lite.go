@@ -26,7 +26,7 @@ import (
 // anything else reads it, so it is the connection that taking them whole
 // would have made. Nothing but the trackers sees them late: the one effect
 // of such a segment outside its connection, the capture-wide detector's
-// count of the SYN, is made when it comes (liteSegment). Connections with
+// count of the SYN, is made when it comes (liteEvents). Connections with
 // live callbacks (OnSegment, OnAnomaly) or Zeek's timers are never lite:
 // those need every segment's outcome when it comes.
 type liteConn struct {
@@ -53,7 +53,8 @@ type liteFields struct {
 const liteSegs = 4
 
 // liteSeg is one kept segment: every field of a segment.Segment that a
-// handshake segment can set (liteTakes), its endpoints given by dir.
+// segment a lite connection keeps can set (keepable: no payload, no SACK
+// blocks), its endpoints given by the liteResp bit.
 type liteSeg struct {
 	frame        uint64
 	time         int64
