@@ -309,6 +309,28 @@ func TestEngineView(t *testing.T) {
 	if len(v.Anomalous) != 1 || v.Anomalous[0].Orig != "10.0.0.1:3" {
 		t.Errorf("anomalous %v", v.Anomalous)
 	}
+	// Half-open connections are lite: the view replays them, the first
+	// ones into a scratch connection that the others reuse, and must see
+	// what it sees of whole ones.
+	views := [2]OpenView{}
+	for i, noLite := range []bool{false, true} {
+		cfg := DefaultConfig()
+		cfg.noLite = noLite
+		e := New(cfg)
+		feed := feeder(e)
+		feed(netip.MustParseAddrPort("10.0.0.1:1"), busy)
+		for p := 3; p < 8; p++ {
+			syns := []pkt{{0, true, S, 7, 0, 0}, {1000, true, S, 7, 0, 0}}[:1+p%2]
+			feed(netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(p)), syns)
+		}
+		if e.liteMade == 0 && !noLite {
+			t.Fatal("no lite connection")
+		}
+		views[i] = e.View(3)
+	}
+	if !reflect.DeepEqual(views[0], views[1]) {
+		t.Errorf("view with lite connections:\n%+v\nwith whole ones:\n%+v", views[0], views[1])
+	}
 }
 
 // capStep is packets from one client in a TestEngineCaps case.

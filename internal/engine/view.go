@@ -30,10 +30,10 @@ func (e *Engine) View(top int) OpenView {
 	v := OpenView{Open: e.table.Len(), AnomalyCounts: map[string]uint64{}}
 	states := map[[2]fsm.State]int{}
 	type scored struct {
-		c     *conn
+		ent   *flow.Entry[*conn]
 		score uint64
 	}
-	keep := func(list []scored, c *conn, score uint64) []scored {
+	keep := func(list []scored, ent *flow.Entry[*conn], score uint64) []scored {
 		if score == 0 || top <= 0 {
 			return list
 		}
@@ -45,12 +45,25 @@ func (e *Engine) View(top int) OpenView {
 			list = append(list, scored{})
 		}
 		copy(list[i+1:], list[i:])
-		list[i] = scored{c, score}
+		list[i] = scored{ent, score}
 		return list
 	}
 	var busy, bad []scored
+	// A lite connection is replayed into one scratch connection, and again
+	// into one of its own only if it makes a list: a SYN flood's 32 768
+	// would otherwise be 55 MiB of garbage at every refresh.
+	var scratch *conn
 	e.table.All(func(ent *flow.Entry[*conn]) {
-		c := e.connView(ent)
+		c := ent.Value
+		if c == nil {
+			if scratch == nil {
+				scratch = new(conn)
+			} else {
+				*scratch = conn{}
+			}
+			e.replay(scratch, liteOf(ent))
+			c = scratch
+		}
 		states[c.st.States()]++
 		var weighted uint64
 		c.an.Each(func(k anomaly.Kind, n uint32) {
@@ -60,18 +73,18 @@ func (e *Engine) View(top int) OpenView {
 				weighted += uint64(n) * uint64(r)
 			}
 		})
-		busy = keep(busy, c, c.pkts[0]+c.pkts[1]+c.bytes[0]+c.bytes[1])
-		bad = keep(bad, c, weighted)
+		busy = keep(busy, ent, c.pkts[0]+c.pkts[1]+c.bytes[0]+c.bytes[1])
+		bad = keep(bad, ent, weighted)
 	})
 	v.States = make(map[string]int, len(states))
 	for st, n := range states {
 		v.States[st[0].String()+"/"+st[1].String()] += n
 	}
 	for _, s := range busy {
-		v.Busiest = append(v.Busiest, e.flowRecord(s.c, "open", false))
+		v.Busiest = append(v.Busiest, e.flowRecord(e.connView(s.ent), "open", false))
 	}
 	for _, s := range bad {
-		v.Anomalous = append(v.Anomalous, e.flowRecord(s.c, "open", false))
+		v.Anomalous = append(v.Anomalous, e.flowRecord(e.connView(s.ent), "open", false))
 	}
 	return v
 }
