@@ -17,7 +17,8 @@
 # ratio of two runs made seconds apart is the fair one; the median and the
 # range of the pairs' ratios are printed, for ndjson and for the table.
 # The one-core ratios are printed against our read loop and against
-# gopacket's pcapgo loop (the issue's reference), for both outputs.
+# gopacket's pcapgo loop (the issue's reference), for both outputs; the read
+# loops, tshark and tcptrace run pinned to the one-core row's CPU.
 # Last, the one-core table run is pinned to each of the first CPUs in turn
 # (up to 4, best of 3 each): on a shared machine one vCPU can run a fifth or
 # more slower than another for minutes, which caps what two workers gain
@@ -110,16 +111,23 @@ runn() {
 
 skipped() { [[ $skip == *" $1 "* ]]; }
 
-run "read loop (internal/capture)" "$dir/readloop" "$cap"
-skipped decode || run "read + decode (internal/capture)" "$dir/readloop" -mode decode "$cap"
-skipped pcapgo || run "read loop (gopacket pcapgo)" "$dir/readloop" -mode pcapgo "$cap"
-skipped layers || run "pcapgo + DecodingLayerParser" "$dir/readloop" -mode layers "$cap"
+# Every tool the one-core ratios compare runs on the same CPU (the read
+# loops, tshark and tcptrace too): one vCPU of a shared machine can run a
+# fifth slower than the other for minutes (the "pinned to each CPU" line),
+# and a ratio of two runs on different CPUs measured the CPUs as much as the
+# tools (session 19).
 one_core=(env GOMAXPROCS=1)
+pin=()
 if command -v taskset >/dev/null; then
 	one_core=(taskset -c 0 env GOMAXPROCS=1)
+	pin=(taskset -c 0)
 else
-	notes+=("no taskset: the one-core row only sets GOMAXPROCS=1")
+	notes+=("no taskset: the one-core row only sets GOMAXPROCS=1, and the other tools run where the system puts them")
 fi
+run "read loop (internal/capture)" "${one_core[@]}" "$dir/readloop" "$cap"
+skipped decode || run "read + decode (internal/capture)" "${one_core[@]}" "$dir/readloop" -mode decode "$cap"
+skipped pcapgo || run "read loop (gopacket pcapgo)" "${one_core[@]}" "$dir/readloop" -mode pcapgo "$cap"
+skipped layers || run "pcapgo + DecodingLayerParser" "${one_core[@]}" "$dir/readloop" -mode layers "$cap"
 runn "$repeat" "analyze -o ndjson, one core" "${one_core[@]}" "$bin" analyze -o ndjson --workers 1 "$cap"
 skipped table || runn "$repeat" "analyze -o table, one core" "${one_core[@]}" "$bin" analyze -o table --workers 1 "$cap"
 skipped workers2 || runn "$repeat" "analyze -o ndjson, --workers 2" "$bin" analyze -o ndjson --workers 2 "$cap"
@@ -159,10 +167,10 @@ if ! skipped rotated; then
 	fi
 fi
 if ! skipped tshark && command -v tshark >/dev/null; then
-	run "tshark -z conv,tcp" tshark -n -q -z conv,tcp -r "$cap"
+	run "tshark -z conv,tcp" "${pin[@]}" tshark -n -q -z conv,tcp -r "$cap"
 fi
 if ! skipped tcptrace && command -v tcptrace >/dev/null; then
-	run "tcptrace -l" tcptrace -l -n "$cap"
+	run "tcptrace -l" "${pin[@]}" tcptrace -l -n "$cap"
 fi
 
 # wall CMD...: the wall seconds of CMD (its output discarded).
