@@ -93,7 +93,7 @@ func (e *Engine) liteOK() bool {
 // no SACK blocks, no FIN or RST, a good or unchecked checksum.
 func keepable(s *segment.Segment) bool {
 	return s.PayloadLen == 0 && s.Opts.NumSACK == 0 && !s.Flags.Any(segment.FIN|segment.RST) &&
-		!(s.ChecksumChecked && s.BadChecksum) && s.IPLen >= 0 && s.IPLen <= math.MaxUint32
+		!(s.ChecksumChecked && s.BadChecksum) && s.IPLen >= 0 && uint64(s.IPLen) <= math.MaxUint32
 }
 
 // liteFirst reports whether s, the first segment of a connection, may start
