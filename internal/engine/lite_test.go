@@ -209,6 +209,11 @@ func FuzzLiteMatchesWhole(f *testing.F) {
 	f.Add([]byte{0, 0x02, 0, 0, 0, 1, 1, 0x12, 1, 1, 0, 1, 0, 0x10, 1, 1, 0, 1})
 	f.Add([]byte{0, 0x02, 0, 0, 0, 1, 0, 0x02, 0, 0, 0, 200, 1, 0x12, 1, 1, 0, 1, 1, 0x12, 1, 1, 0, 250, 0, 0x04, 1, 0, 0, 1})
 	f.Add([]byte{0, 0x02, 0, 0, 0, 1, 0, 0x02, 2, 0, 0, 1, 1, 0x12, 1, 1, 0, 1, 0, 0x18, 1, 1, 5, 1})
+	// Refused by the client's RST after the SYN-ACK, the SYN-ACK again, and
+	// other clients' SYNs past the half-open cap: the RST makes the lite
+	// connection whole, and it lingers filed as closed.
+	f.Add([]byte{0, 0x02, 0, 0, 0, 1, 1, 0x12, 1, 4, 0, 1, 0, 0x04, 4, 0, 0, 1, 1, 0x12, 1, 4, 0, 50,
+		2, 0x02, 0, 0, 0, 1, 4, 0x02, 0, 0, 0, 1, 2, 0x02, 0, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > 6*64 {
 			b = b[:6*64]
