@@ -196,11 +196,10 @@ func (e *Engine) newLite(s *segment.Segment, key *flow.Key, h uint64, prev *prev
 }
 
 // liteEvents makes what update's wideEvents makes of s, a segment l keeps
-// (from its originator when fromOrig):
-// the count of the connection's first pure SYN from its originator. A kept
-// segment can make no other: the handshake is not complete until the third
-// segment (the SYN-ACK leaves the responder in SYN_RECEIVED), and it has no
-// RST or FIN.
+// (sent by its originator when fromOrig): the count of the connection's
+// first pure SYN from its originator. A kept segment can make no other
+// event: the handshake is not complete before the third segment (the
+// SYN-ACK leaves the responder in SYN_RECEIVED), and it has no RST or FIN.
 func (e *Engine) liteEvents(l *liteConn, s *segment.Segment, fromOrig bool) {
 	if !l.synCounted && fromOrig && !s.Flags.Any(segment.ACK|segment.RST) {
 		l.synCounted = true
