@@ -603,25 +603,23 @@ func stillClosing(st fsm.State) bool { return st == fsm.LastAck || st == fsm.Clo
 // TIME_WAIT) go first and are reported as closed; a live one is reported as
 // evicted and counted.
 func (e *Engine) evict(ent *flow.Entry[*conn]) {
-	if ent.Value == nil {
-		ent = e.materialize(ent)
-	}
+	c, l := e.wholeOf(ent)
 	switch cls := ent.Class(); cls {
 	case flow.ClassClosed, flow.ClassTimeWait:
 		key, h := ent.Key, ent.Hash()
-		t := e.tombOf(key, ent.Value, ent.LastSeen, cls)
-		e.finish(ent, "evicted_over")
+		t := e.tombOf(key, c, ent.LastSeen, cls)
+		e.finishWith(ent, c, l, "evicted_over")
 		e.bury(h, t)
 	case flow.ClassHandshake:
 		key, h := ent.Key, ent.Hash()
-		t := e.tombOf(key, ent.Value, ent.LastSeen, cls)
+		t := e.tombOf(key, c, ent.LastSeen, cls)
 		t.bits |= tombHalfOpen
 		e.evicted++
-		e.finish(ent, "evicted")
+		e.finishWith(ent, c, l, "evicted")
 		e.bury(h, t)
 	default:
 		e.evicted++
-		e.finish(ent, "evicted")
+		e.finishWith(ent, c, l, "evicted")
 	}
 }
 
@@ -639,12 +637,18 @@ func (e *Engine) sweep(now int64) {
 
 // finish turns an open connection into a report flow and frees it.
 func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
-	if ent.Value == nil {
-		ent = e.materialize(ent)
-	}
-	c := ent.Value
+	c, l := e.wholeOf(ent)
+	e.finishWith(ent, c, l, reason)
+}
+
+// finishWith is finish for ent's whole connection c (wholeOf), and l, ent's
+// lite connection when it is one, which it frees.
+func (e *Engine) finishWith(ent *flow.Entry[*conn], c *conn, l *liteConn, reason string) {
 	cls := ent.Class()
 	e.table.Remove(ent)
+	if l != nil {
+		e.freeLite(l)
+	}
 	if reason == "timeout" || reason == "end_of_capture" {
 		if _, ok := c.st.Expire(e.now); ok && reason == "end_of_capture" {
 			reason = "closed"
