@@ -131,32 +131,17 @@ func (l *liteConn) keep(s *segment.Segment, fromOrig bool) {
 	ls.frame, ls.time, ls.seq, ls.ack = s.Frame, s.Time, s.Seq, s.Ack
 	ls.tsVal, ls.tsEcr, ls.ipLen, ls.flags = o.TSVal, o.TSEcr, uint32(s.IPLen), s.Flags
 	ls.window, ls.urgent, ls.mss, ls.wscale = s.Window, s.Urgent, o.MSS, o.WScale
-	bits := uint8(0)
-	if !fromOrig {
-		bits |= liteResp
+	ls.bits = bitIf(!fromOrig, liteResp) | bitIf(s.ChecksumChecked, liteChecked) |
+		bitIf(o.HasMSS, liteMSS) | bitIf(o.HasWScale, liteWScale) | bitIf(o.SACKPermitted, liteSACKPerm) |
+		bitIf(o.HasTS, liteTS) | bitIf(o.TFO, liteTFO) | bitIf(o.MPTCP, liteMPTCP)
+}
+
+// bitIf returns b when on, else 0.
+func bitIf(on bool, b uint8) uint8 {
+	if on {
+		return b
 	}
-	if s.ChecksumChecked {
-		bits |= liteChecked
-	}
-	if o.HasMSS {
-		bits |= liteMSS
-	}
-	if o.HasWScale {
-		bits |= liteWScale
-	}
-	if o.SACKPermitted {
-		bits |= liteSACKPerm
-	}
-	if o.HasTS {
-		bits |= liteTS
-	}
-	if o.TFO {
-		bits |= liteTFO
-	}
-	if o.MPTCP {
-		bits |= liteMPTCP
-	}
-	ls.bits = bits
+	return 0
 }
 
 // segment sets s to l's i-th kept segment as it came.
@@ -180,7 +165,7 @@ func (l *liteConn) segment(i int, s *segment.Segment) {
 // newLite starts a lite connection on s, its first segment (liteFirst), and
 // files it in the table as newConn's connections are.
 func (e *Engine) newLite(s *segment.Segment, key *flow.Key, h uint64, prev *prevGen) *flow.Entry[*conn] {
-	l := e.allocLite()
+	l := e.lites.get()
 	e.liteMade++
 	l.id = e.newID(s)
 	if prev != nil {
@@ -274,27 +259,10 @@ func entID(ent *flow.Entry[*conn]) uint64 {
 	return ent.Value.id
 }
 
-// allocLite returns a lite connection to fill: a freed one, or one of a
-// chunk, as allocConn does.
-func (e *Engine) allocLite() *liteConn {
-	if n := len(e.freeLites); n > 0 {
-		l := e.freeLites[n-1]
-		e.freeLites = e.freeLites[:n-1]
-		return l
-	}
-	if len(e.liteChunk) == 0 {
-		e.liteChunk = make([]liteConn, connChunk)
-	}
-	l := &e.liteChunk[0]
-	e.liteChunk = e.liteChunk[1:]
-	return l
-}
-
 // freeLite keeps l for reuse.
 func (e *Engine) freeLite(l *liteConn) {
-	if len(e.freeLites) >= maxFreeConns {
-		return
+	if e.lites.room() {
+		l.liteFields = liteFields{}
+		e.lites.put(l)
 	}
-	l.liteFields = liteFields{}
-	e.freeLites = append(e.freeLites, l)
 }
