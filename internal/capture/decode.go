@@ -105,6 +105,9 @@ func (d *Decoder) etherTCP4(f *Frame, seg *segment.Segment) bool {
 		return false
 	}
 	seg.IPLen = total
+	// The same fields as tcp() fills, written out again: a function the
+	// two shared is not inlined, and cost 1.7 % more instructions on the
+	// mix. TestEtherTCP4MatchesGeneral keeps the two copies in step.
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[26:30])), binary.BigEndian.Uint16(t))
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[30:34])), binary.BigEndian.Uint16(t[2:]))
 	seg.Seq = seqnum.Value(binary.BigEndian.Uint32(t[4:]))
