@@ -74,7 +74,7 @@ func addEngineFlags(cmd *cobra.Command, c *engine.Config) {
 	f.DurationVar(&c.EstablishedTimeout, "idle-timeout", c.EstablishedTimeout, "idle time that ends an established connection")
 	f.DurationVar(&c.ClosingTimeout, "closing-timeout", c.ClosingTimeout, "idle time that ends a connection in FIN_WAIT_1, CLOSING or LAST_ACK")
 	f.DurationVar(&c.ClosedLinger, "closed-linger", c.ClosedLinger, "how long a closed or reset connection still collects stragglers")
-	f.IntVar(&c.MaxFlows, "max-flows", c.MaxFlows, "most connections held at once, 1.7–4 KiB each (0 = no cap); finished ones make room first, then the oldest half-open ones")
+	f.IntVar(&c.MaxFlows, "max-flows", c.MaxFlows, "most connections held at once, 0.35–4 KiB each (0 = no cap); finished ones make room first, then the oldest half-open ones")
 	f.IntVar(&c.MaxHalfOpen, "max-half-open", c.MaxHalfOpen, "connections whose handshake is not complete held at once (0 = no cap); beyond it the oldest is evicted (counted) and leaves a tomb: bounds a SYN flood's memory")
 	f.IntVar(&c.MaxLinger, "max-linger", c.MaxLinger, "finished connections kept whole to collect stragglers (0 = no cap); beyond it the oldest is reported and leaves a 32-byte tomb")
 	f.BoolVar(&c.VerifyChecksums, "verify-checksums", c.VerifyChecksums, "verify TCP checksums (off by default: offloading makes them wrong in most host captures)")
