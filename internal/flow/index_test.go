@@ -1,9 +1,12 @@
 package flow
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/fixhash"
 )
 
 // TestIndexMatchesMap runs random inserts, lookups and removals against a Go
@@ -50,5 +53,38 @@ func TestKeyHashIsStable(t *testing.T) {
 	k2 := KeyOf(netip.MustParseAddrPort("10.0.0.1:40001"), netip.MustParseAddrPort("10.0.0.2:80"))
 	if k.Hash() == k2.Hash() {
 		t.Error("keys differing in a port hash the same")
+	}
+}
+
+// TestKeyHashMatchesAs16 checks Hash's shortcut for IPv4 keys against the
+// 16-byte form it stands for, with every kind of address on either side,
+// and pins one hash: shards, caps and the order of ties follow it.
+func TestKeyHashMatchesAs16(t *testing.T) {
+	slow := func(k Key) uint64 {
+		a, b := k.A.Addr().As16(), k.B.Addr().As16()
+		h := uint64(k.A.Port())<<16 | uint64(k.B.Port())
+		for _, w := range []uint64{
+			binary.LittleEndian.Uint64(a[:8]), binary.LittleEndian.Uint64(a[8:]),
+			binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:]),
+		} {
+			h = fixhash.Mix64(h ^ w)
+		}
+		return h
+	}
+	addrs := []string{
+		"0.0.0.0", "10.0.0.1", "192.0.2.255", "255.255.255.255",
+		"::ffff:10.0.0.1", "::", "::1", "2001:db8::1", "fe80::1%eth0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	}
+	for i, x := range addrs {
+		for _, y := range addrs {
+			k := KeyOf(netip.AddrPortFrom(netip.MustParseAddr(x), uint16(40000+i)), netip.AddrPortFrom(netip.MustParseAddr(y), 443))
+			if got, want := k.Hash(), slow(k); got != want {
+				t.Errorf("Hash(%v) = %#x, want %#x", k, got, want)
+			}
+		}
+	}
+	k := KeyOf(netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:80"))
+	if got, want := k.Hash(), uint64(0xd8196a5386b3d23d); got != want {
+		t.Errorf("Hash(%v) = %#x, want %#x", k, got, want)
 	}
 }

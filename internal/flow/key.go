@@ -19,13 +19,31 @@ type Key struct {
 // Hash returns a 64-bit hash of k. It has no random seed: the same key
 // hashes the same in every run and every worker.
 func (k Key) Hash() uint64 {
-	a, b := k.A.Addr().As16(), k.B.Addr().As16()
+	var a0, a1, b0, b1 uint64
+	if a, b := k.A.Addr(), k.B.Addr(); a.Is4() && b.Is4() {
+		// The words of ::ffff:a.b.c.d, from the four bytes. Taking the
+		// 16-byte arrays (As16) for every key cost a stall a segment: the
+		// compiler copied each array with a 16-byte move that waited on
+		// the two 8-byte stores that filled it, a load that store
+		// forwarding cannot serve (docs/performance.md, session 20).
+		a4, b4 := a.As4(), b.As4()
+		a1 = v4Mapped | uint64(binary.LittleEndian.Uint32(a4[:]))<<32
+		b1 = v4Mapped | uint64(binary.LittleEndian.Uint32(b4[:]))<<32
+	} else {
+		a16, b16 := a.As16(), b.As16()
+		a0, a1 = binary.LittleEndian.Uint64(a16[:8]), binary.LittleEndian.Uint64(a16[8:])
+		b0, b1 = binary.LittleEndian.Uint64(b16[:8]), binary.LittleEndian.Uint64(b16[8:])
+	}
 	h := uint64(k.A.Port())<<16 | uint64(k.B.Port())
-	h = fixhash.Mix64(h ^ binary.LittleEndian.Uint64(a[:8]))
-	h = fixhash.Mix64(h ^ binary.LittleEndian.Uint64(a[8:]))
-	h = fixhash.Mix64(h ^ binary.LittleEndian.Uint64(b[:8]))
-	return fixhash.Mix64(h ^ binary.LittleEndian.Uint64(b[8:]))
+	h = fixhash.Mix64(h ^ a0)
+	h = fixhash.Mix64(h ^ a1)
+	h = fixhash.Mix64(h ^ b0)
+	return fixhash.Mix64(h ^ b1)
 }
+
+// v4Mapped is the 0xffff of ::ffff:0:0/96 where the second little-endian
+// word of an IPv4 address's 16-byte form has it.
+const v4Mapped = 0xffff0000
 
 // KeyOf returns the key of a segment from src to dst.
 func KeyOf(src, dst netip.AddrPort) Key {
