@@ -254,8 +254,8 @@ func (e *Engine) Advance(now int64) {
 // Segment analyzes one decoded TCP segment.
 func (e *Engine) Segment(s *segment.Segment) {
 	var key flow.Key
-	key.SetOf(&s.Src, &s.Dst)
-	e.segment(s, &key, key.Hash())
+	h := key.SetOfHashed(&s.Src, &s.Dst)
+	e.segment(s, &key, h)
 }
 
 // segment is Segment with the segment's flow key and its hash.

@@ -567,7 +567,8 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 		p.lastSweep = p.now
 	}
 	// The key's flow table shard picks the worker.
-	h := flow.KeyOf(s.Src, s.Dst).Hash()
+	var key flow.Key
+	h := key.SetOfHashed(&s.Src, &s.Dst)
 	b := &r.batches[p.shards.Of(h)%len(p.workers)]
 	if data := s.Payload; !fr.Stable && len(data) > 0 {
 		// The reader's buffer will be read over: the round keeps a copy of

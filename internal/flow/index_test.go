@@ -56,9 +56,10 @@ func TestKeyHashIsStable(t *testing.T) {
 	}
 }
 
-// TestKeyHashMatchesAs16 checks Hash's shortcut for IPv4 keys against the
-// 16-byte form it stands for, with every kind of address on either side,
-// and pins one hash: shards, caps and the order of ties follow it.
+// TestKeyHashMatchesAs16 checks the shortcuts of Hash and SetOfHashed for
+// IPv4 endpoints against KeyOf's order and the 16-byte forms they stand
+// for, with every kind of address on either side and equal addresses with
+// either port the larger, and pins one hash: shards, caps and the order of ties follow it.
 func TestKeyHashMatchesAs16(t *testing.T) {
 	slow := func(k Key) uint64 {
 		a, b := k.A.Addr().As16(), k.B.Addr().As16()
@@ -77,9 +78,17 @@ func TestKeyHashMatchesAs16(t *testing.T) {
 	}
 	for i, x := range addrs {
 		for _, y := range addrs {
-			k := KeyOf(netip.AddrPortFrom(netip.MustParseAddr(x), uint16(40000+i)), netip.AddrPortFrom(netip.MustParseAddr(y), 443))
-			if got, want := k.Hash(), slow(k); got != want {
-				t.Errorf("Hash(%v) = %#x, want %#x", k, got, want)
+			for _, port := range []uint16{443, uint16(40000 + i)} {
+				src := netip.AddrPortFrom(netip.MustParseAddr(x), uint16(40000+i))
+				dst := netip.AddrPortFrom(netip.MustParseAddr(y), port)
+				k := KeyOf(src, dst)
+				if got, want := k.Hash(), slow(k); got != want {
+					t.Errorf("Hash(%v) = %#x, want %#x", k, got, want)
+				}
+				var k2 Key
+				if h := k2.SetOfHashed(&src, &dst); k2 != k || h != slow(k) {
+					t.Errorf("SetOfHashed(%v, %v) = %v, %#x; want %v, %#x", src, dst, k2, h, k, slow(k))
+				}
 			}
 		}
 	}
