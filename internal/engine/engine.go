@@ -642,10 +642,10 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 // lite connection when it is one, which it frees.
 func (e *Engine) finishWith(ent *flow.Entry[*conn], c *conn, l *liteConn, reason string) {
 	cls := ent.Class()
-	e.table.Remove(ent)
-	if l != nil {
-		e.freeLite(l)
-	}
+	// The entry leaves the table once its record is built, just before
+	// its memory is freed: its index slot, asked for here, has come by
+	// then (docs/performance.md, session 20).
+	e.table.PrefetchSlot(ent)
 	if reason == "timeout" || reason == "end_of_capture" {
 		if _, ok := c.st.Expire(e.now); ok && reason == "end_of_capture" {
 			reason = "closed"
@@ -678,6 +678,10 @@ func (e *Engine) finishWith(ent *flow.Entry[*conn], c *conn, l *liteConn, reason
 		e.capped++
 	}
 	e.counts.flow(f.ConnState, &c.an)
+	e.table.Remove(ent)
+	if l != nil {
+		e.freeLite(l)
+	}
 	e.freeConn(c)
 	if e.rec != nil {
 		return // the pipeline collects it
