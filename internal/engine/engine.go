@@ -646,6 +646,9 @@ func (e *Engine) finishWith(ent *flow.Entry[*conn], c *conn, l *liteConn, reason
 	// its memory is freed: its index slot, asked for here, has come by
 	// then (docs/performance.md, session 20).
 	e.table.PrefetchSlot(ent)
+	if e.rec == nil {
+		e.wide.PrefetchFlowEnd(c.orig)
+	}
 	if reason == "timeout" || reason == "end_of_capture" {
 		if _, ok := c.st.Expire(e.now); ok && reason == "end_of_capture" {
 			reason = "closed"

@@ -126,6 +126,13 @@ func (d *Detector) FlowEndAt(f *report.Flow, orig, resp netip.AddrPort) {
 	d.idle.add(d, f, orig, resp)
 }
 
+// PrefetchFlowEnd asks for what FlowEndAt will read for a flow whose
+// originator is orig, without waiting for it: a caller with other work to do
+// first (the engine builds the flow's record) has the scan detector's
+// slots, which a busy capture's new sources nearly always miss, come
+// meanwhile.
+func (d *Detector) PrefetchFlowEnd(orig netip.AddrPort) { d.scan.prefetch(addrKey(orig.Addr())) }
+
 // Merge folds o into d; o must not be used afterwards. Call it once both have
 // seen all their events. See the package doc for when it is exact.
 func (d *Detector) Merge(o *Detector) {

@@ -70,3 +70,41 @@ func TestKeyFilterFollowsLiveKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefetchFlowEndIsOnlyAHint asks ahead for the slots of IPv4 and IPv6
+// sources before and after the scan detector's probation table exists, and
+// checks that the stats and findings are what they are without asking.
+func TestPrefetchFlowEndIsOnlyAHint(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxKeys = 64
+	var d0 *Detector
+	run := func(ask bool) string {
+		d := New(cfg)
+		d0 = d
+		for i := 0; i < 4000; i++ {
+			// Scanners (a few sources, many ports) among many one-off
+			// sources, which fill the table and then the probation slots.
+			client := netip.AddrPortFrom(host(1000+i), uint16(30000+i%1000))
+			switch {
+			case i%3 == 0:
+				client = netip.AddrPortFrom(host(i%5), uint16(30000+i%1000))
+			case i%7 == 0:
+				client = netip.MustParseAddrPort(fmt.Sprintf("[2001:db8::%x]:%d", i, 30000+i%1000))
+			}
+			if ask {
+				d.PrefetchFlowEnd(client)
+			}
+			server := netip.AddrPortFrom(host(1<<16), uint16(1+i%2000))
+			f := report.Flow{ConnState: "REJ", Start: report.Time(at(0) + int64(i)*1e6), End: report.Time(at(0) + int64(i)*1e6 + 1e5)}
+			d.FlowEndAt(&f, client, server)
+		}
+		return fmt.Sprintf("%+v %v", d.Stats(), d.Findings())
+	}
+	without, with := run(false), run(true)
+	if len(d0.Findings()) == 0 || d0.scan.probation == nil || d0.Stats().Evicted == 0 {
+		t.Fatalf("%s: the scan detector's probation was not exercised", with)
+	}
+	if with != without {
+		t.Errorf("stats and findings differ with PrefetchFlowEnd:\n%s\nwithout:\n%s", with, without)
+	}
+}

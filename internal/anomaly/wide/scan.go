@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+	"unsafe"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/anomaly"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/fixhash"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/prefetch"
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
 
@@ -253,6 +255,18 @@ func (s *portScan) scan(w *scanWin) bool {
 // scanHash is the hash of a source's key: it picks its probation slot and
 // its filter slot.
 func scanHash(src uint64) uint64 { return fixhash.Mix64(src) }
+
+// prefetch asks for the filter slot and the probation slot that add will
+// read for the source src, without waiting for them.
+func (s *portScan) prefetch(src uint64) {
+	h := scanHash(src)
+	if s.inLive.n != nil {
+		prefetch.ForRead(unsafe.Pointer(s.inLive.slot(h)), 1)
+	}
+	if s.probation != nil {
+		prefetch.ForRead(unsafe.Pointer(&s.probation[h&uint64(len(s.probation)-1)]), unsafe.Sizeof(scanTry{}))
+	}
+}
 
 // window returns the live window of the source src (of hash h), or nil.
 func (s *portScan) window(src, h uint64) *scanWin {
