@@ -642,9 +642,11 @@ func (e *Engine) finish(ent *flow.Entry[*conn], reason string) {
 // lite connection when it is one, which it frees.
 func (e *Engine) finishWith(ent *flow.Entry[*conn], c *conn, l *liteConn, reason string) {
 	cls := ent.Class()
-	// The entry leaves the table once its record is built, just before
-	// its memory is freed: its index slot, asked for here, has come by
-	// then (docs/performance.md, session 20).
+	// Two lines that are nearly always misses are asked for now, a
+	// record's worth of work before they are read: the entry's index slot
+	// (the entry leaves the table just before its memory is freed, below)
+	// and the scan detector's slots that FlowEndAt reads
+	// (docs/performance.md, session 20).
 	e.table.PrefetchSlot(ent)
 	if e.rec == nil {
 		e.wide.PrefetchFlowEnd(c.orig)
