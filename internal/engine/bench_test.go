@@ -47,9 +47,8 @@ func BenchmarkEngineShortConnections(b *testing.B) {
 // BenchmarkEngineSYNFlood is a SYN flood: a SYN from a new spoofed source to
 // one server, answered by a SYN-ACK, a connection every two segments, which
 // the half-open cap (32 768) evicts into tombs once it is reached, its record
-// streamed to a sink. "lite"
-// keeps each as its two segments (liteConn), "whole" runs them through a
-// whole connection's trackers.
+// streamed to a sink. "lite" keeps each as its two segments (liteConn),
+// "whole" runs them through a whole connection's trackers.
 func BenchmarkEngineSYNFlood(b *testing.B) {
 	for _, whole := range []bool{false, true} {
 		name := "lite"

@@ -1,5 +1,11 @@
 package flow
 
+import (
+	"unsafe"
+
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/prefetch"
+)
+
 // index maps keys to table entries by open addressing with linear probing:
 // each slot holds an entry's hash next to its pointer, in one 16-byte pair,
 // so a probe reads one cache line and follows the pointer only when the
@@ -22,6 +28,14 @@ type slot[V any] struct {
 }
 
 const minIndexSlots = 64
+
+// prefetch asks for the slot where get(h) and remove of an entry of hash h
+// begin, without waiting for it.
+func (x *index[V]) prefetch(h uint64) {
+	if len(x.slots) > 0 {
+		prefetch.ForRead(unsafe.Pointer(&x.slots[(h|1)&x.mask]), unsafe.Sizeof(x.slots[0]))
+	}
+}
 
 func (x *index[V]) get(k Key, h uint64) *Entry[V] {
 	if x.n == 0 {

@@ -1,11 +1,5 @@
 package flow
 
-import (
-	"unsafe"
-
-	"github.com/tcpflow-analyze/tcpflow-analyze/internal/prefetch"
-)
-
 // Class groups open connections that share an idle timeout. Each class keeps its
 // entries in least-recently-seen order, so expiry looks only at list heads and
 // costs O(1) per expired connection, whatever the table size.
@@ -342,8 +336,4 @@ func (t *Table[V]) All(fn func(*Entry[V])) {
 // PrefetchSlot asks for the index slot where e sits, or where a search for
 // it begins, without waiting for it: a caller that will Remove e after other
 // work has the slot's line, nearly always a miss, come meanwhile.
-func (t *Table[V]) PrefetchSlot(e *Entry[V]) {
-	if x := &t.idx; len(x.slots) > 0 {
-		prefetch.ForRead(unsafe.Pointer(&x.slots[(e.h|1)&x.mask]), unsafe.Sizeof(x.slots[0]))
-	}
-}
+func (t *Table[V]) PrefetchSlot(e *Entry[V]) { t.idx.prefetch(e.h) }

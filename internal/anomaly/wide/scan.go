@@ -182,7 +182,7 @@ func (s *portScan) add(d *Detector, f *report.Flow, orig, resp netip.AddrPort) {
 		// over: most sources of a busy server's capture (one client, one
 		// connection) then never need a window. The second attempt opens
 		// one and replays the first.
-		p := &s.probation[h&uint64(len(s.probation)-1)]
+		p := s.probeSlot(h)
 		switch {
 		case p.bits&tryUsed != 0 && p.sameSource(&a):
 			first := *p
@@ -256,6 +256,10 @@ func (s *portScan) scan(w *scanWin) bool {
 // its filter slot.
 func scanHash(src uint64) uint64 { return fixhash.Mix64(src) }
 
+// probeSlot returns the probation slot of a source of hash h; the
+// probation table must exist.
+func (s *portScan) probeSlot(h uint64) *scanTry { return &s.probation[h&uint64(len(s.probation)-1)] }
+
 // prefetch asks for the filter slot and the probation slot that add will
 // read for the source src, without waiting for them.
 func (s *portScan) prefetch(src uint64) {
@@ -264,7 +268,7 @@ func (s *portScan) prefetch(src uint64) {
 		prefetch.ForRead(unsafe.Pointer(s.inLive.slot(h)), 1)
 	}
 	if s.probation != nil {
-		prefetch.ForRead(unsafe.Pointer(&s.probation[h&uint64(len(s.probation)-1)]), unsafe.Sizeof(scanTry{}))
+		prefetch.ForRead(unsafe.Pointer(s.probeSlot(h)), unsafe.Sizeof(scanTry{}))
 	}
 }
 
