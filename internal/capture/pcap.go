@@ -71,6 +71,45 @@ func newPcapReader(in *bufReader, name string, opt Options, warn warnFunc) (*pca
 // an *InputError wrapping ErrCutShort when the file ends inside a record, and an
 // *InputError wrapping ErrCorrupt for an impossible record header.
 func (r *pcapReader) next(f *Frame) error {
+	// The common case first: the whole record is in the buffer and its
+	// header is sound. It takes both slices at once, without bufReader.next's
+	// two calls and the checks a short or bad record needs; anything else
+	// goes the long way, which reports it (TestPcapFastPathMatchesSlow).
+	in := r.in
+	if avail := in.end - in.start; avail >= pcapRecordHeaderLen {
+		h := in.buf[in.start : in.start+pcapRecordHeaderLen]
+		var sec, frac, capLen, origLen uint32
+		if r.order.big {
+			sec, frac = binary.BigEndian.Uint32(h[0:]), binary.BigEndian.Uint32(h[4:])
+			capLen, origLen = binary.BigEndian.Uint32(h[8:]), binary.BigEndian.Uint32(h[12:])
+		} else {
+			sec, frac = binary.LittleEndian.Uint32(h[0:]), binary.LittleEndian.Uint32(h[4:])
+			capLen, origLen = binary.LittleEndian.Uint32(h[8:]), binary.LittleEndian.Uint32(h[12:])
+		}
+		unit, maxFrac := int64(1000), uint32(1e6)
+		if r.nano {
+			unit, maxFrac = 1, 1e9
+		}
+		if capLen <= origLen && uint64(capLen) <= uint64(r.limit) && frac < maxFrac && uint64(capLen) <= uint64(avail-pcapRecordHeaderLen) {
+			off := in.off
+			start := in.start + pcapRecordHeaderLen
+			end := start + int(capLen)
+			in.start, in.off = end, off+pcapRecordHeaderLen+int64(capLen)
+			r.record++
+			f.Data, f.CapLen, f.OrigLen = in.buf[start:end], int(capLen), int(origLen)
+			f.Time = int64(sec)*1e9 + int64(frac)*unit
+			f.LinkType, f.File, f.Record, f.Offset = r.linkType, r.name, r.record, off
+			f.DataOffset, f.Pos = off+pcapRecordHeaderLen, 0
+			f.Number, f.Stable = 0, false
+			return nil
+		}
+	}
+	return r.nextSlow(f)
+}
+
+// nextSlow is next for a record that is not whole in the buffer, or whose
+// header next's fast path leaves to it: it reads and checks it field by field.
+func (r *pcapReader) nextSlow(f *Frame) error {
 	off := r.in.off
 	rec := r.record + 1
 	h, err := r.in.next(pcapRecordHeaderLen)
