@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -36,51 +38,114 @@ func readPcapWith(t *testing.T, b []byte, size, limit int, slow bool) (steps, wa
 	}
 }
 
+// randomPcap returns a random pcap file whose records test the reader's
+// edges: both byte orders and both timestamp units, captured lengths beyond
+// the original length or limit, sub-second fields out of range, and, one
+// time in three, a file cut short anywhere. The records' seconds start at
+// sec0 and rise.
+func randomPcap(r *rand.Rand, limit int, sec0 uint32) []byte {
+	var order binOrder = binary.LittleEndian
+	if r.IntN(2) == 0 {
+		order = binary.BigEndian
+	}
+	nano := r.IntN(2) == 0
+	b := pcapFile(order, nano, 1)
+	for i := range 1 + r.IntN(40) {
+		capLen := uint32(r.IntN(limit))
+		origLen := capLen + uint32(r.IntN(3)*r.IntN(100))
+		frac := uint32(r.IntN(1e6))
+		switch r.IntN(12) {
+		case 0:
+			origLen = capLen - uint32(r.IntN(int(capLen)+1)) // may be below capLen
+		case 1:
+			capLen = uint32(limit + r.IntN(5)) // beyond the limit: the file stops
+		case 2:
+			frac = 1e9 + uint32(r.IntN(10)) // out of range in either unit
+		case 3:
+			frac = 1e6 + uint32(r.IntN(1e6)) // out of range for microseconds only
+		}
+		b = order.AppendUint32(b, sec0+uint32(i))
+		b = order.AppendUint32(b, frac)
+		b = order.AppendUint32(b, capLen)
+		b = order.AppendUint32(b, origLen)
+		for range min(int(capLen), limit+8) {
+			b = append(b, byte(r.IntN(256)))
+		}
+	}
+	if r.IntN(3) == 0 {
+		b = b[:pcapFileHeaderLen+r.IntN(len(b)-pcapFileHeaderLen+1)]
+	}
+	return b
+}
+
 // TestPcapFastPathMatchesSlow holds pcapReader.next's fast path to the
-// field-by-field path on random files: both byte orders and both timestamp
-// units, records straddling small buffers, captured lengths beyond the
-// original length or the limit, sub-second fields out of range, and files
-// cut short anywhere. Every frame, error and warning must be the same.
+// field-by-field path on random files (randomPcap), read through small
+// buffers that records straddle. Every frame, error and warning must be
+// the same.
 func TestPcapFastPathMatchesSlow(t *testing.T) {
 	const limit = 300
 	for seed := range uint64(300) {
 		r := rand.New(rand.NewPCG(seed, 11))
-		var order binOrder = binary.LittleEndian
-		if r.IntN(2) == 0 {
-			order = binary.BigEndian
-		}
-		nano := r.IntN(2) == 0
-		b := pcapFile(order, nano, 1)
-		for range 1 + r.IntN(40) {
-			capLen := uint32(r.IntN(limit))
-			origLen := capLen + uint32(r.IntN(3)*r.IntN(100))
-			frac := uint32(r.IntN(1e6))
-			switch r.IntN(12) {
-			case 0:
-				origLen = capLen - uint32(r.IntN(int(capLen)+1)) // may be below capLen
-			case 1:
-				capLen = limit + uint32(r.IntN(5)) // beyond the limit: the file stops
-			case 2:
-				frac = 1e9 + uint32(r.IntN(10)) // out of range in either unit
-			case 3:
-				frac = 1e6 + uint32(r.IntN(1e6)) // out of range for microseconds only
-			}
-			b = order.AppendUint32(b, uint32(r.Uint32()))
-			b = order.AppendUint32(b, frac)
-			b = order.AppendUint32(b, capLen)
-			b = order.AppendUint32(b, origLen)
-			for range min(capLen, limit+8) {
-				b = append(b, byte(r.IntN(256)))
-			}
-		}
-		if r.IntN(3) == 0 {
-			b = b[:pcapFileHeaderLen+r.IntN(len(b)-pcapFileHeaderLen+1)]
-		}
+		b := randomPcap(r, limit, 1)
 		size := 16 + r.IntN(600)
 		fast, fastWarns := readPcapWith(t, b, size, limit, false)
 		slow, slowWarns := readPcapWith(t, b, size, limit, true)
 		if fmt.Sprint(fast) != fmt.Sprint(slow) || fmt.Sprint(fastWarns) != fmt.Sprint(slowWarns) {
 			t.Fatalf("seed %d (buffer %d): fast path\n%q\n%q\nslow path\n%q\n%q", seed, size, fast, fastWarns, slow, slowWarns)
+		}
+	}
+}
+
+// readSource reads every frame of the files names and returns each frame
+// of the file first as text, then the problems, then the error.
+func readSource(t *testing.T, names []string, limit int) []string {
+	t.Helper()
+	s, err := Open(names, Options{MaxCapLen: limit})
+	if err != nil {
+		return []string{"open: " + err.Error()}
+	}
+	defer s.Close()
+	var out []string
+	for s.Next() {
+		if f := s.Frame(); f.File == names[0] {
+			out = append(out, fmt.Sprintf("%d %x cap %d orig %d t %d rec %d off %d data %d pos %d",
+				f.Number, f.Data, f.CapLen, f.OrigLen, f.Time, f.Record, f.Offset, f.DataOffset, f.Pos))
+		}
+	}
+	for _, p := range s.Problems() {
+		if p.File == names[0] {
+			out = append(out, p.Error())
+		}
+	}
+	if err := s.Err(); err != nil {
+		out = append(out, "err: "+err.Error())
+	}
+	return out
+}
+
+// TestSingleInputMatchesMerge holds Source.Next's path for one input to the
+// merging path: a random file (randomPcap) read alone must give the frames,
+// numbers and problems it gives when read with a second file whose frames
+// all come after it, which keeps the merge's heap in use while the first is
+// read.
+func TestSingleInputMatchesMerge(t *testing.T) {
+	const limit = 300
+	dir := t.TempDir()
+	later := filepath.Join(dir, "later.pcap")
+	frame := simpleTCP4([]byte("x"))
+	if err := os.WriteFile(later, pcapFile(binary.LittleEndian, false, 1, testRecord{sec: 1 << 30, data: frame}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for seed := range uint64(100) {
+		r := rand.New(rand.NewPCG(seed, 12))
+		name := filepath.Join(dir, fmt.Sprintf("%d.pcap", seed))
+		if err := os.WriteFile(name, randomPcap(r, limit, 1), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		alone := readSource(t, []string{name}, limit)
+		merged := readSource(t, []string{name, later}, limit)
+		if fmt.Sprint(alone) != fmt.Sprint(merged) {
+			t.Fatalf("seed %d: alone\n%q\nmerged\n%q", seed, alone, merged)
 		}
 	}
 }

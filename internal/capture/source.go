@@ -240,6 +240,11 @@ func (s *Source) fill(in *input) {
 		in.ready = true
 		return
 	}
+	s.ended(in, err)
+}
+
+// ended closes in, whose reader returned err instead of a frame.
+func (s *Source) ended(in *input, err error) {
 	in.done = true
 	s.release(in)
 	s.opened--
@@ -318,7 +323,23 @@ func (s *Source) down(i int) {
 func (s *Source) Next() bool {
 	if s.last >= 0 {
 		// The frame delivered last was the head of the heap's first input.
-		s.heap[0].ready = false
+		in := s.heap[0]
+		if len(s.heap) == 1 {
+			// One input, open (it delivered): its next frame, with no
+			// heap to keep (about 30 instructions a frame).
+			err := in.rd.next(&in.head)
+			if err == nil {
+				in.ready = true
+				return s.deliver(in)
+			}
+			in.ready = false
+			s.last = -1
+			s.ended(in, err)
+			s.heap[0] = nil
+			s.heap = s.heap[:0]
+			return false
+		}
+		in.ready = false
 		s.last = -1
 		s.settle()
 	}
@@ -328,7 +349,12 @@ func (s *Source) Next() bool {
 	if len(s.heap) == 0 {
 		return false
 	}
-	in := s.heap[0]
+	return s.deliver(s.heap[0])
+}
+
+// deliver makes in's look-ahead frame, the earliest, the current one, and
+// returns true.
+func (s *Source) deliver(in *input) bool {
 	s.last = in.idx
 	s.number++
 	s.cur = &in.head
