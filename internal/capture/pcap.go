@@ -90,7 +90,7 @@ func (r *pcapReader) next(f *Frame) error {
 		if r.nano {
 			unit, maxFrac = 1, 1e9
 		}
-		if capLen <= origLen && uint64(capLen) <= uint64(r.limit) && frac < maxFrac && uint64(capLen) <= uint64(avail-pcapRecordHeaderLen) {
+		if capLen <= origLen && capLen <= uint32(r.limit) && frac < maxFrac && uint64(capLen) <= uint64(avail-pcapRecordHeaderLen) {
 			off := in.off
 			start := in.start + pcapRecordHeaderLen
 			end := start + int(capLen)
