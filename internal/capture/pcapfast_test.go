@@ -149,3 +149,27 @@ func TestSingleInputMatchesMerge(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPcapFastPathMatchesSlow is TestPcapFastPathMatchesSlow on arbitrary
+// record bytes behind a pcap file header of either byte order and unit,
+// read through a buffer of the given size.
+func FuzzPcapFastPathMatchesSlow(f *testing.F) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 4 {
+		b := randomPcap(r, 300, 1)
+		f.Add(b[pcapFileHeaderLen:], uint8(i), uint16(64+i*100))
+	}
+	f.Fuzz(func(t *testing.T, recs []byte, kind uint8, size uint16) {
+		var order binOrder = binary.LittleEndian
+		if kind&1 != 0 {
+			order = binary.BigEndian
+		}
+		b := append(pcapFile(order, kind&2 != 0, 1), recs...)
+		n := 16 + int(size%2048)
+		fast, fastWarns := readPcapWith(t, b, n, 300, false)
+		slow, slowWarns := readPcapWith(t, b, n, 300, true)
+		if fmt.Sprint(fast) != fmt.Sprint(slow) || fmt.Sprint(fastWarns) != fmt.Sprint(slowWarns) {
+			t.Fatalf("fast path\n%q\n%q\nslow path\n%q\n%q", fast, fastWarns, slow, slowWarns)
+		}
+	})
+}
