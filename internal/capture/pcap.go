@@ -77,30 +77,15 @@ func (r *pcapReader) next(f *Frame) error {
 	// goes the long way, which reports it (TestPcapFastPathMatchesSlow).
 	in := r.in
 	if avail := in.end - in.start; avail >= pcapRecordHeaderLen {
-		h := in.buf[in.start : in.start+pcapRecordHeaderLen]
-		var sec, frac, capLen, origLen uint32
-		if r.order.big {
-			sec, frac = binary.BigEndian.Uint32(h[0:]), binary.BigEndian.Uint32(h[4:])
-			capLen, origLen = binary.BigEndian.Uint32(h[8:]), binary.BigEndian.Uint32(h[12:])
-		} else {
-			sec, frac = binary.LittleEndian.Uint32(h[0:]), binary.LittleEndian.Uint32(h[4:])
-			capLen, origLen = binary.LittleEndian.Uint32(h[8:]), binary.LittleEndian.Uint32(h[12:])
-		}
-		unit, maxFrac := int64(1000), uint32(1e6)
-		if r.nano {
-			unit, maxFrac = 1, 1e9
-		}
+		sec, frac, capLen, origLen := r.header(in.buf[in.start : in.start+pcapRecordHeaderLen])
+		unit, maxFrac := r.units()
 		if capLen <= origLen && capLen <= uint32(r.limit) && frac < maxFrac && uint64(capLen) <= uint64(avail-pcapRecordHeaderLen) {
 			off := in.off
 			start := in.start + pcapRecordHeaderLen
 			end := start + int(capLen)
 			in.start, in.off = end, off+pcapRecordHeaderLen+int64(capLen)
 			r.record++
-			f.Data, f.CapLen, f.OrigLen = in.buf[start:end], int(capLen), int(origLen)
-			f.Time = int64(sec)*1e9 + int64(frac)*unit
-			f.LinkType, f.File, f.Record, f.Offset = r.linkType, r.name, r.record, off
-			f.DataOffset, f.Pos = off+pcapRecordHeaderLen, 0
-			f.Number, f.Stable = 0, false
+			r.setFrame(f, in.buf[start:end], origLen, int64(sec)*1e9+int64(frac)*unit, r.record, off)
 			return nil
 		}
 	}
@@ -120,10 +105,7 @@ func (r *pcapReader) nextSlow(f *Frame) error {
 		return cutShort(r.name, rec, off, len(h), pcapRecordHeaderLen, "record header", err)
 	}
 	r.record = rec
-	sec := r.order.Uint32(h[0:])
-	frac := r.order.Uint32(h[4:])
-	capLen := r.order.Uint32(h[8:])
-	origLen := r.order.Uint32(h[12:])
+	sec, frac, capLen, origLen := r.header(h)
 	if capLen > uint32(r.limit) {
 		return &InputError{File: r.name, Record: rec, Offset: off,
 			Msg: fmt.Sprintf("captured length %d exceeds the limit %d", capLen, r.limit), Err: ErrCorrupt}
@@ -132,11 +114,7 @@ func (r *pcapReader) nextSlow(f *Frame) error {
 		r.warn(rec, off, fmt.Sprintf("captured length %d exceeds original length %d", capLen, origLen))
 		origLen = capLen
 	}
-	unit := int64(1000)
-	max := uint32(1e6)
-	if r.nano {
-		unit, max = 1, 1e9
-	}
+	unit, max := r.units()
 	if frac >= max {
 		r.warn(rec, off, fmt.Sprintf("invalid sub-second timestamp field %d (must be below %d)", frac, max))
 	}
@@ -144,15 +122,42 @@ func (r *pcapReader) nextSlow(f *Frame) error {
 	if err != nil {
 		return cutShort(r.name, rec, off, pcapRecordHeaderLen+len(data), pcapRecordHeaderLen+int(capLen), "record", err)
 	}
+	r.setFrame(f, data, origLen, int64(sec)*1e9+int64(frac)*unit, rec, off)
+	return nil
+}
+
+// header returns the fields of a record header h: the seconds, the
+// sub-second field, the captured and the original length.
+func (r *pcapReader) header(h []byte) (sec, frac, capLen, origLen uint32) {
+	_ = h[15]
+	if r.order.big {
+		return binary.BigEndian.Uint32(h[0:]), binary.BigEndian.Uint32(h[4:]),
+			binary.BigEndian.Uint32(h[8:]), binary.BigEndian.Uint32(h[12:])
+	}
+	return binary.LittleEndian.Uint32(h[0:]), binary.LittleEndian.Uint32(h[4:]),
+		binary.LittleEndian.Uint32(h[8:]), binary.LittleEndian.Uint32(h[12:])
+}
+
+// units returns what the sub-second field counts, in nanoseconds, and the
+// bound it must stay below.
+func (r *pcapReader) units() (unit int64, max uint32) {
+	if r.nano {
+		return 1, 1e9
+	}
+	return 1000, 1e6
+}
+
+// setFrame fills f with record rec, found at offset off: its data, its
+// original length and its capture time t.
+func (r *pcapReader) setFrame(f *Frame, data []byte, origLen uint32, t int64, rec uint64, off int64) {
 	// Field by field, not *f = Frame{...}: the literal is built on the
 	// stack and copied in 16-byte moves that wait for its narrower stores
 	// (docs/performance.md, session 11).
 	f.Data, f.CapLen, f.OrigLen = data, len(data), int(origLen)
-	f.Time = int64(sec)*1e9 + int64(frac)*unit
+	f.Time = t
 	f.LinkType, f.File, f.Record, f.Offset = r.linkType, r.name, rec, off
 	f.DataOffset, f.Pos = off+pcapRecordHeaderLen, 0
 	f.Number, f.Stable = 0, false
-	return nil
 }
 
 // cutShort builds the error for a file that ends (or fails to read) inside a
