@@ -35,11 +35,10 @@ var stateNames = [...]string{
 
 // String returns the RFC name of the state, or "State(n)" for an unknown value.
 func (s State) String() string {
-	if int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return "State(" + strconv.Itoa(int(s)) + ")"
+	return stateNameOf[s]
 }
+
+var stateNameOf = byteNames("State", stateNames[:])
 
 // Valid reports whether s is one of the defined states.
 func (s State) Valid() bool { return int(s) < NumStates }
@@ -88,11 +87,10 @@ var verdictNames = [...]string{"ACCEPTED", "IGNORED", "INVALID"}
 
 // String returns "ACCEPTED", "IGNORED", "INVALID" or "Verdict(n)".
 func (v Verdict) String() string {
-	if int(v) < len(verdictNames) {
-		return verdictNames[v]
-	}
-	return "Verdict(" + strconv.Itoa(int(v)) + ")"
+	return verdictNameOf[v]
 }
+
+var verdictNameOf = byteNames("Verdict", verdictNames[:])
 
 // Event is the class of a segment in the table's alphabet. Classify assigns exactly
 // one event per segment, in this priority order:
@@ -152,11 +150,10 @@ var eventNames = [...]string{
 
 // String returns the event's name, e.g. "FIN_ACK_CTL", or "Event(n)".
 func (e Event) String() string {
-	if int(e) < len(eventNames) {
-		return eventNames[e]
-	}
-	return "Event(" + strconv.Itoa(int(e)) + ")"
+	return eventNameOf[e]
 }
+
+var eventNameOf = byteNames("Event", eventNames[:])
 
 // Role is the part an endpoint plays for one segment: it sent it or it receives it.
 type Role uint8
@@ -177,4 +174,21 @@ func (r Role) String() string {
 		return "receiver"
 	}
 	return "Role(" + strconv.Itoa(int(r)) + ")"
+}
+
+// byteNames extends names to every value of a one-byte type, typ(n) beyond
+// them, for the String methods: indexing it with the value needs no bounds
+// check, so they are small enough to be inlined where flow records name a
+// connection's states and events a few dozen times each. The names are the
+// same strings as in names, at the same addresses.
+func byteNames(typ string, names []string) *[256]string {
+	var all [256]string
+	for i := range all {
+		if i < len(names) {
+			all[i] = names[i]
+		} else {
+			all[i] = typ + "(" + strconv.Itoa(i) + ")"
+		}
+	}
+	return &all
 }

@@ -1,8 +1,6 @@
 package fsm
 
 import (
-	"strconv"
-
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
 	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
 )
@@ -26,11 +24,10 @@ var zeekStateNames = [...]string{"INACTIVE", "SYN_SENT", "SYN_ACK_SENT", "PARTIA
 
 // String returns Zeek's name for the state, e.g. "SYN_ACK_SENT", or "ZeekState(n)".
 func (s ZeekState) String() string {
-	if int(s) < len(zeekStateNames) {
-		return zeekStateNames[s]
-	}
-	return "ZeekState(" + strconv.Itoa(int(s)) + ")"
+	return zeekStateNameOf[s]
 }
+
+var zeekStateNameOf = byteNames("ZeekState", zeekStateNames[:])
 
 // inactive reports Zeek's "o_inactive"/"r_inactive": INACTIVE or PARTIAL.
 func (s ZeekState) inactive() bool { return s == ZeekInactive || s == ZeekPartial }
