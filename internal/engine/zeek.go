@@ -100,7 +100,7 @@ func (h *zeekHalf) advance() {
 // history records as 'g' for the peer. Payload counts only when it was
 // captured whole, since Zeek cannot deliver snapped bytes either.
 func (z *zeekState) zeekGap(d segment.Dir, s *segment.Segment) bool {
-	me, peer := &z.half[d], &z.half[d^1]
+	me, peer := &z.half[d&1], &z.half[(d^1)&1]
 	f := s.Flags
 	if !me.init {
 		me.init = true
@@ -238,18 +238,22 @@ func (e *Engine) zeekDead(c *conn, now int64) bool {
 }
 
 // zeekUpdate feeds s to the connection's Zeek view and, with Zeek's timers,
-// moves its deadlines the way Zeek does.
+// moves its deadlines the way Zeek does. Only Zeek's timers read the
+// deadlines (zeekSchedule, zeekDead, startsNewGeneration), so with Linux
+// timers they are not kept: about 35 instructions a segment.
 func (e *Engine) zeekUpdate(c *conn, d segment.Dir, s *segment.Segment, bad bool) {
 	z := &c.zk
+	if !e.zeekT {
+		if c.zeek.Update(d, s, z.hints(d, s, bad))&fsm.ZeekFlipped != 0 {
+			c.zeek.Flip()
+		}
+		return
+	}
 	before := c.zeek.States()
 	if dc := c.zeek.DidClose(); !(dc[0] && dc[1]) {
 		z.lastTime = s.Time
 	}
-	h := fsm.ZeekHints{BadChecksum: bad}
-	if !bad {
-		h.Gap = z.zeekGap(d, s)
-	}
-	eff := c.zeek.Update(d, s, h)
+	eff := c.zeek.Update(d, s, z.hints(d, s, bad))
 	if eff&fsm.ZeekFlipped != 0 {
 		// Zeek turned the roles round by itself (a SYN-ACK first, then data):
 		// turn it back so its letters stay relative to our originator.
@@ -270,4 +274,14 @@ func (e *Engine) zeekUpdate(c *conn, d segment.Dir, s *segment.Segment, bad bool
 	if eff&fsm.ZeekHalfClosed != 0 && z.expireAt == 0 {
 		z.expireAt = z.lastTime + zeekHalfCloseTick
 	}
+}
+
+// hints gives Zeek's model what it cannot see in s, sent in direction d: a
+// bad checksum (bad), or else whether s acknowledges bytes never captured.
+func (z *zeekState) hints(d segment.Dir, s *segment.Segment, bad bool) fsm.ZeekHints {
+	h := fsm.ZeekHints{BadChecksum: bad}
+	if !bad {
+		h.Gap = z.zeekGap(d, s)
+	}
+	return h
 }
