@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -78,5 +79,29 @@ func TestRenderTableFlowRows(t *testing.T) {
 	renderTable(&got, flowTableHeader, rows)
 	if want := tablewriterTable(t, flowTableHeader, rows); got.String() != want {
 		t.Fatalf("flow table differs:\ngot:\n%.2000s\nwant:\n%.2000s", got.String(), want)
+	}
+}
+
+// failingWriter fails every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestWriteTableReportsWriteErrors: the renderer drops its writer's errors,
+// so WriteTable must return them from its buffer, for a table larger than
+// the buffer as for a small one.
+func TestWriteTableReportsWriteErrors(t *testing.T) {
+	for _, n := range []int{1, 2000} {
+		r := &Report{}
+		for i := range n {
+			f := *typicalFlow()
+			f.ID = uint64(i + 1)
+			r.Flows = append(r.Flows, f)
+		}
+		r.Summary.Flows = n
+		err := WriteTable(failingWriter{}, r, Options{Limit: n})
+		if err == nil || !strings.Contains(err.Error(), "disk full") {
+			t.Errorf("%d rows: error %v, want the writer's", n, err)
+		}
 	}
 }
