@@ -9,7 +9,10 @@
 # Regenerate it after large changes to the hot paths; a stale profile only
 # loses some of the gain (docs/performance.md).
 #
-# Environment: BENCH_DIR (default /tmp/tcpflow-bench), GEN_FLAGS.
+# Environment: BENCH_DIR (default /tmp/tcpflow-bench), GEN_FLAGS, ROUNDS
+# (default 1): how many times each analysis is profiled. One round is about
+# 600 samples, and two profiles of one round, or of six, differ by up to 1 %
+# in the instructions the build runs (docs/performance.md, session 23).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,10 +43,12 @@ run() { # run NAME ARGS...: profile one analysis into $work/NAME.prof
 	echo "profiling $name" >&2
 	"$@" --cpuprofile "$work/$name.prof" "$cap" >/dev/null || [ $? -le 1 ] # check exits 1 on a failed policy
 }
-run ndjson1 "${one_core[@]}" "$bin" analyze -o ndjson --workers 1
-run ndjson2 "${one_core[@]}" "$bin" analyze -o ndjson --workers 1
-run workers2 "$bin" analyze -o ndjson --workers 2
-run table "${one_core[@]}" "$bin" analyze -o table --workers 1
-run check "${one_core[@]}" "$bin" check --workers 1
+for i in $(seq "${ROUNDS:-1}"); do
+	run ndjson1-$i "${one_core[@]}" "$bin" analyze -o ndjson --workers 1
+	run ndjson2-$i "${one_core[@]}" "$bin" analyze -o ndjson --workers 1
+	run workers2-$i "$bin" analyze -o ndjson --workers 2
+	run table-$i "${one_core[@]}" "$bin" analyze -o table --workers 1
+	run check-$i "${one_core[@]}" "$bin" check --workers 1
+done
 go tool pprof -proto "$work"/*.prof >"$repo/cmd/tcpflow-analyze/default.pgo"
 echo "wrote cmd/tcpflow-analyze/default.pgo ($(wc -c <"$repo/cmd/tcpflow-analyze/default.pgo") bytes)" >&2
