@@ -11,7 +11,7 @@ test:
 
 build:
 	./scripts/install-deps.sh
-	$(GO) build -o tcpflow-analyze ./cmd/tcpflow-analyze
+	$(GO) build -o . ./cmd/tcpflow-analyze ./cmd/tcpflow-analyze-capture
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -13,7 +13,6 @@
 package bigmem
 
 import (
-	"os"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -110,19 +109,4 @@ func (s *Slice[T]) Free() {
 		s.mem = nil
 	}
 	s.S = nil
-}
-
-// PopulateRead maps in, for reading and without a fault per page, the whole
-// pages among the n bytes at p, which must be memory the program owns (a
-// global variable, say). Pages never written are mapped to the kernel's
-// zero page: they take no memory. It reports whether the kernel did; it is a
-// hint, and does nothing where the system lacks it.
-func PopulateRead(p unsafe.Pointer, n uintptr) bool {
-	page := uintptr(os.Getpagesize())
-	lo := (uintptr(p) + page - 1) &^ (page - 1)
-	hi := (uintptr(p) + n) &^ (page - 1)
-	if hi <= lo {
-		return false
-	}
-	return populateRead(unsafe.Slice((*byte)(unsafe.Add(p, lo-uintptr(p))), hi-lo))
 }

@@ -35,7 +35,3 @@ func unmap(b []byte) { _ = unix.Munmap(b) }
 const canAdviseHuge = true
 
 func adviseHuge(b []byte) bool { return unix.Madvise(b, unix.MADV_HUGEPAGE) == nil }
-
-// populateRead maps in the whole pages of b for reading (MADV_POPULATE_READ,
-// Linux 5.14+), and reports whether the kernel did.
-func populateRead(b []byte) bool { return unix.Madvise(b, unix.MADV_POPULATE_READ) == nil }

@@ -12,5 +12,3 @@ func unmap([]byte) {}
 const canAdviseHuge = false
 
 func adviseHuge([]byte) bool { return false }
-
-func populateRead([]byte) bool { return false }

@@ -5,14 +5,15 @@ import (
 	"time"
 )
 
-// The declarations shared by the cgo build (live_cgo.go, libpcap) and the
-// build without cgo (live_nocgo.go, which can only say that live capture
-// needs libpcap).
+// The declarations of live capture, which runs in the capture helper
+// (helper.go, live_client.go).
 
 // Sentinel errors that classify the failures of OpenLive; test them with errors.Is.
 var (
-	// ErrNoLiveSupport means the binary was built without cgo, hence without libpcap.
-	ErrNoLiveSupport = errors.New("live capture needs libpcap: this binary was built without cgo")
+	// ErrNoLiveSupport means the capture helper, which links libpcap, cannot
+	// be found.
+	ErrNoLiveSupport = errors.New("live capture needs libpcap, through the capture helper " + HelperName +
+		", which is neither next to this binary nor in PATH (go build ./cmd/" + HelperName + ", or set " + HelperEnv + ")")
 	// ErrPermission means the process may not capture (neither root nor CAP_NET_RAW).
 	ErrPermission = errors.New("permission denied")
 	// ErrNoSuchInterface means libpcap does not know the interface.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,8 @@ import (
 // this binary or this process may not capture.
 func openLoopback(t *testing.T, iface, filter string) *Live {
 	t.Helper()
-	if !LiveSupported {
-		t.Skip("live capture is not built in (CGO_ENABLED=0)")
+	if !LiveSupported() {
+		t.Skip("no capture helper: " + helperSkip)
 	}
 	l, err := OpenLive(LiveOptions{Iface: iface, Filter: filter, Timeout: 50 * time.Millisecond})
 	if errors.Is(err, ErrPermission) {
@@ -76,12 +77,13 @@ func exchange(addr, msg string) error {
 	return nil
 }
 
-func TestLiveWithoutCgo(t *testing.T) {
-	if LiveSupported {
-		t.Skip("built with cgo")
+func TestLiveWithoutHelper(t *testing.T) {
+	t.Setenv(HelperEnv, filepath.Join(t.TempDir(), "missing"))
+	if LiveSupported() {
+		t.Error("LiveSupported with no helper")
 	}
 	_, err := OpenLive(LiveOptions{Iface: "lo"})
-	if !errors.Is(err, ErrNoLiveSupport) || !strings.Contains(err.Error(), "live capture needs libpcap: this binary was built without cgo") {
+	if !errors.Is(err, ErrNoLiveSupport) || !strings.Contains(err.Error(), "live capture needs libpcap, through the capture helper "+HelperName) {
 		t.Errorf("OpenLive: %v", err)
 	}
 	if _, err := ListInterfaces(); !errors.Is(err, ErrNoLiveSupport) {
@@ -274,8 +276,8 @@ func TestLiveOpenErrors(t *testing.T) {
 }
 
 func TestListInterfaces(t *testing.T) {
-	if !LiveSupported {
-		t.Skip("live capture is not built in (CGO_ENABLED=0)")
+	if !LiveSupported() {
+		t.Skip("no capture helper: " + helperSkip)
 	}
 	ifs, err := ListInterfaces()
 	if err != nil {

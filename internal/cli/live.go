@@ -111,8 +111,9 @@ type captureStats struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// setcapHint is the command that lets a non-root user capture.
-const setcapHint = "sudo setcap cap_net_raw,cap_net_admin=eip $(command -v tcpflow-analyze)"
+// setcapHint is the command that lets a non-root user capture: the
+// capabilities go to the capture helper, which alone opens the interface.
+const setcapHint = "sudo setcap cap_net_raw,cap_net_admin=eip $(command -v " + capture.HelperName + ")"
 
 func newLiveCmd(s *IO) *cobra.Command {
 	o := &LiveOptions{Engine: engine.DefaultConfig()}
@@ -343,9 +344,13 @@ func readStats(live *capture.Live) captureStats {
 func liveOpenError(err error) error {
 	switch {
 	case errors.Is(err, capture.ErrPermission):
-		return fmt.Errorf("%w; run as root, or grant the capture capabilities: %s", err, setcapHint)
+		hint := setcapHint
+		if p, perr := capture.HelperPath(); perr == nil {
+			hint = "sudo setcap cap_net_raw,cap_net_admin=eip " + p
+		}
+		return fmt.Errorf("%w; run as root, or grant the capture capabilities to the capture helper: %s", err, hint)
 	case errors.Is(err, capture.ErrNoLiveSupport):
-		return fmt.Errorf("%w; use analyze on a saved capture, or a build with cgo and libpcap", err)
+		return fmt.Errorf("%w; or use analyze on a saved capture", err)
 	}
 	return err
 }

@@ -24,8 +24,8 @@ import (
 // capture on lo.
 func requireCapture(t *testing.T) {
 	t.Helper()
-	if !capture.LiveSupported {
-		t.Skip("live capture is not built in (CGO_ENABLED=0)")
+	if !capture.LiveSupported() {
+		t.Skip("no capture helper: " + helperSkip)
 	}
 	l, err := capture.OpenLive(capture.LiveOptions{Iface: "lo", Filter: "tcp port 1"})
 	if errors.Is(err, capture.ErrPermission) {
@@ -514,9 +514,9 @@ func TestLiveOpenErrorMessages(t *testing.T) {
 		want []string
 	}{
 		{"permission", fmt.Errorf("cannot capture on eth0: %w (socket: Operation not permitted)", capture.ErrPermission),
-			[]string{"cannot capture on eth0", "run as root", "setcap cap_net_raw,cap_net_admin=eip $(command -v tcpflow-analyze)"}},
-		{"no cgo", fmt.Errorf("eth0: %w", capture.ErrNoLiveSupport),
-			[]string{"live capture needs libpcap: this binary was built without cgo"}},
+			[]string{"cannot capture on eth0", "run as root", "setcap cap_net_raw,cap_net_admin=eip ", capture.HelperName}},
+		{"no helper", fmt.Errorf("eth0: %w", capture.ErrNoLiveSupport),
+			[]string{"live capture needs libpcap, through the capture helper " + capture.HelperName, "saved capture"}},
 		{"other", errors.New("cannot capture on eth0: the interface is down"), []string{"interface is down"}},
 	}
 	for _, c := range cases {
@@ -532,19 +532,20 @@ func TestLiveOpenErrorMessages(t *testing.T) {
 			}
 		})
 	}
-	if !capture.LiveSupported {
+	t.Run("no helper", func(t *testing.T) {
+		t.Setenv(capture.HelperEnv, filepath.Join(t.TempDir(), "missing"))
 		err := RunLive(context.Background(), &LiveOptions{Iface: "lo", Output: "json", Interval: time.Second, Engine: engine.DefaultConfig()},
 			&IO{Out: io.Discard, Err: io.Discard})
 		var ee *ExitError
 		if !errors.As(err, &ee) || ee.Code != ExitInput || !strings.Contains(err.Error(), "live capture needs libpcap") {
-			t.Errorf("without cgo: %v", err)
+			t.Errorf("without the helper: %v", err)
 		}
-	}
+	})
 }
 
 func TestLiveListInterfaces(t *testing.T) {
-	if !capture.LiveSupported {
-		t.Skip("live capture is not built in (CGO_ENABLED=0)")
+	if !capture.LiveSupported() {
+		t.Skip("no capture helper: " + helperSkip)
 	}
 	var out bytes.Buffer
 	if err := RunLive(context.Background(), &LiveOptions{ListInterfaces: true}, &IO{Out: &out, Err: io.Discard}); err != nil {

@@ -88,10 +88,6 @@ func setGC(bigHeap bool) {
 	// core), a quarter of the run on a capture of a few hundred packets,
 	// whose heap stays a few MiB: small inputs, and the commands that do not
 	// analyze, go without.
-	if bigHeap {
-		// Before the first collection, which HugeHeap makes.
-		capture.PrefaultLinkedTables()
-	}
 	if bigHeap && bigmem.HugeHeap(hugeHeapBytes) > 0 {
 		// The freed block counts in the runtime's memory until it is
 		// given back, and a hold's limit would be reached at once: give

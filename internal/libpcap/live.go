@@ -1,6 +1,12 @@
 //go:build cgo
 
-package capture
+// Package libpcap is the one part of the project that links libpcap, through
+// gopacket's pcap package: live capture, the interfaces it can capture on,
+// and compiling BPF filter expressions. Only the capture helper
+// (cmd/tcpflow-analyze-capture) imports it, so that the analysis never links
+// libpcap and gopacket's layers package (docs/performance.md, session 23);
+// internal/capture talks to the helper.
+package libpcap
 
 import (
 	"errors"
@@ -12,21 +18,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
 
-	"github.com/tcpflow-analyze/tcpflow-analyze/internal/bigmem"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
 )
 
-// LiveSupported reports whether this binary can capture live traffic: it needs
-// libpcap, so it is true only in builds with cgo.
-const LiveSupported = true
-
-// Live delivers the frames captured on one interface, like Source does for
-// files: Frame.File is "iface:NAME", Record and Number count the frames from 1,
-// Offset is -1 and LinkType is the handle's (a LINKTYPE_* value).
+// Live delivers the frames captured on one interface: Frame.File is
+// "iface:NAME", Record and Number count the frames from 1, Offset is -1 and
+// LinkType is the handle's (a LINKTYPE_* value).
 //
 // One goroutine reads (Next or Await, Frame) and finally calls Close; any
 // goroutine may call Stop. Stats may be called by the reading goroutine at any
@@ -39,7 +40,7 @@ type Live struct {
 	snapLen  int
 	nano     bool
 
-	cur    Frame
+	cur    capture.Frame
 	number uint64
 	stop   atomic.Bool
 	done   bool
@@ -51,21 +52,22 @@ type Live struct {
 }
 
 // OpenLive opens a live capture in immediate mode, with the filter set on the
-// handle. Errors wrap ErrPermission, ErrNoSuchInterface (the message lists the
-// interfaces libpcap sees) or ErrBadFilter (the message points at the part of
+// handle. Errors wrap capture.ErrPermission, capture.ErrNoSuchInterface (the
+// message lists the interfaces libpcap sees) or capture.ErrBadFilter (the
+// message points at the part of
 // the expression libpcap could not parse).
-func OpenLive(o LiveOptions) (*Live, error) {
+func OpenLive(o capture.LiveOptions) (*Live, error) {
 	if o.Iface == "" {
-		return nil, fmt.Errorf("no interface given: %w", ErrNoSuchInterface)
+		return nil, fmt.Errorf("no interface given: %w", capture.ErrNoSuchInterface)
 	}
 	if o.Snaplen <= 0 {
-		o.Snaplen = DefaultMaxCapLen
+		o.Snaplen = capture.DefaultMaxCapLen
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = DefaultLiveTimeout
+		o.Timeout = capture.DefaultLiveTimeout
 	}
 	if o.BufferSize <= 0 {
-		o.BufferSize = DefaultLiveBuffer
+		o.BufferSize = capture.DefaultLiveBuffer
 	}
 	in, err := pcap.NewInactiveHandle(o.Iface)
 	if err != nil {
@@ -89,7 +91,7 @@ func OpenLive(o LiveOptions) (*Live, error) {
 	}
 	// Cooked capture (the "any" device): prefer SLL2, which names the interface.
 	if h.LinkType() == layers.LinkTypeLinuxSLL {
-		_ = h.SetLinkType(layers.LinkType(LinkTypeSLL2)) // keep SLL when libpcap offers no SLL2
+		_ = h.SetLinkType(layers.LinkType(capture.LinkTypeSLL2)) // keep SLL when libpcap offers no SLL2
 	}
 	if o.Filter != "" {
 		if err := h.SetBPFFilter(o.Filter); err != nil {
@@ -115,10 +117,10 @@ func openError(iface string, err error) error {
 	low := strings.ToLower(msg)
 	switch {
 	case strings.Contains(low, "permission denied") || strings.Contains(low, "operation not permitted"):
-		if strings.EqualFold(msg, ErrPermission.Error()) {
-			return fmt.Errorf("cannot capture on %s: %w", iface, ErrPermission)
+		if strings.EqualFold(msg, capture.ErrPermission.Error()) {
+			return fmt.Errorf("cannot capture on %s: %w", iface, capture.ErrPermission)
 		}
-		return fmt.Errorf("cannot capture on %s: %w (%s)", iface, ErrPermission, msg)
+		return fmt.Errorf("cannot capture on %s: %w (%s)", iface, capture.ErrPermission, msg)
 	case strings.Contains(low, "no such device"):
 		var n []string
 		if ifs, lerr := ListInterfaces(); lerr == nil {
@@ -132,7 +134,7 @@ func openError(iface string, err error) error {
 		if len(n) > 0 {
 			names = strings.Join(n, ", ")
 		}
-		return fmt.Errorf("cannot capture on %q: %w (available: %s)", iface, ErrNoSuchInterface, names)
+		return fmt.Errorf("cannot capture on %q: %w (available: %s)", iface, capture.ErrNoSuchInterface, names)
 	case strings.Contains(low, "not up"):
 		return fmt.Errorf("cannot capture on %s: the interface is down: %w", iface, err)
 	}
@@ -143,8 +145,8 @@ func openError(iface string, err error) error {
 // files; they differ for raw IP.
 func linkTypeOfDLT(dlt int) uint16 {
 	switch dlt {
-	case int(LinkTypeRaw12), int(LinkTypeRaw14):
-		return LinkTypeRaw
+	case int(capture.LinkTypeRaw12), int(capture.LinkTypeRaw14):
+		return capture.LinkTypeRaw
 	}
 	return uint16(dlt)
 }
@@ -155,32 +157,33 @@ func linkTypeOfDLT(dlt int) uint16 {
 func (l *Live) Next() bool {
 	for {
 		switch l.Await(time.Time{}) {
-		case ReadFrame:
+		case capture.ReadFrame:
 			return true
-		case ReadDone:
+		case capture.ReadDone:
 			return false
 		}
 	}
 }
 
 // Await waits for the next frame until deadline (the zero time: no deadline).
-// It returns ReadIdle no later than one read timeout after the deadline when no
-// frame came, and ReadDone once the capture is stopped or failed. The previous
+// It returns capture.ReadIdle no later than one read timeout after the deadline
+// when no frame came, and capture.ReadDone once the capture is stopped or
+// failed. The previous
 // frame's Data becomes invalid.
-func (l *Live) Await(deadline time.Time) ReadStatus {
+func (l *Live) Await(deadline time.Time) capture.ReadStatus {
 	for {
 		if l.done {
-			return ReadDone
+			return capture.ReadDone
 		}
 		if l.stop.Load() {
 			l.done = true
-			return ReadDone
+			return capture.ReadDone
 		}
 		data, ci, err := l.h.ZeroCopyReadPacketData()
 		switch {
 		case err == nil:
 			l.number++
-			l.cur = Frame{
+			l.cur = capture.Frame{
 				Data:     data,
 				CapLen:   len(data),
 				OrigLen:  ci.Length,
@@ -194,11 +197,11 @@ func (l *Live) Await(deadline time.Time) ReadStatus {
 			if l.cur.OrigLen < l.cur.CapLen {
 				l.cur.OrigLen = l.cur.CapLen
 			}
-			return ReadFrame
+			return capture.ReadFrame
 		case errors.Is(err, pcap.NextErrorTimeoutExpired):
 		case errors.Is(err, io.EOF):
 			l.done = true
-			return ReadDone
+			return capture.ReadDone
 		default:
 			l.done = true
 			detail := err.Error()
@@ -206,23 +209,23 @@ func (l *Live) Await(deadline time.Time) ReadStatus {
 				detail = e.Error()
 			}
 			l.err = fmt.Errorf("capture on %s: frame %d: %s: %w", l.iface, l.number+1, detail, err)
-			return ReadDone
+			return capture.ReadDone
 		}
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
-			return ReadIdle
+			return capture.ReadIdle
 		}
 	}
 }
 
 // Frame returns the current frame; its Data points into libpcap's buffer and
 // is overwritten by the next call to Next or Await.
-func (l *Live) Frame() *Frame { return &l.cur }
+func (l *Live) Frame() *capture.Frame { return &l.cur }
 
 // Err returns the error that ended the capture, or nil if it was stopped.
 func (l *Live) Err() error { return l.err }
 
-// Stop makes Next and Await return ReadDone within one read timeout. It may be
-// called from any goroutine, any number of times.
+// Stop makes Next and Await return capture.ReadDone within one read timeout.
+// It may be called from any goroutine, any number of times.
 func (l *Live) Stop() { l.stop.Store(true) }
 
 // Stats returns libpcap's counters (pcap_stats): packets received by the
@@ -271,14 +274,14 @@ const (
 )
 
 // ListInterfaces returns the devices libpcap can capture on, in its order.
-func ListInterfaces() ([]Interface, error) {
+func ListInterfaces() ([]capture.Interface, error) {
 	devs, err := pcap.FindAllDevs()
 	if err != nil {
 		return nil, fmt.Errorf("listing interfaces: %w", err)
 	}
-	out := make([]Interface, 0, len(devs))
+	out := make([]capture.Interface, 0, len(devs))
 	for _, d := range devs {
-		f := Interface{
+		f := capture.Interface{
 			Name: d.Name, Description: d.Description,
 			Loopback: d.Flags&pcapIfLoopback != 0,
 			Up:       d.Flags&pcapIfUp != 0,
@@ -307,20 +310,20 @@ func ListInterfaces() ([]Interface, error) {
 func filterError(expr string, lt layers.LinkType, err error) error {
 	msg := err.Error()
 	if !strings.Contains(msg, "syntax error") {
-		return fmt.Errorf("%w %q: %s", ErrBadFilter, expr, msg)
+		return fmt.Errorf("%w %q: %s", capture.ErrBadFilter, expr, msg)
 	}
 	compiles := func(s string) bool {
-		_, e := pcap.CompileBPFFilter(lt, DefaultMaxCapLen, s)
+		_, e := pcap.CompileBPFFilter(lt, capture.DefaultMaxCapLen, s)
 		return e == nil || !strings.Contains(e.Error(), "syntax error")
 	}
 	start, end, ok := syntaxErrorAt(expr, compiles)
 	if !ok {
-		return fmt.Errorf("%w %q: %s", ErrBadFilter, expr, msg)
+		return fmt.Errorf("%w %q: %s", capture.ErrBadFilter, expr, msg)
 	}
 	if start >= len(expr) {
-		return fmt.Errorf("%w %q: %s: the expression ends too early\n  %s\n  %s^", ErrBadFilter, expr, msg, expr, strings.Repeat(" ", len(expr)))
+		return fmt.Errorf("%w %q: %s: the expression ends too early\n  %s\n  %s^", capture.ErrBadFilter, expr, msg, expr, strings.Repeat(" ", len(expr)))
 	}
-	return fmt.Errorf("%w %q: %s at %q\n  %s\n  %s%s", ErrBadFilter, expr, msg, expr[start:end],
+	return fmt.Errorf("%w %q: %s at %q\n  %s\n  %s%s", capture.ErrBadFilter, expr, msg, expr[start:end],
 		expr, strings.Repeat(" ", start), strings.Repeat("^", end-start))
 }
 
@@ -420,18 +423,4 @@ func interfaceNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// PrefaultLinkedTables maps in, without writing them, the pages of the two
-// lookup tables of 65 536 entries that gopacket's layers package (linked for
-// live capture) declares, and reports whether the kernel did. Their 5 MiB are
-// zeros but for a few entries and are never read by this program, but every
-// garbage collection scans them for pointers, and the first one faulted
-// them in a 4 KiB page at a time: 18-24 ms, against 9 ms after one call that
-// takes 1.4 ms (docs/performance.md, session 17). Only runs that collect
-// need it.
-func PrefaultLinkedTables() bool {
-	a := bigmem.PopulateRead(unsafe.Pointer(&layers.EthernetTypeMetadata), unsafe.Sizeof(layers.EthernetTypeMetadata))
-	b := bigmem.PopulateRead(unsafe.Pointer(&layers.PPPTypeMetadata), unsafe.Sizeof(layers.PPPTypeMetadata))
-	return a && b
 }

@@ -1,19 +1,18 @@
-//go:build cgo
-
 package capture
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcap"
 	"golang.org/x/net/bpf"
 )
 
-// Filter is a compiled BPF filter expression. libpcap compiles it once per
-// link type (lazily, since a pcapng file may mix link types) and the program
-// runs in a pure-Go BPF virtual machine. A Filter is safe for concurrent use.
+// Filter is a compiled BPF filter expression. libpcap compiles it, in the
+// capture helper (HelperPath), once per link type (lazily, since a pcapng
+// file may mix link types), and the program runs in a pure-Go BPF virtual
+// machine. A Filter is safe for concurrent use.
 type Filter struct {
 	expr string
 	mu   sync.Mutex
@@ -22,13 +21,14 @@ type Filter struct {
 	err  error // the first compile error recorded in errs
 }
 
-// filterSnapLen is the snapshot length the filter is compiled for.
-const filterSnapLen = 262144
-
 // CompileFilter compiles expr with libpcap. A syntax error comes back naming
 // the expression. The expression is checked against Ethernet first and raw IP
-// second, so that link-specific expressions are accepted.
+// second, so that link-specific expressions are accepted. Without the capture
+// helper the error wraps ErrNoFilterSupport.
 func CompileFilter(expr string) (*Filter, error) {
+	if _, err := HelperPath(); err != nil {
+		return nil, fmt.Errorf("filter %q: %w", expr, ErrNoFilterSupport)
+	}
 	f := &Filter{expr: expr, vms: make(map[uint16]*bpf.VM), errs: make(map[uint16]error)}
 	_, err := f.vm(LinkTypeEthernet)
 	if err == nil {
@@ -65,14 +65,19 @@ func (f *Filter) vm(lt uint16) (*bpf.VM, error) {
 	return vm, nil
 }
 
+// compileFor has the helper compile expr for link type lt.
 func compileFor(expr string, lt uint16) (*bpf.VM, error) {
-	prog, err := pcap.CompileBPFFilter(layers.LinkType(dltForLinkType(lt)), filterSnapLen, expr)
+	out, err := runHelper("compile", "-proto", strconv.Itoa(HelperProto), "-linktype", strconv.Itoa(int(lt)), "--", expr)
 	if err != nil {
-		return nil, fmt.Errorf("bad filter %q for link type %d: %w", expr, lt, err)
+		return nil, err
+	}
+	var prog [][4]uint32
+	if err := json.Unmarshal(out, &prog); err != nil {
+		return nil, fmt.Errorf("filter %q for link type %d: the capture helper's answer: %w", expr, lt, err)
 	}
 	raw := make([]bpf.RawInstruction, len(prog))
 	for i, in := range prog {
-		raw[i] = bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+		raw[i] = bpf.RawInstruction{Op: uint16(in[0]), Jt: uint8(in[1]), Jf: uint8(in[2]), K: in[3]}
 	}
 	insts, ok := bpf.Disassemble(raw)
 	if !ok {

@@ -1,0 +1,203 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestHelperStreamRoundTrip writes every kind of message with HelperWriter
+// and reads them back as Live reads them.
+func TestHelperStreamRoundTrip(t *testing.T) {
+	var b bytes.Buffer
+	w := NewHelperWriter(&b)
+	open := HelperOpen{Proto: HelperProto, LinkType: LinkTypeSLL2, SnapLen: 1500, Nano: true}
+	frames := []Frame{
+		{Data: []byte{1, 2, 3}, OrigLen: 60, Time: 1_700_000_000_123_456_789},
+		{Data: nil, OrigLen: 0, Time: -5},                  // an empty frame, a time before 1970
+		{Data: bytes.Repeat([]byte{7}, 4000), OrigLen: 10}, // OrigLen below the bytes: raised to them
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(w.Open(open))
+	for i := range frames {
+		must(w.Frame(&frames[i]))
+	}
+	must(w.Stats(10, 2, 1, false))
+	must(w.Error(fmt.Errorf("cannot capture on eth9: %w", ErrNoSuchInterface)))
+	must(w.Stats(12, 3, 1, true))
+	must(w.Flush())
+
+	r := bufio.NewReader(&b)
+	var got []helperMsg
+	for {
+		m, err := readHelperMsg(r, nil)
+		if err == io.EOF {
+			break
+		}
+		must(err)
+		got = append(got, m)
+	}
+	if len(got) != 7 {
+		t.Fatalf("%d messages", len(got))
+	}
+	if got[0].kind != msgOpen || got[0].open != open {
+		t.Errorf("open: %+v", got[0])
+	}
+	for i, fr := range frames {
+		m := got[1+i]
+		if m.kind != msgFrame || !bytes.Equal(m.data, fr.Data) || m.capLen != len(fr.Data) ||
+			m.origLen != max(fr.OrigLen, len(fr.Data)) || m.time != fr.Time {
+			t.Errorf("frame %d: %+v", i, m)
+		}
+	}
+	if m := got[4]; m.kind != msgStats || m.stats != [3]uint64{10, 2, 1} || m.final {
+		t.Errorf("stats: %+v", m)
+	}
+	if m := got[5]; m.kind != msgError || !errors.Is(m.err, ErrNoSuchInterface) || m.err.Error() != "cannot capture on eth9: no such interface" {
+		t.Errorf("error: %+v", m)
+	}
+	if m := got[6]; m.stats != [3]uint64{12, 3, 1} || !m.final {
+		t.Errorf("final stats: %+v", m)
+	}
+}
+
+// TestHelperErrorKinds checks that each sentinel error crosses the process
+// boundary, and that other errors keep their message only.
+func TestHelperErrorKinds(t *testing.T) {
+	for _, sentinel := range []error{ErrPermission, ErrNoSuchInterface, ErrBadFilter} {
+		e := NewHelperError(fmt.Errorf("opening: %w", sentinel)).Err()
+		if !errors.Is(e, sentinel) || e.Error() != "opening: "+sentinel.Error() {
+			t.Errorf("%v: came back as %v", sentinel, e)
+		}
+	}
+	e := NewHelperError(errors.New("the interface is down")).Err()
+	if e.Error() != "the interface is down" || errors.Is(e, ErrPermission) || errors.Is(e, ErrBadFilter) || errors.Is(e, ErrNoSuchInterface) {
+		t.Errorf("plain error came back as %v", e)
+	}
+	if err := helperFailure("/x/helper", errors.New("exit status 2"), []byte(`{"kind":"bad_filter","message":"bad filter \"(\""}`+"\n")); !errors.Is(err, ErrBadFilter) {
+		t.Errorf("helperFailure with a report: %v", err)
+	}
+	if err := helperFailure("/x/helper", errors.New("signal: killed"), []byte("panic: boom\n")); err.Error() != "capture helper /x/helper: signal: killed: panic: boom" {
+		t.Errorf("helperFailure without a report: %v", err)
+	}
+}
+
+// TestHelperStreamBroken checks that a stream cut inside a message, an
+// unknown message and an impossible length are errors, not frames.
+func TestHelperStreamBroken(t *testing.T) {
+	var b bytes.Buffer
+	w := NewHelperWriter(&b)
+	w.Frame(&Frame{Data: []byte("abcdef")})
+	w.Flush()
+	whole := b.Bytes()
+	for n := 1; n < len(whole); n++ {
+		if _, err := readHelperMsg(bufio.NewReader(bytes.NewReader(whole[:n])), nil); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("cut at %d: %v", n, err)
+		}
+	}
+	for _, bad := range [][]byte{
+		{'X'},
+		{msgFrame, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0},
+		{msgOpen, 0xff, 0xff, 0xff, 0xff},
+		{msgOpen, 1, 0, 0, 0, '{'},
+	} {
+		if m, err := readHelperMsg(bufio.NewReader(bytes.NewReader(bad)), nil); err == nil {
+			t.Errorf("%q read as %+v", bad, m)
+		}
+	}
+}
+
+// FuzzHelperStream feeds arbitrary bytes to the stream's reader: it must end
+// with an error or io.EOF, never panic, and never return a frame longer than
+// its stated length.
+func FuzzHelperStream(f *testing.F) {
+	var b bytes.Buffer
+	w := NewHelperWriter(&b)
+	w.Open(HelperOpen{Proto: HelperProto, LinkType: 1, SnapLen: 262144})
+	w.Frame(&Frame{Data: []byte{1, 2, 3, 4}, OrigLen: 60, Time: 42})
+	w.Stats(1, 0, 0, true)
+	w.Error(ErrPermission)
+	w.Flush()
+	f.Add(b.Bytes())
+	f.Add([]byte{msgStats})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bufio.NewReader(bytes.NewReader(data))
+		for i := 0; i <= len(data); i++ {
+			m, err := readHelperMsg(r, nil)
+			if err != nil {
+				return
+			}
+			if m.kind == msgFrame && len(m.data) != m.capLen {
+				t.Fatalf("frame of %d bytes says %d", len(m.data), m.capLen)
+			}
+		}
+		t.Fatalf("more messages than bytes")
+	})
+}
+
+// TestLiveHelperFailures runs stand-ins for the helper that fail in the ways
+// a broken or stale installation would, and checks what OpenLive says.
+func TestLiveHelperFailures(t *testing.T) {
+	var stale bytes.Buffer
+	w := NewHelperWriter(&stale)
+	w.Open(HelperOpen{Proto: HelperProto + 1})
+	w.Flush()
+	cases := []struct {
+		name, script string
+		want         string
+		is           error
+	}{
+		{"crash", "echo 'panic: boom' >&2; exit 3", "exit status 3: panic: boom", nil},
+		{"silent", "exit 0", "ended before the capture began", nil},
+		{"stale", fmt.Sprintf("printf '%s'", shellBytes(stale.Bytes())), "speaks protocol 2, not 1", nil},
+		{"refused", fmt.Sprintf("printf '%s'; exit 2", shellBytes(errorStream(t))), "cannot capture on lo: permission denied", ErrPermission},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "helper")
+			if err := os.WriteFile(path, []byte("#!/bin/sh\ncat >/dev/null &\n"+c.script+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv(HelperEnv, path)
+			l, err := OpenLive(LiveOptions{Iface: "lo"})
+			if err == nil {
+				l.Close()
+				t.Fatal("opened")
+			}
+			if !strings.Contains(err.Error(), c.want) || (c.is != nil && !errors.Is(err, c.is)) {
+				t.Errorf("err %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+// errorStream is a capture stream that reports a permission failure.
+func errorStream(t *testing.T) []byte {
+	var b bytes.Buffer
+	w := NewHelperWriter(&b)
+	if err := w.Error(fmt.Errorf("cannot capture on lo: %w", ErrPermission)); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// shellBytes writes b for printf's format: every byte as an octal escape.
+func shellBytes(b []byte) string {
+	var s strings.Builder
+	for _, c := range b {
+		fmt.Fprintf(&s, "\\%03o", c)
+	}
+	return s.String()
+}
