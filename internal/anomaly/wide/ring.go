@@ -19,11 +19,17 @@ func sec(t int64) int64 {
 	return s
 }
 
-// ring counts events in one-second buckets over the last len(b) seconds of
-// capture time and keeps their sum.
+// ring counts events in one-second buckets over the last n seconds of
+// capture time and keeps their sum. Until its events fall in two different
+// seconds it keeps their one bucket inline (s1, c1) and allocates no array:
+// most keys of a busy server's capture see one event (a client's one
+// connection), and their 60-bucket arrays were 6 MiB of the mix's heap
+// (docs/performance.md, session 23).
 type ring struct {
-	b    []uint32 // allocated at the first event: many keys never get one
+	b    []uint32 // n buckets, allocated when a second bucket is needed
 	n    int32    // the window in seconds
+	c1   uint32   // the inline bucket's count, while b is nil; 0 = empty
+	s1   int64    // the inline bucket's second
 	head int64    // the newest second; meaningful once set is true
 	sum  uint64
 	set  bool
@@ -35,6 +41,7 @@ func newRing(n int) ring { return ring{n: int32(n)} }
 func (r *ring) reset() {
 	clear(r.b)
 	r.head, r.sum, r.set = 0, 0, false
+	r.s1, r.c1 = 0, 0
 }
 
 func (r *ring) slot(s int64) int {
@@ -53,7 +60,11 @@ func (r *ring) advance(s int64) {
 		return
 	}
 	if r.b == nil {
-		r.head = s // nothing counted yet: nothing to empty
+		if r.c1 > 0 && r.s1 <= s-int64(r.n) {
+			r.sum -= uint64(r.c1)
+			r.c1 = 0
+		}
+		r.head = s
 		return
 	}
 	if s-r.head >= int64(r.n) {
@@ -77,7 +88,22 @@ func (r *ring) add(s int64) uint32 {
 		return 0
 	}
 	if r.b == nil {
+		switch {
+		case r.c1 == 0:
+			r.s1, r.c1 = s, 1
+			r.sum++
+			return 1
+		case r.s1 == s:
+			if r.c1 < math.MaxUint32 {
+				r.c1++
+				r.sum++
+			}
+			return r.c1
+		}
+		// A second bucket: the array takes the inline one.
 		r.b = make([]uint32, r.n)
+		r.b[r.slot(r.s1)] = r.c1
+		r.c1 = 0
 	}
 	i := r.slot(s)
 	if r.b[i] < math.MaxUint32 {
@@ -90,7 +116,13 @@ func (r *ring) add(s int64) uint32 {
 // sumAt returns the window's sum as it would be at second s, without moving
 // the ring.
 func (r *ring) sumAt(s int64) uint64 {
-	if !r.set || s <= r.head || r.b == nil {
+	if !r.set || s <= r.head {
+		return r.sum
+	}
+	if r.b == nil {
+		if r.c1 > 0 && r.s1 <= s-int64(r.n) {
+			return r.sum - uint64(r.c1)
+		}
 		return r.sum
 	}
 	if s-r.head >= int64(r.n) {
@@ -248,6 +280,9 @@ func (r *ring) oldest(def int64) int64 {
 		return def
 	}
 	if r.b == nil {
+		if t := r.s1 * 1e9; r.c1 > 0 && t < def {
+			return t
+		}
 		return def
 	}
 	for x := r.head - int64(r.n) + 1; x <= r.head; x++ {
