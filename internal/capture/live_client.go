@@ -141,6 +141,11 @@ func (l *Live) next(deadline time.Time) (m helperMsg, ok, idle bool) {
 		m, ok = <-l.msgs
 		return m, ok, false
 	}
+	select {
+	case m, ok = <-l.msgs: // waiting already: no timer
+		return m, ok, false
+	default:
+	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
