@@ -84,10 +84,13 @@ func setGC(bigHeap bool) {
 	_, limit := os.LookupEnv("GOMEMLIMIT")
 	// The first quarter GiB of the heap in huge pages: a fault per 2 MiB
 	// instead of per 4 KiB, fewer TLB misses (docs/performance.md). The
-	// collection that frees the block takes ~12 ms (and as much of another
-	// core), a quarter of the run on a capture of a few hundred packets,
-	// whose heap stays a few MiB: small inputs, and the commands that do not
-	// analyze, go without.
+	// block and the collections that free it cost about 8 ms more than they
+	// save on a capture of a few MiB with few connections, whose heap stays
+	// small: small inputs, and the commands that do not analyze, go without.
+	// (They took 10-14 ms more until session 23, when the first collection
+	// still scanned gopacket's lookup tables; at 1-16 MiB the huge pages now
+	// pay when the capture holds thousands of connections, and not when it
+	// holds a few: docs/performance.md.)
 	if bigHeap && bigmem.HugeHeap(hugeHeapBytes) > 0 {
 		// The freed block counts in the runtime's memory until it is
 		// given back, and a hold's limit would be reached at once: give
@@ -131,9 +134,9 @@ func endBigHold() {
 // collection of a run whose heap may grow large: about what the heap of the
 // 2 M-packet mix settles at, so that its peak does not grow (+5 MiB) while
 // the collections of its warm-up, one each time the heap had grown by half
-// from 3 MiB, are not made: 11 collections became 5. Each collection also
-// scans the 5 MiB of gopacket's lookup tables (linked for live capture),
-// whose pages the first scan faults in. One core, alternated pairs: table
+// from 3 MiB, are not made: 11 collections became 5. (Each collection also
+// scanned the 5 MiB of gopacket's lookup tables then, which the analysis no
+// longer links: session 23.) One core, alternated pairs: table
 // -0.026 CPU-s (7 of 10), ndjson -0.072 (6 of 6); the 10 M-packet capture
 // and the 1 M-source flood peak where they did (docs/performance.md,
 // session 16).
@@ -147,14 +150,14 @@ const gcHoldBytes = 32 << 20
 // sets the collector's target to percent after the first collection.
 //
 // Every collection scans the program's global variables, and gopacket's
-// layers package (linked for live capture) fills two tables of 65 536
-// entries with pointers at start-up: on a capture of a few hundred packets,
-// whose heap reached the runtime's first goals (4 MiB times GOGC/100, so 2
-// MiB at defaultGCPercent) twice, the collections took half of the run
-// (70 ms and 21 MiB of memory, against 30 ms and 13 MiB without them;
-// docs/performance.md, session 12). Small runs now end before a collection; a run whose
-// heap grows past limit is collected there once, and from then on as any
-// other.
+// layers package (linked for live capture until session 23) filled two
+// tables of 65 536 entries with pointers at start-up: on a capture of a few
+// hundred packets, whose heap reached the runtime's first goals (4 MiB times
+// GOGC/100, so 2 MiB at defaultGCPercent) twice, the collections took half
+// of the run (70 ms and 21 MiB of memory, against 30 ms and 13 MiB without
+// them; docs/performance.md, session 12). Small runs end before a
+// collection; a run whose heap grows past limit is collected there once, and
+// from then on as any other.
 func holdGC(limit int64, percent int) {
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(limit)
