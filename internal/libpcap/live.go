@@ -54,8 +54,7 @@ type Live struct {
 // OpenLive opens a live capture in immediate mode, with the filter set on the
 // handle. Errors wrap capture.ErrPermission, capture.ErrNoSuchInterface (the
 // message lists the interfaces libpcap sees) or capture.ErrBadFilter (the
-// message points at the part of
-// the expression libpcap could not parse).
+// message points at the part of the expression libpcap could not parse).
 func OpenLive(o capture.LiveOptions) (*Live, error) {
 	if o.Iface == "" {
 		return nil, fmt.Errorf("no interface given: %w", capture.ErrNoSuchInterface)
@@ -168,8 +167,7 @@ func (l *Live) Next() bool {
 // Await waits for the next frame until deadline (the zero time: no deadline).
 // It returns capture.ReadIdle no later than one read timeout after the deadline
 // when no frame came, and capture.ReadDone once the capture is stopped or
-// failed. The previous
-// frame's Data becomes invalid.
+// failed. The previous frame's Data becomes invalid.
 func (l *Live) Await(deadline time.Time) capture.ReadStatus {
 	for {
 		if l.done {
