@@ -201,3 +201,40 @@ func shellBytes(b []byte) string {
 	}
 	return s.String()
 }
+
+// TestLiveHelperDiesMidCapture runs a stand-in helper that opens, sends two
+// frames and exits without its final counters: the frames come, then the
+// capture ends with an error that says how the helper ended, and Stats
+// still reports what it can.
+func TestLiveHelperDiesMidCapture(t *testing.T) {
+	var b bytes.Buffer
+	w := NewHelperWriter(&b)
+	w.Open(HelperOpen{Proto: HelperProto, LinkType: LinkTypeEthernet, SnapLen: 1500, Nano: true})
+	w.Frame(&Frame{Data: []byte("one"), Time: 1e9})
+	w.Frame(&Frame{Data: []byte("two"), Time: 2e9})
+	w.Flush()
+	path := filepath.Join(t.TempDir(), "helper")
+	script := fmt.Sprintf("#!/bin/sh\nprintf '%s'\necho 'killed by the test' >&2\nexit 9\n", shellBytes(b.Bytes()))
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(HelperEnv, path)
+	l, err := OpenLive(LiveOptions{Iface: "eth9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var got []string
+	for l.Next() {
+		got = append(got, string(l.Frame().Data))
+	}
+	if strings.Join(got, ",") != "one,two" {
+		t.Errorf("frames %q", got)
+	}
+	if err := l.Err(); err == nil || !strings.Contains(err.Error(), "exit status 9: killed by the test") {
+		t.Errorf("Err() = %v", err)
+	}
+	if _, _, _, err := l.Stats(); err == nil {
+		t.Error("Stats without any counters: no error")
+	}
+}

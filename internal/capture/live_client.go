@@ -46,6 +46,8 @@ type Live struct {
 	stopped   atomic.Bool
 	stopOnce  sync.Once
 	closeOnce sync.Once
+	waitOnce  sync.Once
+	waitErr   error
 }
 
 // OpenLive starts a live capture in immediate mode, with the filter set on the
@@ -181,6 +183,7 @@ func (l *Live) Await(deadline time.Time) ReadStatus {
 			return ReadIdle
 		case !ok:
 			l.done = true
+			l.ended()
 			return ReadDone
 		}
 		switch m.kind {
@@ -197,6 +200,25 @@ func (l *Live) Await(deadline time.Time) ReadStatus {
 			return ReadDone
 		}
 	}
+}
+
+// ended notes why the stream ended when nobody stopped the capture: a helper
+// that ends by itself without its final counters failed (it was killed, say).
+func (l *Live) ended() {
+	if l.stopped.Load() || l.final || l.err != nil {
+		return
+	}
+	if err := l.wait(); err != nil {
+		l.err = fmt.Errorf("capture on %s: %w", l.iface, helperFailure(l.cmd.Path, err, l.stderr.Bytes()))
+		return
+	}
+	l.err = fmt.Errorf("capture on %s: the capture helper %s ended without being asked", l.iface, l.cmd.Path)
+}
+
+// wait waits for the helper to exit, once, and returns how it did.
+func (l *Live) wait() error {
+	l.waitOnce.Do(func() { l.waitErr = l.cmd.Wait() })
+	return l.waitErr
 }
 
 // recycle gives the current frame's buffer back to the reader.
@@ -258,6 +280,7 @@ func (l *Live) awaitStats() {
 		m, ok := <-l.msgs
 		if !ok {
 			l.done = true
+			l.ended()
 			return
 		}
 		if m.kind == msgStats {
@@ -285,7 +308,7 @@ func (l *Live) Close() error {
 			l.closeMsg(m)
 		}
 		l.done = true
-		if err := l.cmd.Wait(); err != nil && l.err == nil && !l.final {
+		if err := l.wait(); err != nil && l.err == nil && !l.final {
 			l.err = helperFailure(l.cmd.Path, err, l.stderr.Bytes())
 		}
 	})
