@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestHelperStreamRoundTrip writes every kind of message with HelperWriter
@@ -236,5 +237,40 @@ func TestLiveHelperDiesMidCapture(t *testing.T) {
 	}
 	if _, _, _, err := l.Stats(); err == nil {
 		t.Error("Stats without any counters: no error")
+	}
+}
+
+// TestLiveStatsAfterStop runs a stand-in helper that sends its final counters
+// only once its input ends, as the real one does: Stats after Stop, before
+// Close, must wait for them.
+func TestLiveStatsAfterStop(t *testing.T) {
+	var open, final bytes.Buffer
+	w := NewHelperWriter(&open)
+	w.Open(HelperOpen{Proto: HelperProto, LinkType: LinkTypeEthernet, SnapLen: 1500})
+	w.Flush()
+	w = NewHelperWriter(&final)
+	w.Stats(7, 1, 0, true)
+	w.Flush()
+	path := filepath.Join(t.TempDir(), "helper")
+	script := fmt.Sprintf("#!/bin/sh\nprintf '%s'\ncat >/dev/null\nprintf '%s'\n", shellBytes(open.Bytes()), shellBytes(final.Bytes()))
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(HelperEnv, path)
+	l, err := OpenLive(LiveOptions{Iface: "eth9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Stop()
+	if st := l.Await(time.Time{}); st != ReadDone {
+		t.Fatalf("Await after Stop = %d", st)
+	}
+	rec, drop, ifDrop, err := l.Stats()
+	if err != nil || rec != 7 || drop != 1 || ifDrop != 0 {
+		t.Errorf("Stats after Stop = %d %d %d, %v", rec, drop, ifDrop, err)
+	}
+	if l.Err() != nil {
+		t.Errorf("Err after Stop = %v", l.Err())
 	}
 }

@@ -257,9 +257,15 @@ func (l *Live) Stop() {
 // Stats returns libpcap's counters (pcap_stats): packets received by the
 // filter, dropped for lack of buffer space, and dropped by the interface or
 // its driver. While the capture runs it asks the helper, whose answer counts
-// at least the frames delivered so far.
+// at least the frames delivered so far; once the capture is stopped it waits
+// for the helper's final counters.
 func (l *Live) Stats() (received, dropped, ifDropped uint64, err error) {
-	if !l.final && !l.done && !l.stopped.Load() {
+	switch {
+	case l.final:
+	case l.stopped.Load():
+		// Stopped: the helper sends its final counters as it ends.
+		l.drain()
+	case !l.done:
 		if _, werr := l.stdin.Write([]byte{HelperStatsRequest}); werr == nil {
 			l.awaitStats()
 		}
@@ -300,13 +306,7 @@ func (l *Live) awaitStats() {
 func (l *Live) Close() error {
 	l.closeOnce.Do(func() {
 		l.Stop()
-		for _, m := range l.pending {
-			l.closeMsg(m)
-		}
-		l.pending = nil
-		for m := range l.msgs {
-			l.closeMsg(m)
-		}
+		l.drain()
 		l.done = true
 		if err := l.wait(); err != nil && l.err == nil && !l.final {
 			l.err = helperFailure(l.cmd.Path, err, l.stderr.Bytes())
@@ -315,7 +315,19 @@ func (l *Live) Close() error {
 	return nil
 }
 
-// closeMsg takes what Close needs from a message it drains.
+// drain reads the stream to its end, once the capture is stopped, keeping
+// the counters and the first error and dropping the frames.
+func (l *Live) drain() {
+	for _, m := range l.pending {
+		l.closeMsg(m)
+	}
+	l.pending = nil
+	for m := range l.msgs {
+		l.closeMsg(m)
+	}
+}
+
+// closeMsg takes what drain needs from a message.
 func (l *Live) closeMsg(m helperMsg) {
 	switch m.kind {
 	case msgStats:

@@ -435,6 +435,10 @@ func TestLiveStops(t *testing.T) {
 		if len(lines) != 2 || !strings.Contains(lines[1], ",REJ,") {
 			t.Errorf("CSV %q", r.out.String())
 		}
+		// Stopped by a signal, the counters are still the helper's final ones.
+		if !strings.Contains(r.err.String(), "packets received by the filter") || strings.Contains(r.err.String(), "unavailable") {
+			t.Errorf("stderr %q lacks the capture counters", r.err.String())
+		}
 	})
 }
 
