@@ -121,7 +121,9 @@ func newLiveCmd(s *IO) *cobra.Command {
 		Use:   "live -i IFACE [flags]",
 		Short: "Capture on an interface and analyze TCP connections as they happen (needs root or cap_net_raw)",
 		Long: `live captures through libpcap (immediate mode; the BPF filter runs in the
-kernel) and analyzes every TCP connection while it happens.
+kernel) and analyzes every TCP connection while it happens. libpcap runs in the
+capture helper, ` + capture.HelperName + `, which tcpflow-analyze looks for next to
+itself, then in PATH (or at $` + capture.HelperEnv + `).
 
 On a terminal it redraws a compact view every --interval: the busiest and the
 most anomalous connections, states and counts, and the anomalies so far. When
@@ -134,7 +136,7 @@ reported with their current states, then the final report with libpcap's drop
 counters (an analysis of a lossy capture is itself suspect). -w also writes
 the captured packets to a pcap file, to analyze again later.
 
-Capturing needs root or the capabilities; grant them once with
+Capturing needs root or the capabilities; grant them to the helper once with
   ` + setcapHint,
 		Example: `  tcpflow-analyze live -i eth0 -f 'tcp port 443'
   tcpflow-analyze live -i any --duration 30s -w run.pcap
