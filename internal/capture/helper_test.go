@@ -150,10 +150,6 @@ func FuzzHelperStream(f *testing.F) {
 // TestLiveHelperFailures runs stand-ins for the helper that fail in the ways
 // a broken or stale installation would, and checks what OpenLive says.
 func TestLiveHelperFailures(t *testing.T) {
-	var stale bytes.Buffer
-	w := NewHelperWriter(&stale)
-	w.Open(HelperOpen{Proto: HelperProto + 1})
-	w.Flush()
 	cases := []struct {
 		name, script string
 		want         string
@@ -161,16 +157,13 @@ func TestLiveHelperFailures(t *testing.T) {
 	}{
 		{"crash", "echo 'panic: boom' >&2; exit 3", "exit status 3: panic: boom", nil},
 		{"silent", "exit 0", "ended before the capture began", nil},
-		{"stale", fmt.Sprintf("printf '%s'", shellBytes(stale.Bytes())), "speaks protocol 2, not 1", nil},
-		{"refused", fmt.Sprintf("printf '%s'; exit 2", shellBytes(errorStream(t))), "cannot capture on lo: permission denied", ErrPermission},
+		{"stale", printed(func(w *HelperWriter) { w.Open(HelperOpen{Proto: HelperProto + 1}) }), "speaks protocol 2, not 1", nil},
+		{"refused", printed(func(w *HelperWriter) { w.Error(fmt.Errorf("cannot capture on lo: %w", ErrPermission)) }) + "; exit 2",
+			"cannot capture on lo: permission denied", ErrPermission},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "helper")
-			if err := os.WriteFile(path, []byte("#!/bin/sh\ncat >/dev/null &\n"+c.script+"\n"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			t.Setenv(HelperEnv, path)
+			standIn(t, "cat >/dev/null &\n"+c.script)
 			l, err := OpenLive(LiveOptions{Iface: "lo"})
 			if err == nil {
 				l.Close()
@@ -183,23 +176,29 @@ func TestLiveHelperFailures(t *testing.T) {
 	}
 }
 
-// errorStream is a capture stream that reports a permission failure.
-func errorStream(t *testing.T) []byte {
-	var b bytes.Buffer
-	w := NewHelperWriter(&b)
-	if err := w.Error(fmt.Errorf("cannot capture on lo: %w", ErrPermission)); err != nil {
+// standIn makes a shell script running body the capture helper of this test.
+func standIn(t *testing.T, body string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "helper")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w.Flush()
-	return b.Bytes()
+	t.Setenv(HelperEnv, path)
 }
 
-// shellBytes writes b for printf's format: every byte as an octal escape.
-func shellBytes(b []byte) string {
+// printed returns a shell command that prints the stream write makes, every
+// byte as an octal escape of printf's format.
+func printed(write func(w *HelperWriter)) string {
+	var b bytes.Buffer
+	w := NewHelperWriter(&b)
+	write(w)
+	w.Flush()
 	var s strings.Builder
-	for _, c := range b {
+	s.WriteString("printf '")
+	for _, c := range b.Bytes() {
 		fmt.Fprintf(&s, "\\%03o", c)
 	}
+	s.WriteString("'")
 	return s.String()
 }
 
@@ -208,18 +207,11 @@ func shellBytes(b []byte) string {
 // capture ends with an error that says how the helper ended, and Stats
 // still reports what it can.
 func TestLiveHelperDiesMidCapture(t *testing.T) {
-	var b bytes.Buffer
-	w := NewHelperWriter(&b)
-	w.Open(HelperOpen{Proto: HelperProto, LinkType: LinkTypeEthernet, SnapLen: 1500, Nano: true})
-	w.Frame(&Frame{Data: []byte("one"), Time: 1e9})
-	w.Frame(&Frame{Data: []byte("two"), Time: 2e9})
-	w.Flush()
-	path := filepath.Join(t.TempDir(), "helper")
-	script := fmt.Sprintf("#!/bin/sh\nprintf '%s'\necho 'killed by the test' >&2\nexit 9\n", shellBytes(b.Bytes()))
-	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(HelperEnv, path)
+	standIn(t, printed(func(w *HelperWriter) {
+		w.Open(HelperOpen{Proto: HelperProto, LinkType: LinkTypeEthernet, SnapLen: 1500, Nano: true})
+		w.Frame(&Frame{Data: []byte("one"), Time: 1e9})
+		w.Frame(&Frame{Data: []byte("two"), Time: 2e9})
+	})+"\necho 'killed by the test' >&2\nexit 9")
 	l, err := OpenLive(LiveOptions{Iface: "eth9"})
 	if err != nil {
 		t.Fatal(err)
@@ -244,19 +236,9 @@ func TestLiveHelperDiesMidCapture(t *testing.T) {
 // only once its input ends, as the real one does: Stats after Stop, before
 // Close, must wait for them.
 func TestLiveStatsAfterStop(t *testing.T) {
-	var open, final bytes.Buffer
-	w := NewHelperWriter(&open)
-	w.Open(HelperOpen{Proto: HelperProto, LinkType: LinkTypeEthernet, SnapLen: 1500})
-	w.Flush()
-	w = NewHelperWriter(&final)
-	w.Stats(7, 1, 0, true)
-	w.Flush()
-	path := filepath.Join(t.TempDir(), "helper")
-	script := fmt.Sprintf("#!/bin/sh\nprintf '%s'\ncat >/dev/null\nprintf '%s'\n", shellBytes(open.Bytes()), shellBytes(final.Bytes()))
-	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(HelperEnv, path)
+	standIn(t, printed(func(w *HelperWriter) {
+		w.Open(HelperOpen{Proto: HelperProto, LinkType: LinkTypeEthernet, SnapLen: 1500})
+	})+"\ncat >/dev/null\n"+printed(func(w *HelperWriter) { w.Stats(7, 1, 0, true) }))
 	l, err := OpenLive(LiveOptions{Iface: "eth9"})
 	if err != nil {
 		t.Fatal(err)

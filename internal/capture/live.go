@@ -13,7 +13,7 @@ var (
 	// ErrNoLiveSupport means the capture helper, which links libpcap, cannot
 	// be found.
 	ErrNoLiveSupport = errors.New("live capture needs libpcap, through the capture helper " + HelperName +
-		", which is neither next to this binary nor in PATH (go build ./cmd/" + HelperName + ", or set " + HelperEnv + ")")
+		", which is neither next to this binary nor in PATH (install it with go install ./cmd/" + HelperName + ", or set " + HelperEnv + " to its path)")
 	// ErrPermission means the process may not capture (neither root nor CAP_NET_RAW).
 	ErrPermission = errors.New("permission denied")
 	// ErrNoSuchInterface means libpcap does not know the interface.

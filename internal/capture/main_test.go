@@ -10,10 +10,4 @@ import (
 // helperSkip says why the capture helper is missing, when it is.
 var helperSkip string
 
-func TestMain(m *testing.M) {
-	var cleanup func()
-	helperSkip, cleanup = capturetest.Setup()
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(capturetest.Main(m, &helperSkip)) }

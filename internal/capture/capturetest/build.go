@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 )
 
 // helperName and helperEnv are capture.HelperName and capture.HelperEnv,
@@ -17,6 +18,16 @@ const (
 	helperName = "tcpflow-analyze-capture"
 	helperEnv  = "TCPFLOW_ANALYZE_CAPTURE"
 )
+
+// Main is the TestMain of a package whose tests run the helper: it sets up
+// the helper (Setup), stores in *skip why it is missing, if it is, runs the
+// tests and returns their exit code.
+func Main(m *testing.M, skip *string) int {
+	var cleanup func()
+	*skip, cleanup = Setup()
+	defer cleanup()
+	return m.Run()
+}
 
 // Setup makes the tests of a package run the capture helper built from this
 // source: unless $TCPFLOW_ANALYZE_CAPTURE is set already, it builds the helper
