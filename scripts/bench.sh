@@ -24,14 +24,15 @@
 # more slower than another for minutes, which caps what two workers gain
 # whatever the code does (docs/performance.md, session 10).
 # The capture is also timed compressed (gzip -1 and zstd -3, made once
-# beside it) and split into 200 files (editcap), as rotated captures come.
+# beside it), split into 200 files (editcap), as rotated captures come, and
+# as pcapng (editcap), the format Wireshark and dumpcap write.
 # tshark is also run TSHARK_PAIRS times (default 3), each time followed at
 # once by the one-core runs, for ratios of runs seconds apart (the rows run
 # minutes apart, and the machine's speed moves tshark and this analysis
 # differently).
 # Environment: BENCH_DIR, GEN_FLAGS, REPEAT, PAIRS, TSHARK_PAIRS, SKIP
 # (space-separated tool names to skip: tshark tcptrace pcapgo layers decode
-# table workers2 json check compressed rotated pairs tpairs cpus).
+# table workers2 json check compressed rotated pcapng pairs tpairs cpus).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -168,6 +169,18 @@ if ! skipped rotated; then
 		runn "$repeat" "analyze -o table, 200 rotated files, one core" "${one_core[@]}" "$bin" analyze -o table --workers 1 "$rdir"/*
 	else
 		notes+=("no editcap: the rotated-files row is left out")
+	fi
+fi
+if ! skipped pcapng; then
+	if command -v editcap >/dev/null; then
+		ngcap="$dir/$(basename "$cap" .pcap).pcapng"
+		if [ ! -s "$ngcap" ] || [ "$ngcap" -ot "$cap" ]; then
+			echo "converting $cap to pcapng" >&2
+			editcap -F pcapng "$cap" "$ngcap" >/dev/null
+		fi
+		runn "$repeat" "analyze -o table, pcapng, one core" "${one_core[@]}" "$bin" analyze -o table --workers 1 "$ngcap"
+	else
+		notes+=("no editcap: the pcapng row is left out")
 	fi
 fi
 if ! skipped tshark && command -v tshark >/dev/null; then
