@@ -10,15 +10,16 @@ import (
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
 )
 
-// sameDecode reports how Decode (with its Ethernet/IPv4/TCP fast path) and
-// the general path differ on fr, or "" when they agree: the same result and
-// the same segment, its payload the same bytes at the same place.
+// sameDecode reports how Decode (with its one-pass Ethernet/IPv4/TCP and
+// Ethernet/IPv6/TCP paths) and the general path differ on fr, or "" when
+// they agree: the same result and the same segment, its payload the same
+// bytes at the same place.
 func sameDecode(dec *Decoder, fr *Frame) (diff string, fast bool) {
 	var a, b segment.Segment
 	ra := dec.Decode(fr, &a)
 	b = segment.Segment{Frame: fr.Number, Time: fr.Time} // as Decode starts
-	rb := dec.decode(fr, &b)
-	fast = fr.LinkType == LinkTypeEthernet && dec.etherTCP4(fr, new(segment.Segment))
+	rb := dec.general(fr, &b)
+	fast = fr.LinkType == LinkTypeEthernet && (dec.etherTCP4(fr, new(segment.Segment)) || dec.etherTCP6(fr, new(segment.Segment)))
 	switch {
 	case ra != rb:
 		return "result " + ra.Kind.String() + " " + ra.Reason + " against " + rb.Kind.String() + " " + rb.Reason, fast
@@ -34,12 +35,12 @@ func sameDecode(dec *Decoder, fr *Frame) (diff string, fast bool) {
 	return "", fast
 }
 
-// TestEtherTCP4MatchesGeneral holds Decode's fast path to the general path's
-// results on frames near the fast path's edges: valid Ethernet/IPv4/TCP
-// frames with random bytes of their headers changed, cut short, or with
-// wire lengths beyond what was captured, each decoded with and without
-// checksum verification.
-func TestEtherTCP4MatchesGeneral(t *testing.T) {
+// TestOnePassDecodeMatchesGeneral holds Decode's one-pass paths to the
+// general path's results on frames near their edges: valid Ethernet/IPv4/TCP
+// and Ethernet/IPv6/TCP frames with random bytes of their headers changed,
+// cut short, or with wire lengths beyond what was captured, each decoded
+// with and without checksum verification.
+func TestOnePassDecodeMatchesGeneral(t *testing.T) {
 	bases := [][]byte{
 		simpleTCP4(nil),
 		simpleTCP4([]byte("payload")),
@@ -50,11 +51,17 @@ func TestEtherTCP4MatchesGeneral(t *testing.T) {
 		ether(etherIPv4, ipv4(protoTCP, []byte{1, 1, 1, 1}, tcpSeg(1, 2, 3, 4, 0x10, nil, []byte("opts")))),
 		vlanEther([]uint16{etherVLAN}, etherIPv4, tcp4([]byte("tag"), nil)),
 		ether(etherIPv6, tcp6([]byte("six"), 0, nil)),
+		ether(etherIPv6, tcp6(nil, 0, nil)),
+		ether(etherIPv6, tcp6(make([]byte, 1400), 0, nil)),
+		ether(etherIPv6, ipv6(protoTCP, tcpSeg(1, 2, 3, 4, 0x12, []byte{optMSS, 4, 5, 0xa0, optSACKPerm, 2, optWScale, 3, 7}, nil))),
+		ether(etherIPv6, ipv6(protoTCP, tcpSeg(1, 2, 3, 4, 0x10, []byte{optNOP, optNOP, optTimestamp, 10, 0, 0, 0, 1, 0, 0, 0, 2}, []byte("ts")))),
+		ether(etherIPv6, tcp6([]byte("ext"), protoDestOpts, []byte{protoTCP, 0, 1, 4, 0, 0, 0, 0})),
 	}
-	// Offsets worth changing: the EtherType, the IPv4 version and length,
-	// total length, fragment field, protocol, and the TCP header's offset
-	// and flags; any byte of the first 80 at other times.
-	hot := []int{12, 13, 14, 16, 17, 20, 21, 23, 46, 47}
+	// Offsets worth changing: the EtherType, the IP version, IPv4's
+	// length, total length, fragment field and protocol, IPv6's payload
+	// length and next header, and the TCP header's offset and flags (after
+	// IPv4's header and IPv6's); any byte of the first 80 at other times.
+	hot := []int{12, 13, 14, 16, 17, 18, 19, 20, 21, 23, 46, 47, 66, 67}
 	r := rand.New(rand.NewPCG(19, 5))
 	decs := []*Decoder{NewDecoder(DecodeOptions{}), NewDecoder(DecodeOptions{VerifyChecksums: true})}
 	fast, n := 0, 0

@@ -57,8 +57,9 @@ func TestKeyHashIsStable(t *testing.T) {
 }
 
 // TestKeyHashMatchesAs16 checks the shortcuts of Hash and SetOfHashed for
-// IPv4 endpoints against KeyOf's order and the 16-byte forms they stand
-// for, with every kind of address on either side and equal addresses with
+// IPv4 and IPv6 endpoints against KeyOf's order and the 16-byte forms they
+// stand for (addresses that differ in either half, or in the top bit of
+// one), with every kind of address on either side and equal addresses with
 // either port the larger, and pins one hash: shards, caps and the order of ties follow it.
 func TestKeyHashMatchesAs16(t *testing.T) {
 	slow := func(k Key) uint64 {
@@ -74,7 +75,8 @@ func TestKeyHashMatchesAs16(t *testing.T) {
 	}
 	addrs := []string{
 		"0.0.0.0", "10.0.0.1", "192.0.2.255", "255.255.255.255",
-		"::ffff:10.0.0.1", "::", "::1", "2001:db8::1", "fe80::1%eth0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		"::ffff:10.0.0.1", "::", "::1", "2001:db8::1", "2001:db8::2", "2001:db8:0:1::1", "2001:db9::",
+		"fe80::1%eth0", "fe80::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "8000::", "7fff:ffff:ffff:ffff:8000::",
 	}
 	for i, x := range addrs {
 		for _, y := range addrs {
