@@ -50,26 +50,54 @@ type packet struct {
 // (frame number, time, perhaps addresses) and should not be used.
 func (d *Decoder) Decode(f *Frame, seg *segment.Segment) Result {
 	*seg = segment.Segment{Frame: f.Number, Time: f.Time}
-	if f.LinkType == LinkTypeEthernet && d.etherTCP4(f, seg) {
-		if f.Pos != 0 && len(seg.Payload) > 0 {
-			seg.PayloadPos = f.Pos + uint64(uintptr(unsafe.Pointer(unsafe.SliceData(seg.Payload)))-uintptr(unsafe.Pointer(unsafe.SliceData(f.Data))))
-		}
+	if f.LinkType == LinkTypeEthernet && d.etherTCP4(f, seg, etherHeaderLen) {
+		setPayloadPos(f, seg)
 		return Result{Kind: KindTCP}
 	}
 	return d.decode(f, seg)
 }
 
-// decode is Decode for every frame etherTCP4 leaves: Ethernet/IPv6/TCP in
-// one pass (etherTCP6), else the general path. It is a function of its own
-// so that Decode, with the IPv4 pass, stays small enough to inline.
+// setPayloadPos sets where seg's payload, a view of f's data, lies in
+// its file, when f says where it lies (Frame.Pos).
+func setPayloadPos(f *Frame, seg *segment.Segment) {
+	if f.Pos != 0 && len(seg.Payload) > 0 {
+		seg.PayloadPos = f.Pos + uint64(uintptr(unsafe.Pointer(unsafe.SliceData(seg.Payload)))-uintptr(unsafe.Pointer(unsafe.SliceData(f.Data))))
+	}
+}
+
+// decode is Decode for every frame its IPv4 pass leaves: the one-pass
+// paths for Ethernet/IPv6/TCP and for frames with one VLAN tag, else the
+// general path. It is a function of its own so that Decode stays small
+// enough to inline.
 func (d *Decoder) decode(f *Frame, seg *segment.Segment) Result {
-	if f.LinkType == LinkTypeEthernet && d.etherTCP6(f, seg) {
-		if f.Pos != 0 && len(seg.Payload) > 0 {
-			seg.PayloadPos = f.Pos + uint64(uintptr(unsafe.Pointer(unsafe.SliceData(seg.Payload)))-uintptr(unsafe.Pointer(unsafe.SliceData(f.Data))))
+	if f.LinkType == LinkTypeEthernet {
+		l := etherHeaderLen
+		if vlanTagged(f.Data) {
+			l += 4
 		}
-		return Result{Kind: KindTCP}
+		if d.etherTCP6(f, seg, l) || l != etherHeaderLen && d.etherTCP4(f, seg, l) {
+			setPayloadPos(f, seg)
+			return Result{Kind: KindTCP}
+		}
 	}
 	return d.general(f, seg)
+}
+
+// etherHeaderLen is the length of an Ethernet II header.
+const etherHeaderLen = 14
+
+// vlanTagged reports whether the Ethernet frame b carries one VLAN tag (of
+// any of the tag types the general path follows), or more: the one-pass
+// paths then look behind the first.
+func vlanTagged(b []byte) bool {
+	if len(b) < etherHeaderLen+4 {
+		return false
+	}
+	switch binary.BigEndian.Uint16(b[12:]) {
+	case etherVLAN, etherQinQ, etherQinQOld, etherQinQOld2:
+		return true
+	}
+	return false
 }
 
 // general is the layer-by-layer path, for every frame the one-pass ones
@@ -81,39 +109,39 @@ func (d *Decoder) general(f *Frame, seg *segment.Segment) Result {
 		wire = len(f.Data)
 	}
 	res := p.link(f.LinkType, f.Data, wire)
-	if f.Pos != 0 && len(seg.Payload) > 0 && res.Kind == KindTCP {
-		// The payload is a view of Data: its place in the file follows.
-		seg.PayloadPos = f.Pos + uint64(uintptr(unsafe.Pointer(unsafe.SliceData(seg.Payload)))-uintptr(unsafe.Pointer(unsafe.SliceData(f.Data))))
+	if res.Kind == KindTCP {
+		setPayloadPos(f, seg)
 	}
 	return res
 }
 
 // etherTCP4 decodes, in one pass, the frame nearly every capture is made of:
 // Ethernet II, IPv4 without options or fragments, and a TCP header whole in
-// the capture. It fills seg as the general path (link, ipv4, tcp) would and
+// the capture. l is the length of the link header, whose last two bytes are
+// the EtherType: 14, or 18 behind a VLAN tag. It fills seg as the general path (link, ipv4, tcp) would and
 // reports true, or reports false, having written nothing, for any other
 // frame, malformed ones included, which the general path then decodes with
 // its reasons. The layer by layer walk took about 390 instructions a packet
 // (docs/performance.md, session 19); TestOnePassDecodeMatchesGeneral holds the
 // two to the same results.
-func (d *Decoder) etherTCP4(f *Frame, seg *segment.Segment) bool {
+func (d *Decoder) etherTCP4(f *Frame, seg *segment.Segment, l int) bool {
 	b := f.Data
-	if len(b) < 54 || binary.BigEndian.Uint16(b[12:]) != etherIPv4 || b[14] != 0x45 || b[23] != protoTCP ||
-		binary.BigEndian.Uint16(b[20:])&0x3fff != 0 {
+	if len(b) < l+40 || binary.BigEndian.Uint16(b[l-2:]) != etherIPv4 || b[l] != 0x45 || b[l+9] != protoTCP ||
+		binary.BigEndian.Uint16(b[l+6:])&0x3fff != 0 {
 		return false
 	}
 	// The IP layer's wire length: the frame's, less the Ethernet header.
-	wire := max(f.OrigLen, len(b)) - 14
-	total := int(binary.BigEndian.Uint16(b[16:]))
+	wire := max(f.OrigLen, len(b)) - l
+	total := int(binary.BigEndian.Uint16(b[l+2:]))
 	if total < 40 || wire >= unknownWire {
 		// A length of 0 (TSO), one too short for TCP, or a wire length
 		// the general path treats as unknown.
 		return false
 	}
 	// The TCP layer: the IP payload, cut to the total length, and its wire
-	// length (wire >= len(b)-14, so neither cut below is needed here).
+	// length (wire >= len(b)-l, so neither cut below is needed here).
 	tcpWire := min(total, wire) - 20
-	t := b[34:min(len(b), 14+total)]
+	t := b[l+20 : min(len(b), l+total)]
 	hlen := int(t[12]>>4) * 4
 	if hlen < 20 || hlen > len(t) {
 		return false
@@ -122,8 +150,8 @@ func (d *Decoder) etherTCP4(f *Frame, seg *segment.Segment) bool {
 	// The same fields as tcp() fills, written out again: a function the
 	// two shared is not inlined, and cost 1.7 % more instructions on the
 	// mix. TestOnePassDecodeMatchesGeneral keeps the two copies in step.
-	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[26:30])), binary.BigEndian.Uint16(t))
-	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[30:34])), binary.BigEndian.Uint16(t[2:]))
+	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[l+12:l+16])), binary.BigEndian.Uint16(t))
+	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[l+16:l+20])), binary.BigEndian.Uint16(t[2:]))
 	seg.Seq = seqnum.Value(binary.BigEndian.Uint32(t[4:]))
 	seg.Ack = seqnum.Value(binary.BigEndian.Uint32(t[8:]))
 	seg.Flags = segment.Flags(t[13]) | segment.Flags(t[12]&1)<<8
@@ -139,28 +167,28 @@ func (d *Decoder) etherTCP4(f *Frame, seg *segment.Segment) bool {
 	return true
 }
 
-// etherTCP6 is etherTCP4 for Ethernet II, IPv6 without extension headers,
-// and a TCP header whole in the capture: it fills seg as the general path
+// etherTCP6 is etherTCP4 for Ethernet II (l as there), IPv6 without
+// extension headers, and a TCP header whole in the capture: it fills seg as the general path
 // (link, ipv6, tcp) would and reports true, or reports false, having
 // written nothing, for any other frame. Through the general path an IPv6
 // capture took about a tenth longer than the same traffic over IPv4
 // (docs/performance.md, session 24); TestOnePassDecodeMatchesGeneral holds
 // both passes to the general path.
-func (d *Decoder) etherTCP6(f *Frame, seg *segment.Segment) bool {
+func (d *Decoder) etherTCP6(f *Frame, seg *segment.Segment, l int) bool {
 	b := f.Data
-	if len(b) < 74 || binary.BigEndian.Uint16(b[12:]) != etherIPv6 || b[14]>>4 != 6 || b[20] != protoTCP {
+	if len(b) < l+60 || binary.BigEndian.Uint16(b[l-2:]) != etherIPv6 || b[l]>>4 != 6 || b[l+6] != protoTCP {
 		return false
 	}
 	// The IP layer's wire length: the frame's, less the Ethernet header.
-	wire := max(f.OrigLen, len(b)) - 14
-	plen := int(binary.BigEndian.Uint16(b[18:]))
+	wire := max(f.OrigLen, len(b)) - l
+	plen := int(binary.BigEndian.Uint16(b[l+4:]))
 	if wire >= unknownWire {
 		return false // a wire length the general path treats as unknown
 	}
 	// The TCP layer: the IP payload, cut to the payload length, and its
-	// wire length (wire >= len(b)-14, so neither cut below is needed here).
+	// wire length (wire >= len(b)-l, so neither cut below is needed here).
 	tcpWire := min(40+plen, wire) - 40
-	t := b[54:min(len(b), 54+plen)]
+	t := b[l+40 : min(len(b), l+40+plen)]
 	if len(t) < 20 {
 		return false // too short for TCP (len(t) <= tcpWire): the general path says why
 	}
@@ -169,8 +197,8 @@ func (d *Decoder) etherTCP6(f *Frame, seg *segment.Segment) bool {
 		return false
 	}
 	seg.IPLen = 40 + plen
-	seg.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[22:38])), binary.BigEndian.Uint16(t))
-	seg.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[38:54])), binary.BigEndian.Uint16(t[2:]))
+	seg.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[l+8:l+24])), binary.BigEndian.Uint16(t))
+	seg.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[l+24:l+40])), binary.BigEndian.Uint16(t[2:]))
 	seg.Seq = seqnum.Value(binary.BigEndian.Uint32(t[4:]))
 	seg.Ack = seqnum.Value(binary.BigEndian.Uint32(t[8:]))
 	seg.Flags = segment.Flags(t[13]) | segment.Flags(t[12]&1)<<8

@@ -19,7 +19,7 @@ func sameDecode(dec *Decoder, fr *Frame) (diff string, fast bool) {
 	ra := dec.Decode(fr, &a)
 	b = segment.Segment{Frame: fr.Number, Time: fr.Time} // as Decode starts
 	rb := dec.general(fr, &b)
-	fast = fr.LinkType == LinkTypeEthernet && (dec.etherTCP4(fr, new(segment.Segment)) || dec.etherTCP6(fr, new(segment.Segment)))
+	fast = fr.LinkType == LinkTypeEthernet && onePass(dec, fr)
 	switch {
 	case ra != rb:
 		return "result " + ra.Kind.String() + " " + ra.Reason + " against " + rb.Kind.String() + " " + rb.Reason, fast
@@ -35,9 +35,22 @@ func sameDecode(dec *Decoder, fr *Frame) (diff string, fast bool) {
 	return "", fast
 }
 
+// onePass reports whether one of Decode's one-pass paths takes fr.
+func onePass(dec *Decoder, fr *Frame) bool {
+	for _, l := range []int{etherHeaderLen, etherHeaderLen + 4} {
+		if l > etherHeaderLen && !vlanTagged(fr.Data) {
+			break
+		}
+		if dec.etherTCP4(fr, new(segment.Segment), l) || dec.etherTCP6(fr, new(segment.Segment), l) {
+			return true
+		}
+	}
+	return false
+}
+
 // TestOnePassDecodeMatchesGeneral holds Decode's one-pass paths to the
 // general path's results on frames near their edges: valid Ethernet/IPv4/TCP
-// and Ethernet/IPv6/TCP frames with random bytes of their headers changed,
+// and Ethernet/IPv6/TCP frames, with and without VLAN tags, with random bytes of their headers changed,
 // cut short, or with wire lengths beyond what was captured, each decoded
 // with and without checksum verification.
 func TestOnePassDecodeMatchesGeneral(t *testing.T) {
@@ -56,12 +69,24 @@ func TestOnePassDecodeMatchesGeneral(t *testing.T) {
 		ether(etherIPv6, ipv6(protoTCP, tcpSeg(1, 2, 3, 4, 0x12, []byte{optMSS, 4, 5, 0xa0, optSACKPerm, 2, optWScale, 3, 7}, nil))),
 		ether(etherIPv6, ipv6(protoTCP, tcpSeg(1, 2, 3, 4, 0x10, []byte{optNOP, optNOP, optTimestamp, 10, 0, 0, 0, 1, 0, 0, 0, 2}, []byte("ts")))),
 		ether(etherIPv6, tcp6([]byte("ext"), protoDestOpts, []byte{protoTCP, 0, 1, 4, 0, 0, 0, 0})),
+		vlanEther([]uint16{etherVLAN}, etherIPv4, tcp4(make([]byte, 600), []byte{optNOP, optNOP, optTimestamp, 10, 0, 0, 0, 1, 0, 0, 0, 2})),
+		vlanEther([]uint16{etherQinQ}, etherIPv6, tcp6([]byte("tagged six"), 0, nil)),
+		vlanEther([]uint16{etherQinQ, etherVLAN}, etherIPv4, tcp4([]byte("two tags"), nil)),
+	}
+	// Every base takes a one-pass path but the ones with IPv4 options, an
+	// IPv6 extension header or two tags.
+	for i, b := range bases {
+		fr := &Frame{Data: b, CapLen: len(b), OrigLen: len(b), LinkType: LinkTypeEthernet}
+		if want := i != 6 && i != 13 && i != 16; onePass(NewDecoder(DecodeOptions{}), fr) != want {
+			t.Fatalf("base %d takes a one-pass path: %v, want %v", i, !want, want)
+		}
 	}
 	// Offsets worth changing: the EtherType, the IP version, IPv4's
 	// length, total length, fragment field and protocol, IPv6's payload
 	// length and next header, and the TCP header's offset and flags (after
-	// IPv4's header and IPv6's); any byte of the first 80 at other times.
-	hot := []int{12, 13, 14, 16, 17, 18, 19, 20, 21, 23, 46, 47, 66, 67}
+	// IPv4's header and IPv6's), untagged and behind a tag; any byte of the
+	// first 80 at other times.
+	hot := []int{12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 46, 47, 50, 51, 66, 67, 70, 71}
 	r := rand.New(rand.NewPCG(19, 5))
 	decs := []*Decoder{NewDecoder(DecodeOptions{}), NewDecoder(DecodeOptions{VerifyChecksums: true})}
 	fast, n := 0, 0
