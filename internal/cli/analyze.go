@@ -543,6 +543,7 @@ func runAnalyzer(eng engine.Analyzer, files []string, filter string, s *IO) (*re
 	if filter != "" {
 		var err error
 		if flt, err = capture.CompileFilter(filter); err != nil {
+			eng.Finish(nil, nil) // stops a pipeline's goroutines, which would leak with its rounds
 			return nil, err
 		}
 	}
@@ -552,6 +553,7 @@ func runAnalyzer(eng engine.Analyzer, files []string, filter string, s *IO) (*re
 	}
 	src, err := capture.Open(files, opts)
 	if err != nil {
+		eng.Finish(nil, nil)
 		return nil, err
 	}
 	defer src.Close()
