@@ -27,9 +27,9 @@ var (
 const DefaultLiveTimeout = 100 * time.Millisecond
 
 // DefaultLiveBuffer is the kernel ring size used when LiveOptions.BufferSize is
-// zero. In immediate mode libpcap's Linux ring has one fixed-size slot per
-// packet, as large as the snapshot length (or the MTU) allows: libpcap's own
-// 2 MiB default holds only 8 packets of the "any" device at snaplen 262144.
+// zero: libpcap's own 2 MiB default fills in a few milliseconds of a busy
+// link, and in immediate mode (no longer used) held only 8 packets of the
+// "any" device at snaplen 262144, one fixed-size slot per packet.
 const DefaultLiveBuffer = 32 << 20
 
 // LiveOptions says what to capture and how.

@@ -50,8 +50,8 @@ type Live struct {
 	waitErr   error
 }
 
-// OpenLive starts a live capture in immediate mode, with the filter set on the
-// handle. Errors wrap ErrNoLiveSupport (no helper), ErrPermission,
+// OpenLive starts a live capture, buffered by the kernel for at most one read
+// timeout, with the filter set on the handle. Errors wrap ErrNoLiveSupport (no helper), ErrPermission,
 // ErrNoSuchInterface (the message lists the interfaces libpcap sees) or
 // ErrBadFilter (the message points at the part of the expression libpcap
 // could not parse).
