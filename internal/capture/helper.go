@@ -226,7 +226,12 @@ type helperMsg struct {
 const maxHelperFrame = 1 << 20
 
 // readHelperMsg reads the next message; buf is a buffer it may reuse for a
-// frame's bytes. At the end of the stream it returns io.EOF.
+// frame's bytes. At the end of the stream it returns io.EOF. A frame's
+// message allocates nothing: its header is read in place (readMsgHeader),
+// and only the capture's header
+// (msgOpen) is unmarshalled, into a variable of its own, not through &m
+// (each frame's message was otherwise moved to the heap, 150 bytes a frame
+// of a live capture; docs/performance.md, session 24).
 func readHelperMsg(r *bufio.Reader, buf []byte) (helperMsg, error) {
 	var m helperMsg
 	kind, err := r.ReadByte()
@@ -235,10 +240,10 @@ func readHelperMsg(r *bufio.Reader, buf []byte) (helperMsg, error) {
 	}
 	m.kind = kind
 	le := binary.LittleEndian
-	var hdr [25]byte
 	switch kind {
 	case msgFrame:
-		if _, err := io.ReadFull(r, hdr[:16]); err != nil {
+		hdr, err := readMsgHeader(r, 16)
+		if err != nil {
 			return m, fmt.Errorf("capture helper: a frame's header: %w", noEOF(err))
 		}
 		m.time = int64(le.Uint64(hdr[0:]))
@@ -250,17 +255,19 @@ func readHelperMsg(r *bufio.Reader, buf []byte) (helperMsg, error) {
 			buf = make([]byte, m.capLen, max(m.capLen, 2048))
 		}
 		m.data = buf[:m.capLen]
-		if _, err := io.ReadFull(r, m.data); err != nil {
+		if _, err := readMsgFull(r, m.data); err != nil {
 			return m, fmt.Errorf("capture helper: a frame's bytes: %w", noEOF(err))
 		}
 	case msgStats:
-		if _, err := io.ReadFull(r, hdr[:25]); err != nil {
+		hdr, err := readMsgHeader(r, 25)
+		if err != nil {
 			return m, fmt.Errorf("capture helper: statistics: %w", noEOF(err))
 		}
 		m.stats = [3]uint64{le.Uint64(hdr[0:]), le.Uint64(hdr[8:]), le.Uint64(hdr[16:])}
 		m.final = hdr[24] == 1
 	case msgOpen, msgError:
-		if _, err := io.ReadFull(r, hdr[:4]); err != nil {
+		hdr, err := readMsgHeader(r, 4)
+		if err != nil {
 			return m, fmt.Errorf("capture helper: a message's length: %w", noEOF(err))
 		}
 		n := le.Uint32(hdr[:4])
@@ -268,13 +275,15 @@ func readHelperMsg(r *bufio.Reader, buf []byte) (helperMsg, error) {
 			return m, fmt.Errorf("capture helper: a message of %d bytes", n)
 		}
 		b := make([]byte, n)
-		if _, err := io.ReadFull(r, b); err != nil {
+		if _, err := readMsgFull(r, b); err != nil {
 			return m, fmt.Errorf("capture helper: a message: %w", noEOF(err))
 		}
 		if kind == msgOpen {
-			if err := json.Unmarshal(b, &m.open); err != nil {
+			var open HelperOpen
+			if err := json.Unmarshal(b, &open); err != nil {
 				return m, fmt.Errorf("capture helper: the capture's header: %w", err)
 			}
+			m.open = open
 		} else {
 			var e HelperError
 			if err := json.Unmarshal(b, &e); err != nil {
@@ -286,6 +295,41 @@ func readHelperMsg(r *bufio.Reader, buf []byte) (helperMsg, error) {
 		return m, fmt.Errorf("capture helper: unknown message %q", kind)
 	}
 	return m, nil
+}
+
+// readMsgHeader reads n bytes (at most the reader's buffer) and returns
+// them in place, valid until the next read; it returns io.EOF when none
+// came and io.ErrUnexpectedEOF when some did.
+func readMsgHeader(r *bufio.Reader, n int) ([]byte, error) {
+	b, err := r.Peek(n)
+	if err != nil {
+		if err == io.EOF && len(b) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	r.Discard(n)
+	return b, nil
+}
+
+// readMsgFull is io.ReadFull on a bufio.Reader: it reads len(p) bytes, and
+// returns io.EOF when none came and io.ErrUnexpectedEOF when some did.
+func readMsgFull(r *bufio.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := r.Read(p[n:])
+		n += k
+		if err != nil {
+			if n == len(p) {
+				break
+			}
+			if err == io.EOF && n > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // noEOF turns the end of the stream within a message into an error.

@@ -256,3 +256,37 @@ func TestLiveStatsAfterStop(t *testing.T) {
 		t.Errorf("Err after Stop = %v", l.Err())
 	}
 }
+
+// TestHelperFrameReadAllocs checks that reading a frame's message into a
+// buffer with room allocates nothing: a live capture reads one per frame.
+func TestHelperFrameReadAllocs(t *testing.T) {
+	var stream bytes.Buffer
+	w := NewHelperWriter(&stream)
+	fr := Frame{Data: bytes.Repeat([]byte{9}, 1500), OrigLen: 1514, Time: 42}
+	const n = 200
+	for range n {
+		if err := w.Frame(&fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	data := stream.Bytes()
+	src := bytes.NewReader(data)
+	r := bufio.NewReaderSize(src, 64<<10)
+	buf := make([]byte, 0, 2048)
+	allocs := testing.AllocsPerRun(5, func() {
+		src.Reset(data)
+		r.Reset(src)
+		for range n {
+			m, err := readHelperMsg(r, buf)
+			if err != nil || m.kind != msgFrame || len(m.data) != 1500 {
+				t.Fatalf("message %+v, %v", m, err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%.0f allocations for %d frames", allocs, n)
+	}
+}

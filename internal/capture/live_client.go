@@ -31,13 +31,15 @@ type Live struct {
 	snapLen  int
 	nano     bool
 
-	msgs    chan helperMsg // from the stream's reader, closed at its end
-	free    chan []byte    // frame buffers given back to the reader
-	pending []helperMsg    // read by Stats ahead of Await
-	cur     Frame
-	number  uint64
-	done    bool
-	err     error
+	msgs   chan *msgBatch // from the stream's reader, closed at its end
+	free   chan *msgBatch // batches given back to the reader
+	batch  *msgBatch      // the batch being read, from its message pos
+	pos    int
+	queue  []*msgBatch // batches Stats read ahead of Await
+	cur    Frame
+	number uint64
+	done   bool
+	err    error
 
 	stats    [3]uint64
 	hasStats bool
@@ -70,7 +72,7 @@ func OpenLive(o LiveOptions) (*Live, error) {
 	}
 	cmd := exec.Command(path, args...)
 	l := &Live{cmd: cmd, stderr: new(bytes.Buffer), iface: o.Iface, file: "iface:" + o.Iface,
-		msgs: make(chan helperMsg, 256), free: make(chan []byte, 256)}
+		msgs: make(chan *msgBatch, batchesInFlight), free: make(chan *msgBatch, batchesInFlight)}
 	cmd.Stderr = l.stderr
 	if l.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, fmt.Errorf("capture on %s: %w", o.Iface, err)
@@ -108,53 +110,129 @@ func OpenLive(o LiveOptions) (*Live, error) {
 	return l, nil
 }
 
-// read passes the stream's messages on until its end, reusing the frame
-// buffers Await gives back.
+// msgBatch is a run of the stream's messages as the reader hands them on,
+// the frames' bytes in its arena. A channel operation for each frame, and
+// one more to give its buffer back, cost a live run on a busy loopback more
+// than analyzing the frames did (docs/performance.md, session 24).
+type msgBatch struct {
+	msgs  []helperMsg
+	arena []byte
+}
+
+const (
+	// batchMsgs and batchArena bound a batch; the reader also hands one on
+	// as soon as the stream has nothing more buffered, so that a quiet
+	// link's frames do not wait for company.
+	batchMsgs  = 256
+	batchArena = 256 << 10
+	// batchFrameRoom is the room a batch's arena must have left for another
+	// frame; a larger frame gets a buffer of its own.
+	batchFrameRoom = 16 << 10
+	// batchesInFlight bounds the batches between the reader and Await.
+	batchesInFlight = 8
+	// msgTaken marks a message Stats took ahead of Await, which skips it.
+	msgTaken byte = 0
+)
+
+// read passes the stream's messages on in batches until its end, reusing
+// the batches Await gives back.
 func (l *Live) read(r *bufio.Reader) {
 	defer close(l.msgs)
+	var b *msgBatch
 	for {
-		var buf []byte
-		select {
-		case buf = <-l.free:
-		default:
+		if b == nil {
+			select {
+			case b = <-l.free:
+			default:
+				b = &msgBatch{arena: make([]byte, 0, batchArena)}
+			}
 		}
-		m, err := readHelperMsg(r, buf)
+		room := b.arena[len(b.arena):cap(b.arena)]
+		m, err := readHelperMsg(r, room)
 		if err == io.EOF {
+			l.msgs <- b
 			return
 		}
 		if err != nil {
-			l.msgs <- helperMsg{kind: msgError, err: fmt.Errorf("capture on %s: %w", l.iface, err)}
+			b.msgs = append(b.msgs, helperMsg{kind: msgError, err: fmt.Errorf("capture on %s: %w", l.iface, err)})
+			l.msgs <- b
 			io.Copy(io.Discard, r) // let the helper finish
 			return
 		}
-		l.msgs <- m
+		if m.kind == msgFrame && m.capLen <= len(room) {
+			b.arena = b.arena[:len(b.arena)+m.capLen] // readHelperMsg read it into room
+		}
+		b.msgs = append(b.msgs, m)
+		if len(b.msgs) >= batchMsgs || cap(b.arena)-len(b.arena) < batchFrameRoom || r.Buffered() == 0 {
+			l.msgs <- b
+			b = nil
+		}
 	}
 }
 
-// next returns the next message, from those Stats read ahead first; ok is
-// false at the stream's end, idle true when deadline (not zero) passed first.
+// next returns the next message, from the batch being read, then those
+// Stats read ahead, then the reader's; ok is false at the stream's end, idle
+// true when deadline (not zero) passed first.
 func (l *Live) next(deadline time.Time) (m helperMsg, ok, idle bool) {
-	if len(l.pending) > 0 {
-		m = l.pending[0]
-		l.pending = l.pending[1:]
-		return m, true, false
+	for {
+		if b := l.batch; b != nil && l.pos < len(b.msgs) {
+			m = b.msgs[l.pos]
+			l.pos++
+			if m.kind == msgTaken {
+				continue
+			}
+			return m, true, false
+		}
+		// The batch is spent, and the frame Await returned from it last
+		// is no longer valid: the reader may fill it again.
+		l.release()
+		if len(l.queue) > 0 {
+			l.batch, l.pos = l.queue[0], 0
+			l.queue = l.queue[1:]
+			continue
+		}
+		b, ok, idle := l.receive(deadline)
+		if !ok || idle {
+			return m, ok, idle
+		}
+		l.batch, l.pos = b, 0
 	}
+}
+
+// receive waits for the reader's next batch; ok is false at the stream's
+// end, idle true when deadline (not zero) passed first.
+func (l *Live) receive(deadline time.Time) (b *msgBatch, ok, idle bool) {
 	if deadline.IsZero() {
-		m, ok = <-l.msgs
-		return m, ok, false
+		b, ok = <-l.msgs
+		return b, ok, false
 	}
 	select {
-	case m, ok = <-l.msgs: // waiting already: no timer
-		return m, ok, false
+	case b, ok = <-l.msgs: // waiting already: no timer
+		return b, ok, false
 	default:
 	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
-	case m, ok = <-l.msgs:
-		return m, ok, false
+	case b, ok = <-l.msgs:
+		return b, ok, false
 	case <-t.C:
-		return m, false, true
+		return nil, false, true
+	}
+}
+
+// release gives the batch being read back to the reader.
+func (l *Live) release() {
+	b := l.batch
+	if b == nil {
+		return
+	}
+	l.batch, l.pos = nil, 0
+	clear(b.msgs)
+	b.msgs, b.arena = b.msgs[:0], b.arena[:0]
+	select {
+	case l.free <- b:
+	default:
 	}
 }
 
@@ -168,7 +246,7 @@ func (l *Live) Next() bool { return l.Await(time.Time{}) == ReadFrame }
 // once the capture is stopped or failed. The previous frame's Data becomes
 // invalid.
 func (l *Live) Await(deadline time.Time) ReadStatus {
-	l.recycle()
+	l.cur.Data = nil
 	for {
 		if l.done {
 			return ReadDone
@@ -221,17 +299,6 @@ func (l *Live) wait() error {
 	return l.waitErr
 }
 
-// recycle gives the current frame's buffer back to the reader.
-func (l *Live) recycle() {
-	if b := l.cur.Data; cap(b) > 0 && cap(b) <= 64<<10 {
-		select {
-		case l.free <- b[:0]:
-		default:
-		}
-	}
-	l.cur.Data = nil
-}
-
 func (l *Live) keepStats(m helperMsg) {
 	l.stats, l.hasStats = m.stats, true
 	l.final = l.final || m.final
@@ -280,22 +347,27 @@ func (l *Live) Stats() (received, dropped, ifDropped uint64, err error) {
 }
 
 // awaitStats reads the stream up to the helper's answer to a statistics
-// request, keeping the frames and errors it passes for Await.
+// request, keeping the batches it reads for Await, the answer taken out.
+// The answer follows the frames read before the request, so it is in none
+// of the batches already received.
 func (l *Live) awaitStats() {
 	for {
-		m, ok := <-l.msgs
+		b, ok := <-l.msgs
 		if !ok {
 			l.done = true
 			l.ended()
 			return
 		}
-		if m.kind == msgStats {
-			l.keepStats(m)
-			return
-		}
-		l.pending = append(l.pending, m)
-		if m.kind == msgError {
-			return
+		l.queue = append(l.queue, b)
+		for i := range b.msgs {
+			switch m := &b.msgs[i]; m.kind {
+			case msgStats:
+				l.keepStats(*m)
+				m.kind = msgTaken
+				return
+			case msgError:
+				return
+			}
 		}
 	}
 }
@@ -318,12 +390,22 @@ func (l *Live) Close() error {
 // drain reads the stream to its end, once the capture is stopped, keeping
 // the counters and the first error and dropping the frames.
 func (l *Live) drain() {
-	for _, m := range l.pending {
-		l.closeMsg(m)
+	if b := l.batch; b != nil {
+		for _, m := range b.msgs[l.pos:] {
+			l.closeMsg(m)
+		}
+		l.release()
 	}
-	l.pending = nil
-	for m := range l.msgs {
-		l.closeMsg(m)
+	for _, b := range l.queue {
+		for _, m := range b.msgs {
+			l.closeMsg(m)
+		}
+	}
+	l.queue = nil
+	for b := range l.msgs {
+		for _, m := range b.msgs {
+			l.closeMsg(m)
+		}
 	}
 }
 

@@ -228,6 +228,7 @@ func RunLive(ctx context.Context, o *LiveOptions, s *IO) error {
 	out := newLiveOutput(o, format, s)
 	eng := engine.New(o.Engine)
 	eng.Sink = out.flow
+	out.recycle = eng.Recycle
 	eng.OnAnomaly = out.anomaly
 
 	// Stop the capture from outside the reading loop when ctx ends.
@@ -400,7 +401,9 @@ type liveOutput struct {
 	w      *bufio.Writer
 	enc    *json.Encoder
 	flows  report.FlowEncoder // the flow events, the bytes enc would write (appendFlowEvent)
-	err    error              // the first write error
+	// recycle gives a written flow record back to the engine (Engine.Recycle).
+	recycle func(*report.Flow)
+	err     error // the first write error
 
 	start     time.Time
 	lastFlush time.Time
@@ -459,7 +462,7 @@ func (out *liveOutput) anomaly(ev engine.AnomalyEvent) {
 
 // flow receives each finished flow from the engine.
 func (out *liveOutput) flow(f *report.Flow) {
-	out.lv.closed(f)
+	kept := out.lv.closed(f)
 	switch out.format {
 	case report.FormatJSON:
 		if out.err != nil {
@@ -478,6 +481,12 @@ func (out *liveOutput) flow(f *report.Flow) {
 		out.pending++
 	default:
 		out.keep(f)
+		kept = true
+	}
+	if !kept && out.recycle != nil {
+		// Written, and kept nowhere: the engine fills it again, instead of
+		// a new record for every flow of a busy link.
+		out.recycle(f)
 	}
 }
 

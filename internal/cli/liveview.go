@@ -41,13 +41,14 @@ func (v *liveView) anomaly(ev engine.AnomalyEvent) {
 	v.recent = append(v.recent, ev)
 }
 
-// closed remembers f if it is among the most anomalous finished flows.
-func (v *liveView) closed(f *report.Flow) {
+// closed remembers f if it is among the most anomalous finished flows,
+// and reports whether it did: the copy shares f's anomalies.
+func (v *liveView) closed(f *report.Flow) (kept bool) {
 	if anomalyScore(f) == 0 {
-		return
+		return false
 	}
 	if len(v.worst) == viewAnomalous && anomalyScore(f) <= anomalyScore(&v.worst[len(v.worst)-1]) {
-		return
+		return false
 	}
 	fc := *f
 	fc.Transitions = nil
@@ -56,6 +57,7 @@ func (v *liveView) closed(f *report.Flow) {
 	if len(v.worst) > viewAnomalous {
 		v.worst = v.worst[:viewAnomalous]
 	}
+	return true
 }
 
 // anomalyScore counts a flow's anomalies above info, weighted by severity.
