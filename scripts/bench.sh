@@ -25,14 +25,15 @@
 # whatever the code does (docs/performance.md, session 10).
 # The capture is also timed compressed (gzip -1 and zstd -3, made once
 # beside it), split into 200 files (editcap), as rotated captures come, and
-# as pcapng (editcap), the format Wireshark and dumpcap write.
+# as pcapng (editcap), the format Wireshark and dumpcap write; a generated
+# capture is also timed over IPv6 (gen --ipv6: the same connections).
 # tshark is also run TSHARK_PAIRS times (default 3), each time followed at
 # once by the one-core runs, for ratios of runs seconds apart (the rows run
 # minutes apart, and the machine's speed moves tshark and this analysis
 # differently).
 # Environment: BENCH_DIR, GEN_FLAGS, REPEAT, PAIRS, TSHARK_PAIRS, SKIP
 # (space-separated tool names to skip: tshark tcptrace pcapgo layers decode
-# table workers2 json check compressed rotated pcapng pairs tpairs cpus).
+# table workers2 json check compressed rotated pcapng ipv6 pairs tpairs cpus).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,6 +61,7 @@ gen() {
 	"$bin" gen "$@"
 }
 
+cap6=""
 if [ $# -ge 1 ]; then
 	cap=$1
 else
@@ -70,6 +72,15 @@ else
 		# shellcheck disable=SC2086
 		gen $gen_flags -w "$cap"
 		echo "$gen_flags" >"$stamp"
+	fi
+	if [[ $skip != *" ipv6 "* ]]; then
+		cap6=$dir/mix6.pcap
+		if [ ! -s "$cap6" ] || [ "$(cat "$dir/mix6.flags" 2>/dev/null)" != "$gen_flags" ]; then
+			echo "generating $cap6: gen $gen_flags --ipv6" >&2
+			# shellcheck disable=SC2086
+			gen $gen_flags --ipv6 -w "$cap6"
+			echo "$gen_flags" >"$dir/mix6.flags"
+		fi
 	fi
 fi
 [ -r "$cap" ] || { echo "bench.sh: cannot read $cap" >&2; exit 2; }
@@ -182,6 +193,9 @@ if ! skipped pcapng; then
 	else
 		notes+=("no editcap: the pcapng row is left out")
 	fi
+fi
+if [ -n "$cap6" ]; then
+	runn "$repeat" "analyze -o table, IPv6, one core" "${one_core[@]}" "$bin" analyze -o table --workers 1 "$cap6"
 fi
 if ! skipped tshark && command -v tshark >/dev/null; then
 	run "tshark -z conv,tcp" "${pin[@]}" tshark -n -q -z conv,tcp -r "$cap"

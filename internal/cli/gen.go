@@ -39,11 +39,13 @@ some reset), bulk transfers with loss, drops before the capture point and
 reordering, 4-tuples reused in TIME_WAIT, and a SYN flood from spoofed sources.
 Connections run in --concurrency slots interleaved on the capture clock, so
 memory stays small whatever the size. --packets counts every packet, the flood's
-too; --connections counts the ordinary connections only. A summary goes to the
-error stream.`,
+too; --connections counts the ordinary connections only. --pcapng, --ipv6,
+--vlan and --cooked write the same connections in the forms real captures come
+in. A summary goes to the error stream.`,
 		Example: `  tcpflow-analyze gen -w /tmp/mix.pcap
   tcpflow-analyze gen --packets 10000000 --connections 1000000 -w /tmp/big.pcap
   tcpflow-analyze gen --packets 3000000 --connections 0 --flood-sources 1000000 -w /tmp/flood.pcap
+  tcpflow-analyze gen --pcapng --ipv6 --vlan 100 -w /tmp/mix6.pcapng
   tcpflow-analyze gen --packets 20000 --connections 2000 | tcpflow-analyze analyze -o table -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,6 +63,10 @@ error stream.`,
 	f.IntVar(&o.Mix.FloodRate, "flood-rate", 50000, "flood SYNs per second of capture time")
 	f.Float64Var(&o.Mix.Loss, "loss", o.Mix.Loss, "probability that a data segment is lost or reordered (0: none)")
 	f.Float64Var(&o.Mix.Reuse, "reuse", o.Mix.Reuse, "probability that a connection reuses a 4-tuple in TIME_WAIT (0: none)")
+	f.BoolVar(&o.Mix.NG, "pcapng", false, "write pcapng instead of pcap")
+	f.BoolVar(&o.Mix.IPv6, "ipv6", false, "the same traffic over IPv6 (2001:db8::a.b.c.d for a.b.c.d)")
+	f.Uint16Var(&o.Mix.VLAN, "vlan", 0, "tag every frame with this 802.1Q VLAN (0: none)")
+	f.BoolVar(&o.Mix.Cooked, "cooked", false, "Linux cooked v2 headers (as tcpdump -i any writes) instead of Ethernet")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print no summary")
 	return cmd
 }

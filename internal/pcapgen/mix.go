@@ -45,6 +45,14 @@ type MixOptions struct {
 	// Reuse is the probability that a connection reuses the 4-tuple of one that
 	// just closed, while it is still in TIME_WAIT. 0.01 when zero; negative for none.
 	Reuse float64
+	// The same traffic in the forms captures come in: NG writes pcapng
+	// instead of pcap, IPv6 maps every address a.b.c.d to 2001:db8::a.b.c.d,
+	// VLAN (1-4094; 0 for none) tags every Ethernet frame with that 802.1Q
+	// VLAN, and Cooked frames the packets in Linux cooked v2 headers (as
+	// tcpdump -i any writes them) instead of Ethernet. The connections, their
+	// timing and their sequence numbers are those of the default form.
+	NG, IPv6, Cooked bool
+	VLAN             uint16
 }
 
 // MixStats tells what WriteMix wrote.
@@ -74,6 +82,12 @@ func (o *MixOptions) normalize() error {
 	}
 	if o.FloodSources > 1<<24 {
 		return fmt.Errorf("mix: at most %d flood sources", 1<<24)
+	}
+	if o.VLAN > 4094 {
+		return fmt.Errorf("mix: VLAN %d is not a VLAN identifier (1-4094)", o.VLAN)
+	}
+	if o.VLAN != 0 && o.Cooked {
+		return errors.New("mix: a cooked capture has no VLAN tags")
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = defaultConcurrency
@@ -280,13 +294,30 @@ type mixer struct {
 	floodIP      IP
 	floodHdr     TCP
 	floodEnabled bool
+	vlans        []VLAN // the tag of every frame (MixOptions.VLAN)
+}
+
+// addr returns the address a.b.c.d in the capture's IP version: as it is,
+// or 2001:db8::a.b.c.d (MixOptions.IPv6).
+func (m *mixer) addr(a [4]byte) netip.Addr {
+	if !m.o.IPv6 {
+		return netip.AddrFrom4(a)
+	}
+	return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 12: a[0], 13: a[1], 14: a[2], 15: a[3]})
 }
 
 func newMixer(w io.Writer, o MixOptions) *mixer {
 	m := &mixer{o: o, r: splitmix{x: o.Seed ^ 0x6d69785f67656e21}, floodNext: -1}
-	m.c = NewCapture(w, Format{Seed: o.Seed})
+	f := Format{Seed: o.Seed, NG: o.NG}
+	if o.Cooked {
+		f.Link = LinkSLL2
+	}
+	m.c = NewCapture(w, f)
 	m.start = m.c.Now()
-	m.floodServer = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, 80}), 80)
+	if o.VLAN != 0 {
+		m.vlans = []VLAN{{ID: o.VLAN}}
+	}
+	m.floodServer = netip.AddrPortFrom(m.addr([4]byte{198, 51, 100, 80}), 80)
 	m.floodEnabled = o.FloodSources > 0
 	// Each flood source costs three packets: SYN, SYN-ACK, then RST or the
 	// SYN-ACK again.
@@ -435,10 +466,10 @@ func (m *mixer) startConn(slot int, t int64) {
 		// next port; a multiplicative permutation scatters them.
 		a := uint32(i) * 0x9e3b5 & (1<<20 - 1)
 		port := uint16(32768 + (i>>20)%28000)
-		k.tuple[0] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 16 | byte(a>>16), byte(a >> 8), byte(a)}), port)
+		k.tuple[0] = netip.AddrPortFrom(m.addr([4]byte{172, 16 | byte(a>>16), byte(a >> 8), byte(a)}), port)
 		srv := m.rand(8)
 		sport := [3]uint16{80, 443, 8080}[m.rand(3)]
-		k.tuple[1] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(1 + srv)}), sport)
+		k.tuple[1] = netip.AddrPortFrom(m.addr([4]byte{198, 51, 100, byte(1 + srv)}), sport)
 	}
 
 	// Size the connection to the packet budget.
@@ -526,6 +557,7 @@ func (m *mixer) startConn(slot int, t int64) {
 	}
 	o.ClientMAC = MAC{0x02, 0x00, 0xac, 0x10, 0x00, 0x01}
 	o.ServerMAC = MAC{0x02, 0x00, 0xc6, 0x33, 0x64, 0x01}
+	o.VLANs = m.vlans
 	k.k = m.c.Conn(k.tuple[0], k.tuple[1], o)
 	m.heap.push(k)
 }
@@ -725,13 +757,13 @@ func (m *mixer) done(k *mixConn) bool {
 func (m *mixer) floodSource(i int) netip.AddrPort {
 	a := (uint32(i)*0x5bd1e9 + uint32(m.o.Seed)) & (1<<24 - 1)
 	port := uint16(1024 + (uint32(i)*2654435761>>8)%64000)
-	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(a >> 16), byte(a >> 8), byte(a)}), port)
+	return netip.AddrPortFrom(m.addr([4]byte{10, byte(a >> 16), byte(a >> 8), byte(a)}), port)
 }
 
 // floodPacket writes one packet between spoofed source src and the flood server.
 func (m *mixer) floodPacket(src netip.AddrPort, fromServer bool, flags segment.Flags, seq, ack seqnum.Value) {
 	a, b := src, m.floodServer
-	l := Link{Src: MAC{0x02, 0x00, 0x0a, 0, 0, 1}, Dst: MAC{0x02, 0x00, 0xc6, 0x33, 0x64, 0x50}}
+	l := Link{Src: MAC{0x02, 0x00, 0x0a, 0, 0, 1}, Dst: MAC{0x02, 0x00, 0xc6, 0x33, 0x64, 0x50}, VLANs: m.vlans}
 	if fromServer {
 		a, b = b, a
 		l.Src, l.Dst = l.Dst, l.Src

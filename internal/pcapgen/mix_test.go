@@ -92,6 +92,8 @@ func TestWriteMixBadOptions(t *testing.T) {
 		{Connections: -5},
 		{Loss: 0.5},
 		{FloodSources: 1<<24 + 1},
+		{VLAN: 4095},
+		{VLAN: 10, Cooked: true},
 	} {
 		if _, err := WriteMix(&bytes.Buffer{}, o); err == nil {
 			t.Errorf("%+v: no error", o)
