@@ -50,7 +50,7 @@ type packet struct {
 // (frame number, time, perhaps addresses) and should not be used.
 func (d *Decoder) Decode(f *Frame, seg *segment.Segment) Result {
 	*seg = segment.Segment{Frame: f.Number, Time: f.Time}
-	if f.LinkType == LinkTypeEthernet && d.etherTCP4(f, seg, etherHeaderLen) {
+	if f.LinkType == LinkTypeEthernet && d.etherTCP4(f, seg, etherHeaderLen, etherHeaderLen-2) {
 		setPayloadPos(f, seg)
 		return Result{Kind: KindTCP}
 	}
@@ -70,17 +70,31 @@ func setPayloadPos(f *Frame, seg *segment.Segment) {
 // general path. It is a function of its own so that Decode stays small
 // enough to inline.
 func (d *Decoder) decode(f *Frame, seg *segment.Segment) Result {
-	if f.LinkType == LinkTypeEthernet {
-		l := etherHeaderLen
+	if l, et := linkLayout(f); l != 0 && (d.etherTCP6(f, seg, l, et) || l != etherHeaderLen && d.etherTCP4(f, seg, l, et)) {
+		setPayloadPos(f, seg)
+		return Result{Kind: KindTCP}
+	}
+	return d.general(f, seg)
+}
+
+// linkLayout returns, for the one-pass paths, the length of f's link header
+// and where its EtherType lies, or a length of 0 for a link type they do not
+// take: Ethernet (behind one VLAN tag if there is one) and Linux cooked v1
+// and v2 (tcpdump -i any, and the live mode on "any").
+func linkLayout(f *Frame) (l, et int) {
+	switch f.LinkType {
+	case LinkTypeEthernet:
+		l = etherHeaderLen
 		if vlanTagged(f.Data) {
 			l += 4
 		}
-		if d.etherTCP6(f, seg, l) || l != etherHeaderLen && d.etherTCP4(f, seg, l) {
-			setPayloadPos(f, seg)
-			return Result{Kind: KindTCP}
-		}
+		return l, l - 2
+	case LinkTypeLinuxSLL: // the protocol ends the 16-byte header
+		return 16, 14
+	case LinkTypeSLL2: // the protocol begins the 20-byte header
+		return 20, 0
 	}
-	return d.general(f, seg)
+	return 0, 0
 }
 
 // etherHeaderLen is the length of an Ethernet II header.
@@ -117,16 +131,17 @@ func (d *Decoder) general(f *Frame, seg *segment.Segment) Result {
 
 // etherTCP4 decodes, in one pass, the frame nearly every capture is made of:
 // Ethernet II, IPv4 without options or fragments, and a TCP header whole in
-// the capture. l is the length of the link header, whose last two bytes are
-// the EtherType: 14, or 18 behind a VLAN tag. It fills seg as the general path (link, ipv4, tcp) would and
+// the capture. l is the length of the link header, and et where its
+// EtherType lies: 14 and 12, 18 and 16 behind a VLAN tag, or those of the
+// Linux cooked headers (decode). It fills seg as the general path (link, ipv4, tcp) would and
 // reports true, or reports false, having written nothing, for any other
 // frame, malformed ones included, which the general path then decodes with
 // its reasons. The layer by layer walk took about 390 instructions a packet
 // (docs/performance.md, session 19); TestOnePassDecodeMatchesGeneral holds the
 // two to the same results.
-func (d *Decoder) etherTCP4(f *Frame, seg *segment.Segment, l int) bool {
+func (d *Decoder) etherTCP4(f *Frame, seg *segment.Segment, l, et int) bool {
 	b := f.Data
-	if len(b) < l+40 || binary.BigEndian.Uint16(b[l-2:]) != etherIPv4 || b[l] != 0x45 || b[l+9] != protoTCP ||
+	if len(b) < l+40 || binary.BigEndian.Uint16(b[et:]) != etherIPv4 || b[l] != 0x45 || b[l+9] != protoTCP ||
 		binary.BigEndian.Uint16(b[l+6:])&0x3fff != 0 {
 		return false
 	}
@@ -167,16 +182,16 @@ func (d *Decoder) etherTCP4(f *Frame, seg *segment.Segment, l int) bool {
 	return true
 }
 
-// etherTCP6 is etherTCP4 for Ethernet II (l as there), IPv6 without
+// etherTCP6 is etherTCP4 for Ethernet II (l and et as there), IPv6 without
 // extension headers, and a TCP header whole in the capture: it fills seg as the general path
 // (link, ipv6, tcp) would and reports true, or reports false, having
 // written nothing, for any other frame. Through the general path an IPv6
 // capture took about a tenth longer than the same traffic over IPv4
 // (docs/performance.md, session 24); TestOnePassDecodeMatchesGeneral holds
 // both passes to the general path.
-func (d *Decoder) etherTCP6(f *Frame, seg *segment.Segment, l int) bool {
+func (d *Decoder) etherTCP6(f *Frame, seg *segment.Segment, l, et int) bool {
 	b := f.Data
-	if len(b) < l+60 || binary.BigEndian.Uint16(b[l-2:]) != etherIPv6 || b[l]>>4 != 6 || b[l+6] != protoTCP {
+	if len(b) < l+60 || binary.BigEndian.Uint16(b[et:]) != etherIPv6 || b[l]>>4 != 6 || b[l+6] != protoTCP {
 		return false
 	}
 	// The IP layer's wire length: the frame's, less the Ethernet header.
