@@ -65,9 +65,9 @@ func setPayloadPos(f *Frame, seg *segment.Segment) {
 	}
 }
 
-// decode is Decode for every frame its IPv4 pass leaves: the one-pass
-// paths for Ethernet/IPv6/TCP and for frames with one VLAN tag, else the
-// general path. It is a function of its own so that Decode stays small
+// decode is Decode for every frame its Ethernet/IPv4 pass leaves: the
+// one-pass paths for IPv6, behind a VLAN tag and behind Linux cooked
+// headers (linkLayout), else the general path. It is a function of its own so that Decode stays small
 // enough to inline.
 func (d *Decoder) decode(f *Frame, seg *segment.Segment) Result {
 	if l, et := linkLayout(f); l != 0 && (d.etherTCP6(f, seg, l, et) || l != etherHeaderLen && d.etherTCP4(f, seg, l, et)) {

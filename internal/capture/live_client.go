@@ -53,10 +53,10 @@ type Live struct {
 }
 
 // OpenLive starts a live capture, buffered by the kernel for at most one read
-// timeout, with the filter set on the handle. Errors wrap ErrNoLiveSupport (no helper), ErrPermission,
-// ErrNoSuchInterface (the message lists the interfaces libpcap sees) or
-// ErrBadFilter (the message points at the part of the expression libpcap
-// could not parse).
+// timeout, with the filter set on the handle. Errors wrap ErrNoLiveSupport
+// (no helper), ErrPermission, ErrNoSuchInterface (the message lists the
+// interfaces libpcap sees) or ErrBadFilter (the message points at the part
+// of the expression libpcap could not parse).
 func OpenLive(o LiveOptions) (*Live, error) {
 	if o.Iface == "" {
 		return nil, fmt.Errorf("no interface given: %w", ErrNoSuchInterface)
