@@ -76,6 +76,16 @@ type replay struct {
 	r    io.Reader
 }
 
+// underlyingFile returns the file r reads, itself or behind a replay, or
+// nil.
+func underlyingFile(r io.Reader) *os.File {
+	if p, ok := r.(*replay); ok {
+		r = p.r
+	}
+	f, _ := r.(*os.File)
+	return f
+}
+
 func (p *replay) Read(b []byte) (int, error) {
 	if len(p.head) > 0 {
 		n := copy(b, p.head)

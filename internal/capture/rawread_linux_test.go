@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -156,4 +158,53 @@ func readsRaw(t *testing.T, s *Source) bool {
 	}
 	_, raw := bc.r.(*rawFile)
 	return raw
+}
+
+// TestGrowPipe checks that standard input's pipe is grown to a megabyte,
+// through the replay that sniffing the format puts in front of it, and
+// that a regular file is left alone.
+func TestGrowPipe(t *testing.T) {
+	max, err := os.ReadFile("/proc/sys/fs/pipe-max-size")
+	if err != nil {
+		t.Skipf("no pipe-max-size: %v", err)
+	}
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(max))); n < pipeSize && os.Geteuid() != 0 {
+		t.Skipf("pipes may grow to %d bytes here, not %d", n, pipeSize)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	size := func(f *os.File) int {
+		rc, err := f.SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n uintptr
+		rc.Control(func(fd uintptr) { n, _, _ = syscall.Syscall(syscall.SYS_FCNTL, fd, 1032, 0) }) // F_GETPIPE_SZ
+		return int(n)
+	}
+	if size(pr) >= pipeSize {
+		t.Skipf("pipes start at %d bytes here", size(pr))
+	}
+	f := underlyingFile(&replay{head: []byte("x"), r: pr})
+	if f != pr {
+		t.Fatal("the replay's file was not found")
+	}
+	growPipe(f)
+	if got := size(pr); got < pipeSize {
+		t.Fatalf("pipe of %d bytes, want %d", got, pipeSize)
+	}
+	// A regular file: no fcntl on it, and no error.
+	reg, err := os.CreateTemp(t.TempDir(), "regular")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	growPipe(reg)
+	if underlyingFile(strings.NewReader("x")) != nil {
+		t.Fatal("a reader that is not a file gave a file")
+	}
 }

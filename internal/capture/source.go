@@ -152,6 +152,9 @@ func (s *Source) openWith(in *input, opt Options, size int, record bool) error {
 				in.size = sizeOf(f) // analyze - < file
 			}
 		}
+		if f := underlyingFile(r); f != nil {
+			growPipe(f)
+		}
 	} else {
 		f, err := os.Open(in.path)
 		if err != nil {
