@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -80,6 +81,12 @@ func OpenLive(o LiveOptions) (*Live, error) {
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("capture on %s: %w", o.Iface, err)
+	}
+	if f, ok := out.(*os.File); ok {
+		// The helper flushes every 10 ms, 130 KB at 130 000 frames a
+		// second: a 64 KiB pipe would stall it mid-flush. (No change was
+		// measurable at that rate on loopback; this is headroom.)
+		growPipe(f)
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("capture on %s: starting %s: %w", o.Iface, path, err)
