@@ -1,0 +1,101 @@
+// Command loopload makes a busy loopback for measuring live capture: a
+// server on a loopback address that answers each connection's request with
+// a response and closes, and clients that open connections to it back to
+// back for a bounded time. It prints how many connections completed.
+//
+//	go run ./internal/cmd/loopload -duration 4s -clients 32
+//
+// It sends traffic to the loopback address it listens on, nowhere else.
+// scripts/live-bench.sh runs it under tcpflow-analyze live.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:18080", "loopback address and port to serve and connect to")
+	duration := flag.Duration("duration", 4*time.Second, "how long the clients connect (at most 1m)")
+	clients := flag.Int("clients", 32, "clients connecting back to back (1-256)")
+	resp := flag.Int("response", 1000, "bytes of each response (at most 1 MiB)")
+	flag.Parse()
+	n, err := run(*addr, *duration, *clients, *resp)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loopload:", err)
+		os.Exit(2)
+	}
+	fmt.Printf("connections %d\n", n)
+}
+
+// run serves on addr and has clients connect to it for d; it returns the
+// connections that completed.
+func run(addr string, d time.Duration, clients, resp int) (int64, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	switch {
+	case err != nil:
+		return 0, err
+	case !ap.Addr().IsLoopback():
+		return 0, errors.New(addr + " is not a loopback address")
+	case d <= 0 || d > time.Minute:
+		return 0, errors.New("the duration must be above 0 and at most 1m")
+	case clients < 1 || clients > 256:
+		return 0, errors.New("clients must be 1-256")
+	case resp < 0 || resp > 1<<20:
+		return 0, errors.New("the response must be 0 to 1 MiB")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	addr = ln.Addr().String() // the port chosen for :0
+	body := make([]byte, resp)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				buf := make([]byte, 512)
+				if _, err := c.Read(buf); err == nil {
+					c.Write(body)
+				}
+			}(c)
+		}
+	}()
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				c, err := net.DialTimeout("tcp", addr, time.Second)
+				if err != nil {
+					continue
+				}
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: loopload\r\n\r\n")); err == nil {
+					if _, err := io.Copy(io.Discard, c); err == nil {
+						n.Add(1)
+					}
+				}
+				c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	return n.Load(), nil
+}
