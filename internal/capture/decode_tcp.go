@@ -43,22 +43,29 @@ func (p *packet) tcp(data []byte, wire int, v6 bool) Result {
 	if hlen > len(data) {
 		return malformed("truncated TCP options")
 	}
-	s := p.seg
-	s.Src = netip.AddrPortFrom(s.Src.Addr(), binary.BigEndian.Uint16(data))
-	s.Dst = netip.AddrPortFrom(s.Dst.Addr(), binary.BigEndian.Uint16(data[2:]))
-	s.Seq = seqnum.Value(binary.BigEndian.Uint32(data[4:]))
-	s.Ack = seqnum.Value(binary.BigEndian.Uint32(data[8:]))
-	s.Flags = segment.Flags(data[13]) | segment.Flags(data[12]&1)<<8
-	s.Window = binary.BigEndian.Uint16(data[14:])
-	s.Urgent = binary.BigEndian.Uint16(data[18:])
-	parseOptions(data[20:hlen], &s.Opts)
-	s.PayloadLen = wire - hlen
-	s.Payload = data[hlen:]
-	if p.d.opt.VerifyChecksums && len(data) >= wire {
-		s.ChecksumChecked = true
-		s.BadChecksum = tcpChecksum(s.Src.Addr(), s.Dst.Addr(), data[:wire], v6) != 0
-	}
+	p.d.fillTCP(p.seg, p.seg.Src.Addr(), p.seg.Dst.Addr(), data, hlen, wire, v6)
 	return Result{Kind: KindTCP}
+}
+
+// fillTCP fills s from a TCP segment between the addresses src and dst: t
+// holds its captured bytes, hlen of them header (checked to lie in t), and
+// wire is its length on the wire. The general path and the one-pass IPv6
+// path share it; the IPv4 one keeps a copy of its own (etherTCP4).
+func (d *Decoder) fillTCP(s *segment.Segment, src, dst netip.Addr, t []byte, hlen, wire int, v6 bool) {
+	s.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(t))
+	s.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(t[2:]))
+	s.Seq = seqnum.Value(binary.BigEndian.Uint32(t[4:]))
+	s.Ack = seqnum.Value(binary.BigEndian.Uint32(t[8:]))
+	s.Flags = segment.Flags(t[13]) | segment.Flags(t[12]&1)<<8
+	s.Window = binary.BigEndian.Uint16(t[14:])
+	s.Urgent = binary.BigEndian.Uint16(t[18:])
+	parseOptions(t[20:hlen], &s.Opts)
+	s.PayloadLen = wire - hlen
+	s.Payload = t[hlen:]
+	if d.opt.VerifyChecksums && len(t) >= wire {
+		s.ChecksumChecked = true
+		s.BadChecksum = tcpChecksum(src, dst, t[:wire], v6) != 0
+	}
 }
 
 // parseOptions reads the TCP options in b into o. It stops at EOL and at the

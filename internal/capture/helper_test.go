@@ -257,6 +257,47 @@ func TestLiveStatsAfterStop(t *testing.T) {
 	}
 }
 
+// TestLiveStatsMidStream runs a stand-in helper that answers a statistics
+// request in the middle of the frames, as the real one does: Stats reads the
+// stream ahead to the answer, and the frames it passed, those of the batch
+// being read and those after the answer still come to Next, all of them, in
+// order, and the final counters come after Stop.
+func TestLiveStatsMidStream(t *testing.T) {
+	frame := func(w *HelperWriter, s string) { w.Frame(&Frame{Data: []byte(s), Time: 1e9}) }
+	standIn(t, printed(func(w *HelperWriter) {
+		w.Open(HelperOpen{Proto: HelperProto, LinkType: LinkTypeEthernet, SnapLen: 1500})
+		frame(w, "one")
+		frame(w, "two")
+		frame(w, "three")
+	})+"\nhead -c 1 >/dev/null\n"+printed(func(w *HelperWriter) {
+		frame(w, "four")
+		w.Stats(4, 1, 0, false)
+		frame(w, "five")
+	})+"\ncat >/dev/null\n"+printed(func(w *HelperWriter) { w.Stats(5, 1, 0, true) }))
+	l, err := OpenLive(LiveOptions{Iface: "eth9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if !l.Next() || string(l.Frame().Data) != "one" {
+		t.Fatalf("first frame: %q, %v", l.Frame().Data, l.Err())
+	}
+	if rec, drop, _, err := l.Stats(); err != nil || rec != 4 || drop != 1 {
+		t.Fatalf("Stats = %d %d, %v", rec, drop, err)
+	}
+	got := []string{"one"}
+	for deadline := time.Now().Add(5 * time.Second); len(got) < 5 && l.Await(deadline) == ReadFrame; {
+		got = append(got, string(l.Frame().Data))
+	}
+	if strings.Join(got, ",") != "one,two,three,four,five" {
+		t.Fatalf("frames %q", got)
+	}
+	l.Stop()
+	if rec, _, _, err := l.Stats(); err != nil || rec != 5 {
+		t.Fatalf("final Stats = %d, %v", rec, err)
+	}
+}
+
 // TestHelperFrameReadAllocs checks that reading a frame's message into a
 // buffer with room allocates nothing: a live capture reads one per frame.
 func TestHelperFrameReadAllocs(t *testing.T) {

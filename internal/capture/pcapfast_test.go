@@ -10,31 +10,57 @@ import (
 	"testing"
 )
 
-// readPcapWith reads every record of the pcap file b through a buffer of
-// size bytes, with pcapReader.next, or with nextSlow alone when slow, and
-// returns what each step gave (frame or error) and the warnings, as text.
-func readPcapWith(t *testing.T, b []byte, size, limit int, slow bool) (steps, warns []string) {
+// slowPathReader is a recordReader whose next has a fast path, and its
+// slow path alone.
+type slowPathReader interface {
+	recordReader
+	nextSlow(*Frame) error
+}
+
+// fastMatchesSlow reads the capture b through a buffer of size bytes twice,
+// opened by open: with next, and with nextSlow alone. It fails t, naming
+// what, unless each step (a frame or the error that ends the reading) and
+// each warning is the same, and returns the frames read.
+func fastMatchesSlow(t *testing.T, what string, b []byte, size int, open func(*bufReader, warnFunc) (slowPathReader, error)) int {
 	t.Helper()
-	in := newBufReader(bytes.NewReader(b), size)
-	warn := func(rec uint64, off int64, msg string) {
-		warns = append(warns, fmt.Sprintf("%d@%d %s", rec, off, msg))
-	}
-	r, err := newPcapReader(in, "f.pcap", Options{MaxCapLen: limit}, warn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		var f Frame
-		if slow {
-			err = r.nextSlow(&f)
-		} else {
-			err = r.next(&f)
-		}
+	read := func(slow bool) (steps, warns []string) {
+		in := newBufReader(bytes.NewReader(b), size)
+		r, err := open(in, func(rec uint64, off int64, msg string) {
+			warns = append(warns, fmt.Sprintf("%d@%d %s", rec, off, msg))
+		})
 		if err != nil {
-			return append(steps, err.Error()), warns
+			return []string{"open: " + err.Error()}, warns
 		}
-		steps = append(steps, fmt.Sprintf("%x cap %d orig %d t %d link %d %s rec %d off %d data %d pos %d n %d %v",
-			f.Data, f.CapLen, f.OrigLen, f.Time, f.LinkType, f.File, f.Record, f.Offset, f.DataOffset, f.Pos, f.Number, f.Stable))
+		for {
+			var f Frame
+			if slow {
+				err = r.nextSlow(&f)
+			} else {
+				err = r.next(&f)
+			}
+			if err != nil {
+				return append(steps, err.Error()), warns
+			}
+			steps = append(steps, fmt.Sprintf("%x cap %d orig %d t %d link %d %s rec %d off %d data %d pos %d n %d %v",
+				f.Data, f.CapLen, f.OrigLen, f.Time, f.LinkType, f.File, f.Record, f.Offset, f.DataOffset, f.Pos, f.Number, f.Stable))
+		}
+	}
+	fast, fastWarns := read(false)
+	slow, slowWarns := read(true)
+	if fmt.Sprint(fast) != fmt.Sprint(slow) || fmt.Sprint(fastWarns) != fmt.Sprint(slowWarns) {
+		t.Fatalf("%s (buffer %d): fast path\n%q\n%q\nslow path\n%q\n%q", what, size, fast, fastWarns, slow, slowWarns)
+	}
+	return len(fast) - 1
+}
+
+// openPcap opens a pcap file for fastMatchesSlow.
+func openPcap(limit int) func(*bufReader, warnFunc) (slowPathReader, error) {
+	return func(in *bufReader, warn warnFunc) (slowPathReader, error) {
+		r, err := newPcapReader(in, "f.pcap", Options{MaxCapLen: limit}, warn)
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
 	}
 }
 
@@ -87,12 +113,7 @@ func TestPcapFastPathMatchesSlow(t *testing.T) {
 	for seed := range uint64(300) {
 		r := rand.New(rand.NewPCG(seed, 11))
 		b := randomPcap(r, limit, 1)
-		size := 16 + r.IntN(600)
-		fast, fastWarns := readPcapWith(t, b, size, limit, false)
-		slow, slowWarns := readPcapWith(t, b, size, limit, true)
-		if fmt.Sprint(fast) != fmt.Sprint(slow) || fmt.Sprint(fastWarns) != fmt.Sprint(slowWarns) {
-			t.Fatalf("seed %d (buffer %d): fast path\n%q\n%q\nslow path\n%q\n%q", seed, size, fast, fastWarns, slow, slowWarns)
-		}
+		fastMatchesSlow(t, fmt.Sprintf("seed %d", seed), b, 16+r.IntN(600), openPcap(limit))
 	}
 }
 
@@ -165,11 +186,6 @@ func FuzzPcapFastPathMatchesSlow(f *testing.F) {
 			order = binary.BigEndian
 		}
 		b := append(pcapFile(order, kind&2 != 0, 1), recs...)
-		n := 16 + int(size%2048)
-		fast, fastWarns := readPcapWith(t, b, n, 300, false)
-		slow, slowWarns := readPcapWith(t, b, n, 300, true)
-		if fmt.Sprint(fast) != fmt.Sprint(slow) || fmt.Sprint(fastWarns) != fmt.Sprint(slowWarns) {
-			t.Fatalf("fast path\n%q\n%q\nslow path\n%q\n%q", fast, fastWarns, slow, slowWarns)
-		}
+		fastMatchesSlow(t, "fuzz input", b, 16+int(size%2048), openPcap(300))
 	})
 }

@@ -1,37 +1,20 @@
 package capture
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 )
 
-// readPcapngWith is readPcapWith for a pcapng file: every packet through
-// pcapngReader.next, or through nextSlow alone when slow.
-func readPcapngWith(t *testing.T, b []byte, size, limit int, slow bool) (steps, warns []string) {
-	t.Helper()
-	in := newBufReader(bytes.NewReader(b), size)
-	warn := func(rec uint64, off int64, msg string) {
-		warns = append(warns, fmt.Sprintf("%d@%d %s", rec, off, msg))
-	}
-	r, err := newPcapngReader(in, "f.pcapng", Options{MaxCapLen: limit}, warn)
-	if err != nil {
-		return []string{"open: " + err.Error()}, nil
-	}
-	for {
-		var f Frame
-		if slow {
-			err = r.nextSlow(&f)
-		} else {
-			err = r.next(&f)
-		}
+// openPcapng opens a pcapng file for fastMatchesSlow.
+func openPcapng(limit int) func(*bufReader, warnFunc) (slowPathReader, error) {
+	return func(in *bufReader, warn warnFunc) (slowPathReader, error) {
+		r, err := newPcapngReader(in, "f.pcapng", Options{MaxCapLen: limit}, warn)
 		if err != nil {
-			return append(steps, err.Error()), warns
+			return nil, err
 		}
-		steps = append(steps, fmt.Sprintf("%x cap %d orig %d t %d link %d %s rec %d off %d data %d pos %d n %d %v",
-			f.Data, f.CapLen, f.OrigLen, f.Time, f.LinkType, f.File, f.Record, f.Offset, f.DataOffset, f.Pos, f.Number, f.Stable))
+		return r, nil
 	}
 }
 
@@ -156,13 +139,7 @@ func TestPcapngFastPathMatchesSlow(t *testing.T) {
 	for seed := range uint64(400) {
 		r := rand.New(rand.NewPCG(seed, 13))
 		b := randomPcapng(r, limit)
-		size := 16 + r.IntN(800)
-		fast, fastWarns := readPcapngWith(t, b, size, limit, false)
-		slow, slowWarns := readPcapngWith(t, b, size, limit, true)
-		if fmt.Sprint(fast) != fmt.Sprint(slow) || fmt.Sprint(fastWarns) != fmt.Sprint(slowWarns) {
-			t.Fatalf("seed %d (buffer %d): fast path\n%q\n%q\nslow path\n%q\n%q", seed, size, fast, fastWarns, slow, slowWarns)
-		}
-		fastFrames += len(fast) - 1
+		fastFrames += fastMatchesSlow(t, fmt.Sprintf("seed %d", seed), b, 16+r.IntN(800), openPcapng(limit))
 	}
 	if fastFrames < 3000 {
 		t.Fatalf("only %d frames read: the random files test too little", fastFrames)
@@ -188,11 +165,6 @@ func FuzzPcapngFastPathMatchesSlow(f *testing.F) {
 			resol = 9
 		}
 		b := append(append(ngSHB(order, 1, 0), ngIDB(order, 1, resol, 0)...), blocks...)
-		n := 16 + int(size%2048)
-		fast, fastWarns := readPcapngWith(t, b, n, 300, false)
-		slow, slowWarns := readPcapngWith(t, b, n, 300, true)
-		if fmt.Sprint(fast) != fmt.Sprint(slow) || fmt.Sprint(fastWarns) != fmt.Sprint(slowWarns) {
-			t.Fatalf("fast path\n%q\n%q\nslow path\n%q\n%q", fast, fastWarns, slow, slowWarns)
-		}
+		fastMatchesSlow(t, "fuzz input", b, 16+int(size%2048), openPcapng(300))
 	})
 }
