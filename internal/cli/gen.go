@@ -33,7 +33,7 @@ func newGenCmd(s *IO) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gen [flags]",
 		Short: "Write a large synthetic capture of mixed TCP traffic, for benchmarks",
-		Long: `gen writes a pcap of realistic TCP traffic, the same bytes for the same flags:
+		Long: `gen writes a capture of realistic TCP traffic, the same bytes for the same flags:
 short HTTP-like connections (request, response, the client closes; some refused,
 some reset), bulk transfers with loss, drops before the capture point and
 reordering, 4-tuples reused in TIME_WAIT, and a SYN flood from spoofed sources.
