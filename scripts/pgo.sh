@@ -5,7 +5,10 @@
 #
 # The profile comes from the project's own generated capture (the mix that
 # scripts/bench.sh uses), analyzed the ways users run it: ndjson on one
-# core (twice: it is the main case), two workers, the table and check.
+# core (twice: it is the main case), two workers, the table and check; and
+# the same connections as pcapng and over IPv6 (the forms most captures
+# users bring come in), so that their one-pass readers and decoders are
+# optimized too.
 # Regenerate it after large changes to the hot paths; a stale profile only
 # loses some of the gain (docs/performance.md).
 #
@@ -37,7 +40,17 @@ one_core=(env GOMAXPROCS=1)
 if command -v taskset >/dev/null; then
 	one_core=(taskset -c 0 env GOMAXPROCS=1)
 fi
-run() { # run NAME ARGS...: profile one analysis into $work/NAME.prof
+# The pcapng and IPv6 forms of the same mix (gen --pcapng, --ipv6).
+for form in pcapng ipv6; do
+	f=$dir/mix-$form.pgo.cap
+	if [ ! -s "$f" ] || [ "$(cat "$f.flags" 2>/dev/null)" != "$gen_flags --$form" ]; then
+		echo "generating $f: gen $gen_flags --$form" >&2
+		# shellcheck disable=SC2086
+		"$bin" gen $gen_flags "--$form" -w "$f"
+		echo "$gen_flags --$form" >"$f.flags"
+	fi
+done
+run() { # run NAME ARGS...: profile one analysis of $cap into $work/NAME.prof
 	local name=$1
 	shift
 	echo "profiling $name" >&2
@@ -49,6 +62,8 @@ for i in $(seq "${ROUNDS:-1}"); do
 	run workers2-$i "$bin" analyze -o ndjson --workers 2
 	run table-$i "${one_core[@]}" "$bin" analyze -o table --workers 1
 	run check-$i "${one_core[@]}" "$bin" check --workers 1
+	cap=$dir/mix-pcapng.pgo.cap run pcapng-$i "${one_core[@]}" "$bin" analyze -o table --workers 1
+	cap=$dir/mix-ipv6.pgo.cap run ipv6-$i "${one_core[@]}" "$bin" analyze -o table --workers 1
 done
 go tool pprof -proto "$work"/*.prof >"$repo/cmd/tcpflow-analyze/default.pgo"
 echo "wrote cmd/tcpflow-analyze/default.pgo ($(wc -c <"$repo/cmd/tcpflow-analyze/default.pgo") bytes)" >&2
