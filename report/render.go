@@ -397,6 +397,7 @@ type finding struct {
 	flows    []uint64
 	nflows   int
 	message  string
+	msgFlow  uint64 // the flow whose message it is: the lowest id, 0 for a capture-wide finding
 }
 
 // Lookout sums anomalies by kind over flows as they go by, for the "what to
@@ -420,9 +421,14 @@ func (l *Lookout) add(a *Anomaly, flow uint64) {
 	}
 	f := l.byKind[a.Kind]
 	if f == nil {
-		f = &finding{kind: a.Kind, severity: a.Severity, message: a.Message}
+		f = &finding{kind: a.Kind, severity: a.Severity, message: a.Message, msgFlow: flow}
 		l.byKind[a.Kind] = f
 		l.order = append(l.order, a.Kind)
+	} else if flow != 0 && flow < f.msgFlow {
+		// The message quoted is the lowest flow's, as the examples are,
+		// whatever order the flows finish in: a table capped by --limit
+		// sees them as they finish, an uncapped one in id order.
+		f.message, f.msgFlow = a.Message, flow
 	}
 	f.count += a.Count
 	f.nflows++

@@ -165,6 +165,10 @@ type Engine struct {
 	noTimeline bool           // records carry no transitions (OmitTransitions)
 	strs       strCache
 	nflows     int
+	// unshownMsg holds, for each anomaly kind, one more than the first
+	// frame of the earliest unshown flow that carried its own message of
+	// that kind, 0 for none (fillUnshown).
+	unshownMsg [anomaly.NumKinds]uint64
 	// lingerCap and halfOpenCap are each shard's share of MaxLinger and
 	// MaxHalfOpen.
 	lingerCap, halfOpenCap int

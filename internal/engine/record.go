@@ -185,16 +185,18 @@ func (e *Engine) takeFlow() *report.Flow {
 
 // fillUnshown fills f for a sink that will not show the flow (Engine.Want
 // said no): the fields that the summary and the capture-wide detectors read,
-// without the strings and lists of a full record. A flow with findings gets
-// its full record all the same, since their messages name its endpoints and
-// a sink may still rank them.
+// without the strings and lists of a full record. Its findings have their
+// kinds, severities and counts (the table's "what to look at" ranks them
+// over every flow), and the flow's own message only when it began before
+// every unshown flow of the same kind this engine handed over so far: the
+// lowest flow of a kind is the one that section quotes. Others have the
+// catalog's message. On a busy server's capture where every connection
+// reuses a 4-tuple in TIME_WAIT, building those messages and endpoint
+// strings for flows nobody shows took a sixth of a table run
+// (docs/performance.md, session 25).
 func (e *Engine) fillUnshown(f *report.Flow, c *conn, reason string) {
 	cs := c.zeek.ConnState()
 	e.flowAnomalies(c, cs)
-	if !c.an.Empty() {
-		e.fillRecord(f, c, reason, false)
-		return
-	}
 	ts, as := f.Transitions[:0], f.Anomalies[:0]
 	*f = report.Flow{
 		ID: c.id, Generation: c.gen, Midstream: c.midstream,
@@ -204,9 +206,22 @@ func (e *Engine) fillUnshown(f *report.Flow, c *conn, reason string) {
 		DurationSec: float64(c.end-c.start) / 1e9,
 		OrigPackets: c.pkts[0], RespPackets: c.pkts[1],
 		OrigBytes: c.bytes[0], RespBytes: c.bytes[1],
-		Transitions: ts, Anomalies: as,
+		Transitions: ts, Anomalies: as[:0],
 	}
 	fillCapped(f, c)
+	if !c.an.Empty() {
+		f.Anomalies = c.an.BriefInto(as, func(k anomaly.Kind) string {
+			if m := &e.unshownMsg[k]; *m == 0 || c.firstFrame < *m-1 {
+				*m = c.firstFrame + 1
+			} else {
+				return ""
+			}
+			if f.Orig == "" {
+				f.Orig, f.Resp = c.orig.String(), e.strs.endpoint(c.resp)
+			}
+			return flowMessage(c, f, k)
+		})
+	}
 }
 
 // fillCapped names in f.Capped the bounds of the analysis that c reached.
