@@ -136,25 +136,7 @@ func (s *Set) ordered(order []*record) []*record {
 // (when not nil) gives one (else the catalog's), without packet or time
 // lists or details. It allocates nothing when dst has the room.
 func (s *Set) BriefInto(dst []report.Anomaly, message func(Kind) string) []report.Anomaly {
-	if s.n == 0 {
-		return nil
-	}
-	out := dst[:0]
-	if cap(out) < s.n {
-		out = make([]report.Anomaly, 0, s.n)
-	}
-	var small [8]*record
-	for _, r := range s.ordered(small[:0]) {
-		in := &catalog[r.kind]
-		a := report.Anomaly{Kind: in.Name, Severity: in.Severity, Count: uint64(r.count), Message: in.Message}
-		if message != nil {
-			if m := message(r.kind); m != "" {
-				a.Message = m
-			}
-		}
-		out = append(out, a)
-	}
-	return out
+	return s.reportInto(dst, message, true)
 }
 
 // Report converts the set into report entries in catalog order; message, when
@@ -167,6 +149,11 @@ func (s *Set) Report(message func(Kind) string) []report.Anomaly {
 // entries and of their packet and time lists: a caller that recycles flow
 // records allocates nothing for findings that fit.
 func (s *Set) ReportInto(dst []report.Anomaly, message func(Kind) string) []report.Anomaly {
+	return s.reportInto(dst, message, false)
+}
+
+// reportInto is ReportInto, or BriefInto when brief.
+func (s *Set) reportInto(dst []report.Anomaly, message func(Kind) string, brief bool) []report.Anomaly {
 	if s.n == 0 {
 		return nil
 	}
@@ -178,26 +165,23 @@ func (s *Set) ReportInto(dst []report.Anomaly, message func(Kind) string) []repo
 	for _, r := range s.ordered(small[:0]) {
 		k := r.kind
 		in := &catalog[k]
-		var packets []uint64
-		var times []report.Time
-		if n := len(out); n < cap(out) {
-			old := out[:n+1][n]
-			packets, times = old.Packets[:0], old.Times[:0]
-		}
-		if r.n > 0 {
-			packets = append(packets, r.packets[:r.n]...)
-			for _, t := range r.times[:r.n] {
-				times = append(times, report.Time(t))
+		a := report.Anomaly{Kind: in.Name, Severity: in.Severity, Count: uint64(r.count), Message: in.Message}
+		if !brief {
+			if n := len(out); n < cap(out) {
+				old := out[:n+1][n]
+				a.Packets, a.Times = old.Packets[:0], old.Times[:0]
 			}
-		} else {
-			packets, times = nil, nil
-		}
-		a := report.Anomaly{
-			Kind: in.Name, Severity: in.Severity, Count: uint64(r.count),
-			Packets: packets, Times: times, Message: in.Message,
-		}
-		if r.max > 0 {
-			a.Details = map[string]any{"max_number": r.max}
+			if r.n > 0 {
+				a.Packets = append(a.Packets, r.packets[:r.n]...)
+				for _, t := range r.times[:r.n] {
+					a.Times = append(a.Times, report.Time(t))
+				}
+			} else {
+				a.Packets, a.Times = nil, nil
+			}
+			if r.max > 0 {
+				a.Details = map[string]any{"max_number": r.max}
+			}
 		}
 		if message != nil {
 			if m := message(k); m != "" {
