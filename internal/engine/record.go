@@ -307,7 +307,6 @@ func (c *conn) closeWaitSince(d int) (int64, bool) {
 	return 0, false
 }
 
-// flowMessage gives a flow-specific message for the flow-level kinds.
 // portReuseMessages are port_reuse's messages for the first generations,
 // made once: on a busy server's capture nearly every connection reuses a
 // 4-tuple (docs/performance.md, session 25). [1] is for a reuse while the
@@ -332,6 +331,7 @@ func portReuseMessage(gen int, premature bool) string {
 	return portReuseText(gen, premature)
 }
 
+// portReuseText makes port_reuse's message for generation gen.
 func portReuseText(gen int, premature bool) string {
 	if premature {
 		return "generation " + strconv.Itoa(gen) + " reused the 4-tuple while the previous connection was still in TIME_WAIT"
