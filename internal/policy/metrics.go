@@ -229,20 +229,43 @@ func (t topBlame) blame() []Blame {
 	return out
 }
 
-// findings sums the counts of the given kinds on f and gathers their first
-// packets, sorted, at most MaxBlame.
-func findings(f *report.Flow, kinds ...string) (uint64, []uint64) {
+// findingCount sums the counts of the given kinds on f.
+func findingCount(f *report.Flow, kinds ...string) uint64 {
 	var n uint64
-	var pkts []uint64
-	for _, a := range f.Anomalies {
+	for i := range f.Anomalies {
+		a := &f.Anomalies[i]
 		for _, k := range kinds {
 			if a.Kind == k {
 				n += a.Count
+			}
+		}
+	}
+	return n
+}
+
+// findingPackets gathers the first packets of the given kinds on f, sorted,
+// at most MaxBlame. Callers ask only for a contribution the blame will keep
+// (topBlame.admits): most flows with a finding are never blamed, and their
+// lists were most of the policy's time on a large capture.
+func findingPackets(f *report.Flow, kinds ...string) []uint64 {
+	var pkts []uint64
+	for i := range f.Anomalies {
+		a := &f.Anomalies[i]
+		for _, k := range kinds {
+			if a.Kind == k {
 				pkts = append(pkts, a.Packets...)
 			}
 		}
 	}
-	return n, firstPackets(pkts)
+	return firstPackets(pkts)
+}
+
+// blameFindings adds f's contribution of value for its findings of kinds to
+// top, when top keeps it, labelled label.
+func blameFindings(top *topBlame, f *report.Flow, value float64, label string, kinds ...string) {
+	if top.admits(value, f.ID) {
+		top.add(contributionOf(f, value, findingPackets(f, kinds...), label))
+	}
 }
 
 func firstPackets(pkts []uint64) []uint64 {
@@ -250,7 +273,7 @@ func firstPackets(pkts []uint64) []uint64 {
 		return nil
 	}
 	out := append([]uint64(nil), pkts...)
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	slices.Sort(out)
 	out = dedup(out)
 	if len(out) > MaxBlame {
 		out = out[:MaxBlame]
@@ -293,9 +316,9 @@ func rateOf(kinds ...string) func(Scope) accumulator {
 func (r *rate) add(f *report.Flow) {
 	r.segs += f.OrigSeqPackets + f.RespSeqPackets
 	r.all += f.OrigPackets + f.RespPackets
-	if n, pkts := findings(f, r.kinds...); n > 0 {
+	if n := findingCount(f, r.kinds...); n > 0 {
 		r.hits += n
-		r.top.add(contributionOf(f, float64(n), pkts, kindLabel(r.kinds)))
+		blameFindings(&r.top, f, float64(n), kindLabel(r.kinds), r.kinds...)
 	}
 }
 
@@ -327,9 +350,9 @@ func (c *share) add(f *report.Flow) {
 		return
 	}
 	c.opened++
-	if n, pkts := findings(f, c.kind); n > 0 {
+	if findingCount(f, c.kind) > 0 {
 		c.hits++
-		c.top.add(contributionOf(f, 1, pkts, c.kind))
+		blameFindings(&c.top, f, 1, c.kind, c.kind)
 	}
 }
 
@@ -354,10 +377,10 @@ func countOf(kind string) func(Scope) accumulator {
 }
 
 func (c *count) add(f *report.Flow) {
-	if n, pkts := findings(f, c.kind); n > 0 {
+	if n := findingCount(f, c.kind); n > 0 {
 		c.total += n
 		c.flows++
-		c.top.add(contributionOf(f, float64(n), pkts, c.kind))
+		blameFindings(&c.top, f, float64(n), c.kind, c.kind)
 	}
 }
 
@@ -488,17 +511,25 @@ func newWarnings(Scope) accumulator { return &warnings{} }
 
 func (c *warnings) add(f *report.Flow) {
 	var n uint64
-	var pkts []uint64
-	for _, a := range f.Anomalies {
-		if atLeastWarning(a.Severity) {
+	for i := range f.Anomalies {
+		if a := &f.Anomalies[i]; atLeastWarning(a.Severity) {
 			n += a.Count
+		}
+	}
+	if n == 0 {
+		return
+	}
+	c.total += n
+	if !c.top.admits(float64(n), f.ID) {
+		return
+	}
+	var pkts []uint64
+	for i := range f.Anomalies {
+		if a := &f.Anomalies[i]; atLeastWarning(a.Severity) {
 			pkts = append(pkts, a.Packets...)
 		}
 	}
-	if n > 0 {
-		c.total += n
-		c.top.add(contributionOf(f, float64(n), firstPackets(pkts), ""))
-	}
+	c.top.add(contributionOf(f, float64(n), firstPackets(pkts), ""))
 }
 
 func (c *warnings) measure(wide []*report.Anomaly) Measure {
