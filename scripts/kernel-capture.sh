@@ -8,7 +8,9 @@
 # packets, the size of issue 5's reference capture ("200 k short HTTP
 # connections made by real kernel traffic"). The clients cycle through the
 # ephemeral ports, so nearly every connection reuses a 4-tuple still in
-# TIME_WAIT, as on a busy server's loopback or a load test.
+# TIME_WAIT, as on a busy server's loopback or a load test. CLOSE=client
+# has the client close first (and hold TIME_WAIT), CLOSE=reset the server
+# abort each connection with RST (loopload -close).
 #
 #   scripts/kernel-capture.sh /tmp/kern.pcap
 #   scripts/bench.sh /tmp/kern.pcap
@@ -25,6 +27,7 @@ out=$1
 repo=$(cd "$(dirname "$0")/.." && pwd)
 duration=${DURATION:-15s}
 clients=${CLIENTS:-32}
+closing=${CLOSE:-server}
 port=${PORT:-18081}
 command -v tcpdump >/dev/null || { echo "kernel-capture.sh: tcpdump is missing (apt-get install tcpdump)" >&2; exit 2; }
 work=$(mktemp -d)
@@ -40,7 +43,7 @@ trap cleanup EXIT
 tcpdump -i lo -n -s 262144 -B 262144 -w "$out" "tcp port $port" 2>"$work/tcpdump.err" &
 tcpdump_pid=$!
 sleep 1
-"$work/loopload" -addr "127.0.0.1:$port" -duration "$duration" -clients "$clients"
+"$work/loopload" -addr "127.0.0.1:$port" -duration "$duration" -clients "$clients" -close "$closing"
 sleep 1
 kill -INT "$tcpdump_pid"
 wait "$tcpdump_pid" || true

@@ -27,8 +27,9 @@ func main() {
 	duration := flag.Duration("duration", 4*time.Second, "how long the clients connect (at most 1m)")
 	clients := flag.Int("clients", 32, "clients connecting back to back (1-256)")
 	resp := flag.Int("response", 1000, "bytes of each response (at most 1 MiB)")
+	closing := flag.String("close", "server", "who ends each connection: server (closes after its response), client (closes once it has read it; the server closes after), or reset (the server aborts with RST after its response)")
 	flag.Parse()
-	n, err := run(*addr, *duration, *clients, *resp)
+	n, err := run(*addr, *duration, *clients, *resp, *closing)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loopload:", err)
 		os.Exit(2)
@@ -38,7 +39,7 @@ func main() {
 
 // run serves on addr and has clients connect to it for d; it returns the
 // connections that completed.
-func run(addr string, d time.Duration, clients, resp int) (int64, error) {
+func run(addr string, d time.Duration, clients, resp int, closing string) (int64, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	switch {
 	case err != nil:
@@ -51,6 +52,8 @@ func run(addr string, d time.Duration, clients, resp int) (int64, error) {
 		return 0, errors.New("clients must be 1-256")
 	case resp < 0 || resp > 1<<20:
 		return 0, errors.New("the response must be 0 to 1 MiB")
+	case closing != "server" && closing != "client" && closing != "reset":
+		return 0, errors.New("-close must be server, client or reset")
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -68,8 +71,21 @@ func run(addr string, d time.Duration, clients, resp int) (int64, error) {
 			go func(c net.Conn) {
 				defer c.Close()
 				buf := make([]byte, 512)
-				if _, err := c.Read(buf); err == nil {
-					c.Write(body)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				if _, err := c.Write(body); err != nil {
+					return
+				}
+				switch closing {
+				case "client":
+					// Wait for the client's FIN, then close.
+					c.SetReadDeadline(time.Now().Add(5 * time.Second))
+					io.Copy(io.Discard, c)
+				case "reset":
+					if tc, ok := c.(*net.TCPConn); ok {
+						tc.SetLinger(0)
+					}
 				}
 			}(c)
 		}
@@ -88,7 +104,16 @@ func run(addr string, d time.Duration, clients, resp int) (int64, error) {
 				}
 				c.SetDeadline(time.Now().Add(5 * time.Second))
 				if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: loopload\r\n\r\n")); err == nil {
-					if _, err := io.Copy(io.Discard, c); err == nil {
+					var got int64
+					var err error
+					if closing == "client" {
+						got, err = io.CopyN(io.Discard, c, int64(resp))
+					} else {
+						got, err = io.Copy(io.Discard, c)
+					}
+					// A reset may cut the read short of nothing: the
+					// response was whole when its bytes all came.
+					if err == nil || got == int64(resp) {
 						n.Add(1)
 					}
 				}
