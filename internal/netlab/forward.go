@@ -21,6 +21,10 @@ type Rules struct {
 	// counting every such frame, so the retransmission of a dropped segment
 	// is a later frame and passes). 0 drops none.
 	DropData int
+	// DropEvery drops every Nth TCP segment that carries payload (counted
+	// as DropData counts them, so a resend can be dropped too, as on a
+	// lossy link). 0 drops none.
+	DropEvery int
 	// HoldData holds the Nth TCP segment with payload back until the next
 	// segment with payload has been forwarded, so it arrives after it
 	// (reordering by one). 0 holds none.
@@ -82,6 +86,9 @@ func (r *Rules) verdict(n, data uint64, isData bool) action {
 		return forward
 	}
 	if r.DropData > 0 && data == uint64(r.DropData) {
+		return drop
+	}
+	if r.DropEvery > 0 && data%uint64(r.DropEvery) == 0 {
 		return drop
 	}
 	if r.HoldData > 0 && data == uint64(r.HoldData) {

@@ -5,6 +5,7 @@ package netlab_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -102,6 +103,17 @@ func TestScenarios(t *testing.T) {
 			premise: func(client *report.Report) string { return kindsIn(client, resent) },
 		},
 		{
+			// A lossy link: about 37 data segments never reach the server.
+			// Where the client sent them there is no gap; where the server
+			// received them every one leaves a gap that a resend filled.
+			// TestLossyMatchesTshark compares the counts with tshark's.
+			name: netlab.Lossy,
+			client: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
+				has: []string{"duplicate_ack"}, hasAny: resent, hasNot: []string{"lost_segment"}},
+			server: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
+				has: []string{"lost_segment", "duplicate_ack"}, hasAny: resent},
+		},
+		{
 			name:   netlab.Rejected,
 			client: expect{flows: 1, connState: "REJ", has: []string{"rejected"}},
 			server: expect{flows: 1, connState: "REJ", has: []string{"rejected"}},
@@ -194,6 +206,9 @@ func checkForwarder(t *testing.T, sc netlab.Scenario, st netlab.Stats) {
 		}
 		if d.rules.DropData > 0 && d.st.Dropped != 1 {
 			t.Errorf("forwarder %s: dropped %d frames, want 1", d.name, d.st.Dropped)
+		}
+		if n := d.rules.DropEvery; n > 0 && d.st.Dropped != d.st.Data/uint64(n) {
+			t.Errorf("forwarder %s: dropped %d of %d data segments, want every %dth", d.name, d.st.Dropped, d.st.Data, n)
 		}
 		if d.rules.HoldData > 0 && (d.st.Held != 1 || d.st.Dropped != 0) {
 			t.Errorf("forwarder %s: held %d, dropped %d; want 1 and 0", d.name, d.st.Held, d.st.Dropped)
@@ -385,4 +400,89 @@ func deadPID(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return cmd.Process.Pid
+}
+
+// tsharkFlags are the tcp.analysis flags TestLossyMatchesTshark compares,
+// each with the kinds whose counts add up to it (tshark's retransmission
+// also marks fast and spurious ones).
+var tsharkFlags = []struct {
+	flag  string
+	kinds []string
+}{
+	{"retransmission", []string{"retransmission", "fast_retransmission", "spurious_retransmission"}},
+	{"fast_retransmission", []string{"fast_retransmission"}},
+	{"spurious_retransmission", []string{"spurious_retransmission"}},
+	{"out_of_order", []string{"out_of_order"}},
+	{"duplicate_ack", []string{"duplicate_ack"}},
+	{"lost_segment", []string{"lost_segment"}},
+	{"ack_lost_segment", []string{"ack_unseen_segment"}},
+	{"window_update", []string{"window_update"}},
+	{"window_full", []string{"window_full"}},
+	{"zero_window", []string{"zero_window"}},
+}
+
+// tsharkCounts counts the frames of path with each of tsharkFlags, in one
+// pass of tshark.
+func tsharkCounts(t *testing.T, path string) map[string]int {
+	t.Helper()
+	args := []string{"-n", "-r", path, "-Y", "tcp.analysis.flags", "-T", "fields", "-E", "separator=|"}
+	for _, f := range tsharkFlags {
+		args = append(args, "-e", "tcp.analysis."+f.flag)
+	}
+	out, err := exec.Command("tshark", args...).Output()
+	if err != nil {
+		t.Fatalf("tshark %s: %v", path, err)
+	}
+	counts := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		for i, v := range strings.Split(line, "|") {
+			if v != "" && i < len(tsharkFlags) {
+				counts[tsharkFlags[i].flag]++
+			}
+		}
+	}
+	return counts
+}
+
+// TestLossyMatchesTshark runs the lossy scenario, real kernel loss recovery
+// (SACK, fast retransmissions, RACK, the occasional spurious resend), and
+// requires the analysis of each veth's capture to count every compared
+// tcp.analysis flag as tshark does, within 2 % or 2 packets (README).
+func TestLossyMatchesTshark(t *testing.T) {
+	requireLab(t)
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skipf("tshark is not installed (WITH_TOOLS=1 scripts/install-deps.sh): %v", err)
+	}
+	sc, err := netlab.ScenarioByName(netlab.Lossy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := netlab.RunScenario(ctx, sc, netlab.DefaultPrefix, t.TempDir())
+	if errors.Is(err, netlab.ErrUnsupported) {
+		t.Skipf("%v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ where, path string }{{"client veth", res.ClientPcap}, {"server veth", res.ServerPcap}} {
+		rep := analyze(t, c.path, engine.DefaultConfig())
+		theirs := tsharkCounts(t, c.path)
+		var table []string
+		for _, f := range tsharkFlags {
+			ours := 0
+			for _, k := range f.kinds {
+				ours += int(rep.Summary.AnomalyCounts[k])
+			}
+			table = append(table, fmt.Sprintf("%s %d/%d", f.flag, ours, theirs[f.flag]))
+			if d := ours - theirs[f.flag]; d*d > 4 && d*d*2500 > theirs[f.flag]*theirs[f.flag] {
+				t.Errorf("%s: %s: ours %d, tshark %d", c.where, f.flag, ours, theirs[f.flag])
+			}
+		}
+		t.Logf("%s, ours/tshark: %s", c.where, strings.Join(table, ", "))
+		if c.where == "server veth" && theirs["lost_segment"] < 10 {
+			t.Errorf("server veth: tshark sees %d lost segments: the scenario no longer loses data", theirs["lost_segment"])
+		}
+	}
 }

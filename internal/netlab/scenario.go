@@ -72,6 +72,7 @@ const (
 	Clean     = "clean"
 	Drop      = "drop"
 	Reorder   = "reorder"
+	Lossy     = "lossy"
 	Rejected  = "rejected"
 	SYNDrop   = "syn-drop"
 	CloseWait = "close-wait"
@@ -90,6 +91,11 @@ func Scenarios() []Scenario {
 			ToServer: delayed(Rules{DropData: 300}), ToClient: delayed(Rules{}),
 			ServerSysctls: steadyWindowSysctls, ListenControl: steadyWindow,
 			Port: Port, Serve: serveBulk, Client: clientBulk, Linger: 200 * time.Millisecond,
+		},
+		{
+			Name: Lossy, Doc: "2 MiB upload; the forwarder drops every 40th data segment to the server: the kernel recovers with SACK, fast retransmissions and RACK",
+			ToServer: delayed(Rules{DropEvery: 40}), ToClient: delayed(Rules{}),
+			Port: Port, Serve: serveBulk, Client: clientBulk, Linger: 300 * time.Millisecond,
 		},
 		{
 			Name: Reorder, Doc: "2 MiB upload; the forwarder holds the 300th data segment back behind the 301st",
