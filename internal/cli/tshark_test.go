@@ -12,24 +12,6 @@ import (
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
 
-// tsharkKinds maps each compared tshark flag to the anomaly kinds whose packet
-// counts add up to it. tshark's tcp.analysis.retransmission also marks fast and
-// spurious retransmissions, so ours are summed the same way.
-var tsharkKinds = []struct {
-	flag  string
-	kinds []string
-}{
-	{"retransmission", []string{"retransmission", "fast_retransmission", "spurious_retransmission"}},
-	{"out_of_order", []string{"out_of_order"}},
-	{"duplicate_ack", []string{"duplicate_ack"}},
-	{"zero_window", []string{"zero_window"}},
-	{"zero_window_probe", []string{"zero_window_probe"}},
-	{"keep_alive", []string{"keep_alive"}},
-	{"window_full", []string{"window_full"}},
-	{"lost_segment", []string{"lost_segment"}},
-	{"ack_lost_segment", []string{"ack_unseen_segment"}},
-}
-
 // tsharkDisagreements lists the captures where we differ from tshark on
 // purpose, by flag, with the reason (docs/differences.md explains each).
 var tsharkDisagreements = map[string]string{
@@ -74,31 +56,31 @@ func TestCorpusTsharkAnomalies(t *testing.T) {
 			continue
 		}
 		var diffs []string
-		for _, fk := range tsharkKinds {
-			theirs := ts.Analysis[fk.flag].Count
+		for _, fk := range oracle.ComparedFlags {
+			theirs := ts.Analysis[fk.Flag].Count
 			ours := 0
-			for _, k := range fk.kinds {
+			for _, k := range fk.Kinds {
 				ours += int(rep.Summary.AnomalyCounts[k])
 			}
 			if theirs == 0 && ours == 0 {
 				continue
 			}
-			tl := perFlag[fk.flag]
+			tl := perFlag[fk.Flag]
 			if tl == nil {
 				tl = &tally{}
-				perFlag[fk.flag] = tl
+				perFlag[fk.Flag] = tl
 			}
 			tl.files++
 			if withinTolerance(ours, theirs) {
 				tl.agree++
 				continue
 			}
-			d := fmt.Sprintf("%s ours %d tshark %d", fk.flag, ours, theirs)
+			d := fmt.Sprintf("%s ours %d tshark %d", fk.Flag, ours, theirs)
 			diffs = append(diffs, d)
 			_, any := tsharkDisagreements[name+"/*"]
-			_, one := tsharkDisagreements[name+"/"+fk.flag]
+			_, one := tsharkDisagreements[name+"/"+fk.Flag]
 			if !any && !one {
-				failures = append(failures, name+": "+d+firstFrames(rep, fk.kinds, ts.Analysis[fk.flag].Frames))
+				failures = append(failures, name+": "+d+firstFrames(rep, fk.Kinds, ts.Analysis[fk.Flag].Frames))
 			}
 		}
 		if len(diffs) > 0 {

@@ -234,3 +234,25 @@ func (s Source) ZeekChecksums(oracleFile string) bool {
 	}
 	return false
 }
+
+// FlagKinds is a tshark tcp.analysis flag and the anomaly kinds whose
+// packet counts add up to it.
+type FlagKinds struct {
+	Flag  string
+	Kinds []string
+}
+
+// ComparedFlags are the flags the tests compare with tshark's on every
+// capture. tshark's tcp.analysis.retransmission also marks fast and
+// spurious retransmissions, so ours are summed the same way.
+var ComparedFlags = []FlagKinds{
+	{"retransmission", []string{"retransmission", "fast_retransmission", "spurious_retransmission"}},
+	{"out_of_order", []string{"out_of_order"}},
+	{"duplicate_ack", []string{"duplicate_ack"}},
+	{"zero_window", []string{"zero_window"}},
+	{"zero_window_probe", []string{"zero_window_probe"}},
+	{"keep_alive", []string{"keep_alive"}},
+	{"window_full", []string{"window_full"}},
+	{"lost_segment", []string{"lost_segment"}},
+	{"ack_lost_segment", []string{"ack_unseen_segment"}},
+}
