@@ -29,6 +29,9 @@ type Rules struct {
 	// segment with payload has been forwarded, so it arrives after it
 	// (reordering by one). 0 holds none.
 	HoldData int
+	// HoldEvery holds every Nth TCP segment with payload as HoldData holds
+	// one (N ≥ 2: a held segment leaves with the next one). 0 holds none.
+	HoldEvery int
 	// HoldMax releases a held segment after this long when no later segment
 	// came (default 200 ms).
 	HoldMax time.Duration
@@ -92,6 +95,9 @@ func (r *Rules) verdict(n, data uint64, isData bool) action {
 		return drop
 	}
 	if r.HoldData > 0 && data == uint64(r.HoldData) {
+		return hold
+	}
+	if r.HoldEvery > 1 && data%uint64(r.HoldEvery) == 0 {
 		return hold
 	}
 	return forward

@@ -107,12 +107,21 @@ func TestScenarios(t *testing.T) {
 			// A lossy link: about 37 data segments never reach the server.
 			// Where the client sent them there is no gap; where the server
 			// received them every one leaves a gap that a resend filled.
-			// TestLossyMatchesTshark compares the counts with tshark's.
+			// TestImpairedMatchesTshark compares the counts with tshark's.
 			name: netlab.Lossy,
 			client: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
 				has: []string{"duplicate_ack"}, hasAny: resent, hasNot: []string{"lost_segment"}},
 			server: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
 				has: []string{"lost_segment", "duplicate_ack"}, hasAny: resent},
+		},
+		{
+			// Held back behind the next one, every 30th data segment: each
+			// leaves a gap at the server's veth that it fills itself.
+			name: netlab.Jumbled,
+			client: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
+				hasNot: []string{"lost_segment"}},
+			server: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
+				has: []string{"out_of_order", "lost_segment"}},
 		},
 		{
 			name:   netlab.Rejected,
@@ -207,6 +216,9 @@ func checkForwarder(t *testing.T, sc netlab.Scenario, st netlab.Stats) {
 		}
 		if d.rules.DropData > 0 && d.st.Dropped != 1 {
 			t.Errorf("forwarder %s: dropped %d frames, want 1", d.name, d.st.Dropped)
+		}
+		if n := d.rules.HoldEvery; n > 1 && (d.st.Held+1 < d.st.Data/uint64(n) || d.st.Dropped != 0) {
+			t.Errorf("forwarder %s: held %d of %d data segments and dropped %d, want every %dth held and none dropped", d.name, d.st.Held, d.st.Data, d.st.Dropped, n)
 		}
 		if n := d.rules.DropEvery; n > 0 && d.st.Dropped != d.st.Data/uint64(n) {
 			t.Errorf("forwarder %s: dropped %d of %d data segments, want every %dth", d.name, d.st.Dropped, d.st.Data, n)
@@ -403,7 +415,7 @@ func deadPID(t *testing.T) int {
 	return cmd.Process.Pid
 }
 
-// tsharkFlags are the tcp.analysis flags TestLossyMatchesTshark compares:
+// tsharkFlags are the tcp.analysis flags TestImpairedMatchesTshark compares:
 // those the corpus tests compare, and the retransmission kinds one by one
 // and window updates, which loss recovery makes many of.
 var tsharkFlags = append([]oracle.FlagKinds{
@@ -435,45 +447,53 @@ func tsharkCounts(t *testing.T, path string) map[string]int {
 	return counts
 }
 
-// TestLossyMatchesTshark runs the lossy scenario, real kernel loss recovery
-// (SACK, fast retransmissions, RACK, the occasional spurious resend), and
-// requires the analysis of each veth's capture to count every compared
-// tcp.analysis flag as tshark does, within 2 % or 2 packets (README).
-func TestLossyMatchesTshark(t *testing.T) {
+// TestImpairedMatchesTshark runs the scenarios of a lossy link and of a
+// reordering one on real kernel TCP (its loss recovery: SACK, fast
+// retransmissions, RACK, the occasional spurious resend) and requires the
+// analysis of each veth's capture to count every compared tcp.analysis flag
+// as tshark does, within 2 % or 2 packets (README).
+func TestImpairedMatchesTshark(t *testing.T) {
 	requireLab(t)
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Skipf("tshark is not installed (WITH_TOOLS=1 scripts/install-deps.sh): %v", err)
 	}
-	sc, err := netlab.ScenarioByName(netlab.Lossy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	res, err := netlab.RunScenario(ctx, sc, netlab.DefaultPrefix, t.TempDir())
-	if errors.Is(err, netlab.ErrUnsupported) {
-		t.Skipf("%v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct{ where, path string }{{"client veth", res.ClientPcap}, {"server veth", res.ServerPcap}} {
-		rep := analyze(t, c.path, engine.DefaultConfig())
-		theirs := tsharkCounts(t, c.path)
-		var table []string
-		for _, f := range tsharkFlags {
-			ours := 0
-			for _, k := range f.Kinds {
-				ours += int(rep.Summary.AnomalyCounts[k])
+	for _, tc := range []struct {
+		name    string
+		atLeast string // a flag tshark must count 10 of on the server's veth
+	}{{netlab.Lossy, "lost_segment"}, {netlab.Jumbled, "out_of_order"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, err := netlab.ScenarioByName(tc.name)
+			if err != nil {
+				t.Fatal(err)
 			}
-			table = append(table, fmt.Sprintf("%s %d/%d", f.Flag, ours, theirs[f.Flag]))
-			if d := ours - theirs[f.Flag]; d*d > 4 && d*d*2500 > theirs[f.Flag]*theirs[f.Flag] {
-				t.Errorf("%s: %s: ours %d, tshark %d", c.where, f.Flag, ours, theirs[f.Flag])
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			res, err := netlab.RunScenario(ctx, sc, netlab.DefaultPrefix, t.TempDir())
+			if errors.Is(err, netlab.ErrUnsupported) {
+				t.Skipf("%v", err)
 			}
-		}
-		t.Logf("%s, ours/tshark: %s", c.where, strings.Join(table, ", "))
-		if c.where == "server veth" && theirs["lost_segment"] < 10 {
-			t.Errorf("server veth: tshark sees %d lost segments: the scenario no longer loses data", theirs["lost_segment"])
-		}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct{ where, path string }{{"client veth", res.ClientPcap}, {"server veth", res.ServerPcap}} {
+				rep := analyze(t, c.path, engine.DefaultConfig())
+				theirs := tsharkCounts(t, c.path)
+				var table []string
+				for _, f := range tsharkFlags {
+					ours := 0
+					for _, k := range f.Kinds {
+						ours += int(rep.Summary.AnomalyCounts[k])
+					}
+					table = append(table, fmt.Sprintf("%s %d/%d", f.Flag, ours, theirs[f.Flag]))
+					if d := ours - theirs[f.Flag]; d*d > 4 && d*d*2500 > theirs[f.Flag]*theirs[f.Flag] {
+						t.Errorf("%s: %s: ours %d, tshark %d", c.where, f.Flag, ours, theirs[f.Flag])
+					}
+				}
+				t.Logf("%s, ours/tshark: %s", c.where, strings.Join(table, ", "))
+				if c.where == "server veth" && theirs[tc.atLeast] < 10 {
+					t.Errorf("server veth: tshark counts %d %s: the scenario no longer impairs the link", theirs[tc.atLeast], tc.atLeast)
+				}
+			}
+		})
 	}
 }

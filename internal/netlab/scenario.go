@@ -73,6 +73,7 @@ const (
 	Drop      = "drop"
 	Reorder   = "reorder"
 	Lossy     = "lossy"
+	Jumbled   = "jumbled"
 	Rejected  = "rejected"
 	SYNDrop   = "syn-drop"
 	CloseWait = "close-wait"
@@ -95,6 +96,11 @@ func Scenarios() []Scenario {
 		{
 			Name: Lossy, Doc: "2 MiB upload; the forwarder drops every 40th data segment to the server: the kernel recovers with SACK, fast retransmissions and RACK",
 			ToServer: delayed(Rules{DropEvery: 40}), ToClient: delayed(Rules{}),
+			Port: Port, Serve: serveBulk, Client: clientBulk, Linger: 300 * time.Millisecond,
+		},
+		{
+			Name: Jumbled, Doc: "2 MiB upload; the forwarder holds every 30th data segment to the server back behind the next: reordering without loss, which the kernel may take for loss and resend",
+			ToServer: delayed(Rules{HoldEvery: 30}), ToClient: delayed(Rules{}),
 			Port: Port, Serve: serveBulk, Client: clientBulk, Linger: 300 * time.Millisecond,
 		},
 		{
