@@ -124,6 +124,15 @@ func TestScenarios(t *testing.T) {
 				has: []string{"out_of_order", "lost_segment"}},
 		},
 		{
+			// The server's buffer fills while it does not read: zero
+			// windows on both veths, and the client filling the window.
+			name: netlab.SlowReader,
+			client: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
+				has: []string{"zero_window", "window_full"}, hasNot: []string{"lost_segment"}},
+			server: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
+				has: []string{"zero_window"}, hasNot: []string{"lost_segment"}},
+		},
+		{
 			name:   netlab.Rejected,
 			client: expect{flows: 1, connState: "REJ", has: []string{"rejected"}},
 			server: expect{flows: 1, connState: "REJ", has: []string{"rejected"}},
@@ -447,9 +456,10 @@ func tsharkCounts(t *testing.T, path string) map[string]int {
 	return counts
 }
 
-// TestImpairedMatchesTshark runs the scenarios of a lossy link and of a
-// reordering one on real kernel TCP (its loss recovery: SACK, fast
-// retransmissions, RACK, the occasional spurious resend) and requires the
+// TestImpairedMatchesTshark runs the scenarios of a lossy link, a
+// reordering one and a receiver that stops reading on real kernel TCP (its
+// loss recovery: SACK, fast retransmissions, RACK, the occasional spurious
+// resend; its zero-window probes) and requires the
 // analysis of each veth's capture to count every compared tcp.analysis flag
 // as tshark does, within 2 % or 2 packets (README).
 func TestImpairedMatchesTshark(t *testing.T) {
@@ -459,8 +469,9 @@ func TestImpairedMatchesTshark(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		atLeast string // a flag tshark must count 10 of on the server's veth
-	}{{netlab.Lossy, "lost_segment"}, {netlab.Jumbled, "out_of_order"}} {
+		atLeast string // a flag tshark must count at least min of on the server's veth
+		min     int
+	}{{netlab.Lossy, "lost_segment", 10}, {netlab.Jumbled, "out_of_order", 10}, {netlab.SlowReader, "zero_window", 1}} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc, err := netlab.ScenarioByName(tc.name)
 			if err != nil {
@@ -490,7 +501,7 @@ func TestImpairedMatchesTshark(t *testing.T) {
 					}
 				}
 				t.Logf("%s, ours/tshark: %s", c.where, strings.Join(table, ", "))
-				if c.where == "server veth" && theirs[tc.atLeast] < 10 {
+				if c.where == "server veth" && theirs[tc.atLeast] < tc.min {
 					t.Errorf("server veth: tshark counts %d %s: the scenario no longer impairs the link", theirs[tc.atLeast], tc.atLeast)
 				}
 			}

@@ -69,14 +69,15 @@ type Scenario struct {
 
 // Scenario names.
 const (
-	Clean     = "clean"
-	Drop      = "drop"
-	Reorder   = "reorder"
-	Lossy     = "lossy"
-	Jumbled   = "jumbled"
-	Rejected  = "rejected"
-	SYNDrop   = "syn-drop"
-	CloseWait = "close-wait"
+	Clean      = "clean"
+	Drop       = "drop"
+	Reorder    = "reorder"
+	Lossy      = "lossy"
+	Jumbled    = "jumbled"
+	SlowReader = "slow-reader"
+	Rejected   = "rejected"
+	SYNDrop    = "syn-drop"
+	CloseWait  = "close-wait"
 )
 
 // Scenarios returns the lab's scenarios, in a fresh slice.
@@ -102,6 +103,12 @@ func Scenarios() []Scenario {
 			Name: Jumbled, Doc: "2 MiB upload; the forwarder holds every 30th data segment to the server back behind the next: reordering without loss, which the kernel may take for loss and resend",
 			ToServer: delayed(Rules{HoldEvery: 30}), ToClient: delayed(Rules{}),
 			Port: Port, Serve: serveBulk, Client: clientBulk, Linger: 300 * time.Millisecond,
+		},
+		{
+			Name: SlowReader, Doc: "256 KiB upload to a server with a 16 KiB receive buffer that stops reading for 600 ms: zero windows, the client's probes, window updates",
+			ToServer: delayed(Rules{}), ToClient: delayed(Rules{}),
+			ListenControl: smallWindow,
+			Port:          Port, Serve: serveSlow, Client: clientUpload(SlowBytes), Linger: 300 * time.Millisecond,
 		},
 		{
 			Name: Reorder, Doc: "2 MiB upload; the forwarder holds the 300th data segment back behind the 301st",
@@ -338,26 +345,81 @@ func steadyWindow(network, address string, rc syscall.RawConn) error {
 
 // clientBulk uploads BulkBytes, half-closes and checks the server's count.
 func clientBulk(ctx context.Context, dial DialFunc) error {
-	c, err := dial(ctx)
+	return clientUpload(BulkBytes)(ctx, dial)
+}
+
+// clientUpload uploads n bytes, half-closes and checks the server's count.
+func clientUpload(n int) func(ctx context.Context, dial DialFunc) error {
+	return func(ctx context.Context, dial DialFunc) error {
+		c, err := dial(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write(make([]byte, n)); err != nil {
+			return fmt.Errorf("upload: %w", err)
+		}
+		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+			return fmt.Errorf("half-close: %w", err)
+		}
+		b, err := io.ReadAll(c)
+		if err != nil {
+			return fmt.Errorf("read count: %w", err)
+		}
+		if len(b) != 8 || binary.BigEndian.Uint64(b) != uint64(n) {
+			return fmt.Errorf("the server counted %x, want %d bytes", b, n)
+		}
+		return c.Close()
+	}
+}
+
+// SlowBytes is how much the slow-reader scenario uploads.
+const SlowBytes = 256 << 10
+
+// serveSlow reads 32 KiB of the upload, stops reading for 600 ms (longer
+// than the sender's first persist timeouts, so it probes the zero window),
+// then reads the rest and answers with the count, as serveBulk does.
+func serveSlow(ctx context.Context, ln net.Listener) error {
+	c, err := acceptOne(ctx, ln)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write(make([]byte, BulkBytes)); err != nil {
-		return fmt.Errorf("upload: %w", err)
-	}
-	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-		return fmt.Errorf("half-close: %w", err)
-	}
-	b, err := io.ReadAll(c)
+	n, err := io.CopyN(io.Discard, c, 32<<10)
 	if err != nil {
-		return fmt.Errorf("read count: %w", err)
+		return fmt.Errorf("read upload: %w", err)
 	}
-	if len(b) != 8 || binary.BigEndian.Uint64(b) != BulkBytes {
-		return fmt.Errorf("the server counted %x, want %d bytes", b, BulkBytes)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(600 * time.Millisecond):
 	}
-	return c.Close()
+	m, err := io.Copy(io.Discard, c)
+	if err != nil {
+		return fmt.Errorf("read upload: %w", err)
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(n+m))
+	if _, err := c.Write(b[:]); err != nil {
+		return fmt.Errorf("write count: %w", err)
+	}
+	return nil
+}
+
+// smallWindow is the slow-reader scenario's listener Control: a 16 KiB
+// receive buffer, which the upload fills while the server does not read.
+func smallWindow(network, address string, rc syscall.RawConn) error {
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 16<<10)
+	}); err != nil {
+		return fmt.Errorf("small window: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("small window: %w", serr)
+	}
+	return nil
 }
 
 // clientRefused expects the connect to be refused.
