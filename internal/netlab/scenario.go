@@ -330,17 +330,23 @@ var steadyWindowSysctls = map[string]string{"net/ipv4/tcp_window_scaling": "0"}
 // steadyWindow is the listener Control of the bulk scenarios (see
 // steadyWindowSysctls). Set on the listener, the options hold from the
 // handshake on.
-func steadyWindow(network, address string, rc syscall.RawConn) error {
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
-	}); err != nil {
-		return fmt.Errorf("steady window: %w", err)
+var steadyWindow = receiveBuffer(4 << 20)
+
+// receiveBuffer returns a listener Control that fixes the receive buffer of
+// the connections it accepts at n bytes (no autotuning).
+func receiveBuffer(n int) func(network, address string, rc syscall.RawConn) error {
+	return func(network, address string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+		}); err != nil {
+			return fmt.Errorf("receive buffer: %w", err)
+		}
+		if serr != nil {
+			return fmt.Errorf("receive buffer of %d bytes: %w", n, serr)
+		}
+		return nil
 	}
-	if serr != nil {
-		return fmt.Errorf("steady window: %w", serr)
-	}
-	return nil
 }
 
 // clientBulk uploads BulkBytes, half-closes and checks the server's count.
@@ -409,18 +415,7 @@ func serveSlow(ctx context.Context, ln net.Listener) error {
 
 // smallWindow is the slow-reader scenario's listener Control: a 16 KiB
 // receive buffer, which the upload fills while the server does not read.
-func smallWindow(network, address string, rc syscall.RawConn) error {
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 16<<10)
-	}); err != nil {
-		return fmt.Errorf("small window: %w", err)
-	}
-	if serr != nil {
-		return fmt.Errorf("small window: %w", serr)
-	}
-	return nil
-}
+var smallWindow = receiveBuffer(16 << 10)
 
 // clientRefused expects the connect to be refused.
 func clientRefused(ctx context.Context, dial DialFunc) error {
