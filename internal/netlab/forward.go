@@ -32,6 +32,9 @@ type Rules struct {
 	// HoldEvery holds every Nth TCP segment with payload as HoldData holds
 	// one (N ≥ 2: a held segment leaves with the next one). 0 holds none.
 	HoldEvery int
+	// DupEvery sends every Nth TCP segment with payload twice, back to back,
+	// as a misbehaving link or bridge may. 0 duplicates none.
+	DupEvery int
 	// HoldMax releases a held segment after this long when no later segment
 	// came (default 200 ms).
 	HoldMax time.Duration
@@ -47,15 +50,16 @@ type Rules struct {
 
 // DirStats counts what the forwarder did in one direction.
 type DirStats struct {
-	Frames    uint64 // frames read from the incoming side
-	Data      uint64 // of which TCP segments with payload
-	Forwarded uint64 // frames written to the outgoing side
-	Dropped   uint64 // frames dropped by a rule
-	Held      uint64 // segments held back and released later
-	NotIPv4   uint64 // frames that are not IPv4, dropped
-	Oversize  uint64 // frames larger than the MTU (offloads not off), dropped
-	SendErrs  uint64 // writes that failed
-	QueueFull uint64 // frames dropped because the delay line was full
+	Frames     uint64 // frames read from the incoming side
+	Data       uint64 // of which TCP segments with payload
+	Forwarded  uint64 // frames written to the outgoing side
+	Dropped    uint64 // frames dropped by a rule
+	Held       uint64 // segments held back and released later
+	Duplicated uint64 // segments sent twice
+	NotIPv4    uint64 // frames that are not IPv4, dropped
+	Oversize   uint64 // frames larger than the MTU (offloads not off), dropped
+	SendErrs   uint64 // writes that failed
+	QueueFull  uint64 // frames dropped because the delay line was full
 	// SocketDrops counts frames the kernel dropped before the forwarder
 	// read them (its socket buffer was full): loss no rule asked for.
 	SocketDrops uint64
@@ -76,6 +80,7 @@ const (
 	forward action = iota
 	drop
 	hold
+	twice // forward, and again right after
 )
 
 // verdict applies rules to a frame, given this direction's frame and data
@@ -99,6 +104,9 @@ func (r *Rules) verdict(n, data uint64, isData bool) action {
 	}
 	if r.HoldEvery > 1 && data%uint64(r.HoldEvery) == 0 {
 		return hold
+	}
+	if r.DupEvery > 0 && data%uint64(r.DupEvery) == 0 {
+		return twice
 	}
 	return forward
 }
@@ -278,6 +286,9 @@ func (d *direction) handle(frame []byte) {
 		d.held = append([]byte(nil), frame...)
 		d.timer = time.AfterFunc(d.rules.HoldMax, d.release)
 		return
+	case twice:
+		d.stats.Duplicated++
+		d.enqueue(append([]byte(nil), frame...))
 	}
 	d.enqueue(append([]byte(nil), frame...))
 	if isData && d.held != nil {

@@ -28,6 +28,8 @@ func TestVerdict(t *testing.T) {
 		{"hold every Nth", Rules{HoldEvery: 3}, 7, 6, true, hold},
 		{"not the one after", Rules{HoldEvery: 3}, 8, 7, true, forward},
 		{"never every one", Rules{HoldEvery: 1}, 8, 7, true, forward},
+		{"twice every Nth", Rules{DupEvery: 5}, 11, 10, true, twice},
+		{"once between", Rules{DupEvery: 5}, 12, 11, true, forward},
 		{"black hole from the start", Rules{Blackhole: true}, 1, 0, false, drop},
 		{"black hole after K", Rules{Blackhole: true, BlackholeAfter: 3}, 3, 1, true, forward},
 		{"black hole after K, then", Rules{Blackhole: true, BlackholeAfter: 3}, 4, 1, true, drop},

@@ -124,6 +124,16 @@ func TestScenarios(t *testing.T) {
 				has: []string{"out_of_order", "lost_segment"}},
 		},
 		{
+			// Every 50th data segment reaches the server twice: the second
+			// copy is a resend there (the receiver answers it with a
+			// duplicate ACK carrying D-SACK), and nothing on the client's.
+			name: netlab.Doubled,
+			client: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
+				hasNot: []string{"lost_segment", "retransmission", "spurious_retransmission"}},
+			server: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
+				hasAny: resent},
+		},
+		{
 			// The server's buffer fills while it does not read: zero
 			// windows on both veths, and the client filling the window.
 			name: netlab.SlowReader,
@@ -228,6 +238,9 @@ func checkForwarder(t *testing.T, sc netlab.Scenario, st netlab.Stats) {
 		}
 		if n := d.rules.HoldEvery; n > 1 && (d.st.Held+1 < d.st.Data/uint64(n) || d.st.Dropped != 0) {
 			t.Errorf("forwarder %s: held %d of %d data segments and dropped %d, want every %dth held and none dropped", d.name, d.st.Held, d.st.Data, d.st.Dropped, n)
+		}
+		if n := d.rules.DupEvery; n > 0 && d.st.Duplicated != d.st.Data/uint64(n) {
+			t.Errorf("forwarder %s: sent %d of %d data segments twice, want every %dth", d.name, d.st.Duplicated, d.st.Data, n)
 		}
 		if n := d.rules.DropEvery; n > 0 && d.st.Dropped != d.st.Data/uint64(n) {
 			t.Errorf("forwarder %s: dropped %d of %d data segments, want every %dth", d.name, d.st.Dropped, d.st.Data, n)
@@ -457,7 +470,8 @@ func tsharkCounts(t *testing.T, path string) map[string]int {
 }
 
 // TestImpairedMatchesTshark runs the scenarios of a lossy link, a
-// reordering one and a receiver that stops reading on real kernel TCP (its
+// reordering one, one that duplicates, and a receiver that stops reading
+// on real kernel TCP (its
 // loss recovery: SACK, fast retransmissions, RACK, the occasional spurious
 // resend; its zero-window probes) and requires the
 // analysis of each veth's capture to count every compared tcp.analysis flag
@@ -471,7 +485,10 @@ func TestImpairedMatchesTshark(t *testing.T) {
 		name    string
 		atLeast string // a flag tshark must count at least min of on the server's veth
 		min     int
-	}{{netlab.Lossy, "lost_segment", 10}, {netlab.Jumbled, "out_of_order", 10}, {netlab.SlowReader, "zero_window", 1}} {
+	}{
+		{netlab.Lossy, "lost_segment", 10}, {netlab.Jumbled, "out_of_order", 10},
+		{netlab.Doubled, "retransmission", 10}, {netlab.SlowReader, "zero_window", 1},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc, err := netlab.ScenarioByName(tc.name)
 			if err != nil {

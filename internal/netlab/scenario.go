@@ -75,6 +75,7 @@ const (
 	Lossy      = "lossy"
 	Jumbled    = "jumbled"
 	SlowReader = "slow-reader"
+	Doubled    = "doubled"
 	Rejected   = "rejected"
 	SYNDrop    = "syn-drop"
 	CloseWait  = "close-wait"
@@ -102,6 +103,11 @@ func Scenarios() []Scenario {
 		{
 			Name: Jumbled, Doc: "2 MiB upload; the forwarder holds every 30th data segment to the server back behind the next: reordering without loss, which the kernel may take for loss and resend",
 			ToServer: delayed(Rules{HoldEvery: 30}), ToClient: delayed(Rules{}),
+			Port: Port, Serve: serveBulk, Client: clientBulk, Linger: 300 * time.Millisecond,
+		},
+		{
+			Name: Doubled, Doc: "2 MiB upload; the forwarder sends every 50th data segment to the server twice",
+			ToServer: delayed(Rules{DupEvery: 50}), ToClient: delayed(Rules{}),
 			Port: Port, Serve: serveBulk, Client: clientBulk, Linger: 300 * time.Millisecond,
 		},
 		{
