@@ -283,6 +283,7 @@ func (d *direction) handle(frame []byte) {
 		d.stats.Dropped++
 		return
 	case hold:
+		d.releaseLocked() // one held at a time: a segment still held leaves first
 		d.held = append([]byte(nil), frame...)
 		d.timer = time.AfterFunc(d.rules.HoldMax, d.release)
 		return
