@@ -1,12 +1,16 @@
-// Command loopload makes a busy loopback for measuring live capture: a
-// server on a loopback address that answers each connection's request with
-// a response and closes, and clients that open connections to it back to
-// back for a bounded time. It prints how many connections completed.
+// Command loopload makes a busy loopback of real kernel TCP: a server on a
+// loopback address that answers each connection's request with a response,
+// and clients that open connections to it back to back for a bounded time.
+// -close says who ends each connection: the server (it closes after its
+// response), the client (it closes once it has read the response, and the
+// server after it), or a reset (the server aborts with RST). It prints how
+// many connections completed.
 //
 //	go run ./internal/cmd/loopload -duration 4s -clients 32
 //
 // It sends traffic to the loopback address it listens on, nowhere else.
-// scripts/live-bench.sh runs it under tcpflow-analyze live.
+// scripts/live-bench.sh runs it under tcpflow-analyze live, and
+// scripts/kernel-capture.sh under tcpdump.
 package main
 
 import (
@@ -19,6 +23,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -29,36 +34,43 @@ func main() {
 	resp := flag.Int("response", 1000, "bytes of each response (at most 1 MiB)")
 	closing := flag.String("close", "server", "who ends each connection: server (closes after its response), client (closes once it has read it; the server closes after), or reset (the server aborts with RST after its response)")
 	flag.Parse()
-	n, err := run(*addr, *duration, *clients, *resp, *closing)
+	res, err := run(*addr, *duration, *clients, *resp, *closing)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loopload:", err)
 		os.Exit(2)
 	}
-	fmt.Printf("connections %d\n", n)
+	fmt.Printf("connections %d\n", res.conns)
 }
 
-// run serves on addr and has clients connect to it for d; it returns the
-// connections that completed.
-func run(addr string, d time.Duration, clients, resp int, closing string) (int64, error) {
+// result is what a run did.
+type result struct {
+	conns       int64 // connections whose response came whole
+	resets      int64 // of which the client's read ended with a reset
+	clientFirst int64 // connections whose client closed before the server
+}
+
+// run serves on addr and has clients connect to it for d.
+func run(addr string, d time.Duration, clients, resp int, closing string) (result, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	switch {
 	case err != nil:
-		return 0, err
+		return result{}, err
 	case !ap.Addr().IsLoopback():
-		return 0, errors.New(addr + " is not a loopback address")
+		return result{}, errors.New(addr + " is not a loopback address")
 	case d <= 0 || d > time.Minute:
-		return 0, errors.New("the duration must be above 0 and at most 1m")
+		return result{}, errors.New("the duration must be above 0 and at most 1m")
 	case clients < 1 || clients > 256:
-		return 0, errors.New("clients must be 1-256")
+		return result{}, errors.New("clients must be 1-256")
 	case resp < 0 || resp > 1<<20:
-		return 0, errors.New("the response must be 0 to 1 MiB")
+		return result{}, errors.New("the response must be 0 to 1 MiB")
 	case closing != "server" && closing != "client" && closing != "reset":
-		return 0, errors.New("-close must be server, client or reset")
+		return result{}, errors.New("-close must be server, client or reset")
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
+	var n, resets, clientFirst atomic.Int64
 	defer ln.Close()
 	addr = ln.Addr().String() // the port chosen for :0
 	body := make([]byte, resp)
@@ -81,7 +93,9 @@ func run(addr string, d time.Duration, clients, resp int, closing string) (int64
 				case "client":
 					// Wait for the client's FIN, then close.
 					c.SetReadDeadline(time.Now().Add(5 * time.Second))
-					io.Copy(io.Discard, c)
+					if _, err := io.Copy(io.Discard, c); err == nil {
+						clientFirst.Add(1)
+					}
 				case "reset":
 					if tc, ok := c.(*net.TCPConn); ok {
 						tc.SetLinger(0)
@@ -90,7 +104,6 @@ func run(addr string, d time.Duration, clients, resp int, closing string) (int64
 			}(c)
 		}
 	}()
-	var n atomic.Int64
 	var wg sync.WaitGroup
 	end := time.Now().Add(d)
 	for range clients {
@@ -111,10 +124,13 @@ func run(addr string, d time.Duration, clients, resp int, closing string) (int64
 					} else {
 						got, err = io.Copy(io.Discard, c)
 					}
-					// A reset may cut the read short of nothing: the
-					// response was whole when its bytes all came.
+					// With -close reset the read ends in an error after
+					// the whole response: it counts when every byte came.
 					if err == nil || got == int64(resp) {
 						n.Add(1)
+					}
+					if errors.Is(err, syscall.ECONNRESET) {
+						resets.Add(1)
 					}
 				}
 				c.Close()
@@ -122,5 +138,5 @@ func run(addr string, d time.Duration, clients, resp int, closing string) (int64
 		}()
 	}
 	wg.Wait()
-	return n.Load(), nil
+	return result{conns: n.Load(), resets: resets.Load(), clientFirst: clientFirst.Load()}, nil
 }

@@ -5,11 +5,17 @@ import (
 	"time"
 )
 
+// TestRun runs each way of ending connections and checks that it is the one
+// that happened: resets only with -close reset, clients closing first only
+// with -close client.
 func TestRun(t *testing.T) {
 	for _, closing := range []string{"server", "client", "reset"} {
-		n, err := run("127.0.0.1:0", 200*time.Millisecond, 2, 100, closing)
-		if err != nil || n == 0 {
-			t.Fatalf("-close %s: %d connections, %v", closing, n, err)
+		res, err := run("127.0.0.1:0", 200*time.Millisecond, 2, 100, closing)
+		if err != nil || res.conns == 0 {
+			t.Fatalf("-close %s: %+v, %v", closing, res, err)
+		}
+		if (res.resets > 0) != (closing == "reset") || (res.clientFirst > 0) != (closing == "client") {
+			t.Errorf("-close %s: %d connections, %d reset, %d closed first by the client", closing, res.conns, res.resets, res.clientFirst)
 		}
 	}
 	for _, bad := range []struct {
