@@ -164,7 +164,9 @@ func (d *Decoder) etherTCP4(f *Frame, seg *segment.Segment, l, et int) bool {
 	seg.IPLen = total
 	// The same fields as fillTCP fills, written out again: a function the
 	// two shared is not inlined, and cost 1.7 % more instructions on the
-	// mix. TestOnePassDecodeMatchesGeneral keeps the two copies in step.
+	// mix (2.0 % when counted again in session 25, with the PGO profile
+	// covering the IPv6 path too). TestOnePassDecodeMatchesGeneral keeps the
+	// two copies in step.
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[l+12:l+16])), binary.BigEndian.Uint16(t))
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[l+16:l+20])), binary.BigEndian.Uint16(t[2:]))
 	seg.Seq = seqnum.Value(binary.BigEndian.Uint32(t[4:]))
