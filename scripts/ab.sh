@@ -47,8 +47,11 @@ done
 # vCPU spoils, and the sign test's p says how often a change that does
 # nothing would win or lose as many pairs (two-sided): 7 of 10 is p 0.34,
 # 9 of 10 p 0.021, 22 of 30 p 0.016.
-paste <(awk '$1 ~ /^[0-9.]+$/' "$dir/a") <(awk '$1 ~ /^[0-9.]+$/' "$dir/b") | awk '
-	{d[n] = ($5 + $6) - ($2 + $3); s += d[n]; if (d[n] < 0) w++; if (d[n] > 0) l++; n++}
+# Wall seconds are compared the same way: with several workers (PROCS) the
+# throughput is what counts, and the CPU seconds can fall while it does not.
+for what in cpu wall; do
+	paste <(awk '$1 ~ /^[0-9.]+$/' "$dir/a") <(awk '$1 ~ /^[0-9.]+$/' "$dir/b") | awk -v what="$what" '
+	{d[n] = what == "cpu" ? ($5 + $6) - ($2 + $3) : $4 - $1; s += d[n]; if (d[n] < 0) w++; if (d[n] > 0) l++; n++}
 	END {
 		if (!n) exit
 		for (i = 1; i < n; i++) for (j = i; j > 0 && d[j - 1] > d[j]; j--) {t = d[j]; d[j] = d[j - 1]; d[j - 1] = t}
@@ -58,5 +61,6 @@ paste <(awk '$1 ~ /^[0-9.]+$/' "$dir/a") <(awk '$1 ~ /^[0-9.]+$/' "$dir/b") | aw
 		for (i = 0; i <= k; i++) {tail += c; c = c * (m - i) / (i + 1)}
 		p = m ? 2 * tail / 2 ^ m : 1
 		if (p > 1) p = 1
-		printf "pairs: B - A cpu %+.3f s on average, median %+.3f, B faster in %d of %d (sign test p %.3f)\n", s / n, med, w, n, p
+		printf "pairs: B - A %s %+.3f s on average, median %+.3f, B faster in %d of %d (sign test p %.3f)\n", what, s / n, med, w, n, p
 	}'
+done

@@ -431,3 +431,27 @@ func TestWorkersIdenticalWithSmallCapsOnCorpus(t *testing.T) {
 		t.Error("no corpus capture reached a cap: the comparison shows nothing")
 	}
 }
+
+// TestWorkersIdenticalOverIPv6: the workers hand the capture-wide detectors
+// IPv4 endpoints packed into their events and others aside; over IPv6 a SYN
+// flood, scans and TIME_WAIT reuse must come out of two and three workers as
+// they come out of one, endpoints in their places.
+func TestWorkersIdenticalOverIPv6(t *testing.T) {
+	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 30_000, Connections: 2_000,
+		Concurrency: 200, Seed: 11, FloodSources: 3_000, IPv6: true})
+	workers := []int{1, 2, 3}
+	var streams []string
+	for _, n := range workers {
+		out, err := ndjsonWith(path, n, nil)
+		if err != nil {
+			t.Fatalf("%d workers: %v", n, err)
+		}
+		streams = append(streams, out)
+	}
+	for _, want := range []string{`"kind":"syn_flood"`, `2001:db8::c633:6450`} {
+		if !strings.Contains(streams[0], want) {
+			t.Fatalf("the stream has no %s: the test no longer exercises the capture-wide detectors over IPv6", want)
+		}
+	}
+	sameStreams(t, "", workers, streams)
+}

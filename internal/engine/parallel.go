@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -114,8 +115,7 @@ func (p *Pipeline) OmitTransitions() {
 
 // The kinds of events a worker records.
 const (
-	evCreated uint8 = iota
-	evFinished
+	evFinished uint8 = iota
 	evSYN
 	evHandshake
 	evTimeWait
@@ -130,59 +130,142 @@ const (
 )
 
 // event is one thing a worker did that the pipeline must replay in capture
-// order: a flow created or finished, or an input of the capture-wide detectors.
+// order: a flow finished, or an input of the capture-wide detectors. It takes one cache line: the merger reads each event on another
+// core than the one that wrote it, and at two lines (the addresses as
+// netip.AddrPort) the events were about a tenth of two workers' time on
+// short connections (docs/performance.md, session 26).
 type event struct {
-	frame      uint64 // the frame during whose processing it happened
-	phase      uint8
-	class      uint8  // with phaseSweep: the flow table class of the finished flow
-	last       uint64 // with phaseSweep: the flow's last frame (its place in the class's LRU list)
-	seq        uint32 // order within the worker for the same frame and phase
-	kind       uint8
-	origCloses bool
-	t          int64
-	a, b       netip.AddrPort
-	id         uint64 // a flow's first frame, which stands for its id in a worker
-	flow       *report.Flow
+	frame uint64 // the frame during whose processing it happened
+	// t is the capture time; with evFinished, the flow's last frame instead
+	// (in a sweep, its place in the class's LRU list).
+	t     int64
+	id    uint64 // a flow's first frame, which stands for its id in a worker
+	flow  *report.Flow
+	seq   uint32 // order within the worker for the same frame and phase
+	phase uint8
+	class uint8 // with phaseSweep: the flow table class of the finished flow
+	kind  uint8
+	bits  uint8 // evOrigCloses, evAddrsAside
+	// a and b are the event's two endpoints: IPv4 ones here, others in the
+	// recorder's addrs, from index a.ip.
+	a, b packedAddr
+	_    [12]byte
+}
+
+// The event takes exactly a cache line (a compile-time check).
+var (
+	_ [64 - unsafe.Sizeof(event{})]byte
+	_ [unsafe.Sizeof(event{}) - 64]byte
+)
+
+// packedAddr is an IPv4 address and port in 6 bytes.
+type packedAddr struct {
+	ip   [4]byte
+	port uint16
+}
+
+// The flags of event.bits.
+const (
+	evOrigCloses = 1 << iota // TimeWait: the originator closed first
+	evAddrsAside             // a and b are in the recorder's addrs at index a.ip
+)
+
+// setAddrs stores a and b in ev, or in *aside when either is not IPv4.
+func (ev *event) setAddrs(a, b netip.AddrPort, aside *[]netip.AddrPort) {
+	if a.Addr().Is4() && b.Addr().Is4() {
+		ev.a = packedAddr{a.Addr().As4(), a.Port()}
+		ev.b = packedAddr{b.Addr().As4(), b.Port()}
+		return
+	}
+	ev.bits |= evAddrsAside
+	binary.LittleEndian.PutUint32(ev.a.ip[:], uint32(len(*aside)))
+	*aside = append(*aside, a, b)
+}
+
+// addrs returns the event's two endpoints; aside is the addrs of the
+// recorder that made it.
+func (ev *event) addrs(aside []netip.AddrPort) (a, b netip.AddrPort) {
+	if ev.bits&evAddrsAside != 0 {
+		i := binary.LittleEndian.Uint32(ev.a.ip[:])
+		return aside[i], aside[i+1]
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4(ev.a.ip), ev.a.port), netip.AddrPortFrom(netip.AddrFrom4(ev.b.ip), ev.b.port)
+}
+
+// recording is the events a worker recorded for one round.
+type recording struct {
+	// created holds the first frames of the flows created, in order: a
+	// frame creates at most one flow, and only the order of creation
+	// numbers them, so the merger numbers a round's flows before its events.
+	created []uint64
+	events  []event
+	addrs   []netip.AddrPort // the endpoints of events that are not IPv4
+}
+
+// reset empties r, keeping its memory.
+func (r *recording) reset() {
+	r.created, r.events, r.addrs = r.created[:0], r.events[:0], r.addrs[:0]
 }
 
 // recorder collects a worker's events for one round.
 type recorder struct {
-	frame  uint64
-	phase  uint8
-	seq    uint32
-	events []event
+	frame uint64
+	phase uint8
+	seq   uint32
+	recording
 }
 
 func (r *recorder) at(frame uint64, phase uint8) {
 	r.frame, r.phase, r.seq = frame, phase, 0
 }
 
-func (r *recorder) add(ev event) {
-	ev.frame, ev.phase, ev.seq = r.frame, r.phase, r.seq
+// add appends an event of this frame and phase, and returns it to be filled.
+func (r *recorder) add(kind uint8) *event {
+	n := len(r.events)
+	if n < cap(r.events) {
+		r.events = r.events[:n+1]
+	} else {
+		r.events = append(r.events, event{})
+	}
+	ev := &r.events[n]
+	*ev = event{frame: r.frame, phase: r.phase, seq: r.seq, kind: kind}
 	r.seq++
-	r.events = append(r.events, ev)
+	return ev
 }
 
-func (r *recorder) created(frame uint64) { r.add(event{kind: evCreated, id: frame}) }
+func (r *recorder) created(frame uint64) { r.recording.created = append(r.recording.created, frame) }
 
 func (r *recorder) finished(class flow.Class, last uint64, f *report.Flow, orig, resp netip.AddrPort) {
-	r.add(event{kind: evFinished, class: uint8(class), last: last, id: f.FirstPacket, flow: f, a: orig, b: resp})
+	ev := r.add(evFinished)
+	ev.class, ev.t, ev.id, ev.flow = uint8(class), int64(last), f.FirstPacket, f
+	ev.setAddrs(orig, resp, &r.addrs)
 }
 
 func (r *recorder) SYN(t int64, src, dst netip.AddrPort, frame uint64) {
-	r.add(event{kind: evSYN, t: t, a: src, b: dst})
+	ev := r.add(evSYN)
+	ev.t = t
+	ev.setAddrs(src, dst, &r.addrs)
 }
 
 func (r *recorder) Handshake(t int64, orig, resp netip.AddrPort) {
-	r.add(event{kind: evHandshake, t: t, a: orig, b: resp})
+	ev := r.add(evHandshake)
+	ev.t = t
+	ev.setAddrs(orig, resp, &r.addrs)
 }
 
 func (r *recorder) TimeWait(t int64, orig, resp netip.AddrPort, origCloses bool, flowID, frame uint64) {
-	r.add(event{kind: evTimeWait, t: t, a: orig, b: resp, origCloses: origCloses, id: flowID})
+	ev := r.add(evTimeWait)
+	ev.t, ev.id = t, flowID
+	if origCloses {
+		ev.bits |= evOrigCloses
+	}
+	ev.setAddrs(orig, resp, &r.addrs)
 }
 
 func (r *recorder) RST(t int64, src, dst netip.AddrPort, frame uint64) {
-	r.add(event{kind: evRST, t: t, a: src, b: dst})
+	ev := r.add(evRST)
+	ev.t = t
+	ev.setAddrs(src, dst, &r.addrs)
 }
 
 func (r *recorder) FlowEndAt(*report.Flow, netip.AddrPort, netip.AddrPort) {} // finished records the flow itself
@@ -202,8 +285,8 @@ func (ev *event) less(o *event) bool {
 		if ev.class != o.class {
 			return ev.class < o.class
 		}
-		if ev.last != o.last {
-			return ev.last < o.last
+		if ev.t != o.t {
+			return ev.t < o.t
 		}
 	case phaseEnd:
 		return ev.id < o.id
@@ -237,9 +320,9 @@ type tick struct {
 // written at every frame, shared a cache line between the workers (0.1 s of
 // two workers' time on the mix).
 type batch struct {
-	refs   []int32
-	round  *round
-	events []event
+	refs  []int32
+	round *round
+	rec   recording
 }
 
 // round is a run of frames split between the workers.
@@ -359,7 +442,8 @@ func (p *Pipeline) newRound() *round {
 func (p *Pipeline) work(w *Engine, in chan *batch) {
 	for b := range in {
 		r := b.round
-		w.rec.events = b.events[:0]
+		b.rec.reset()
+		w.rec.recording = b.rec
 		for _, ix := range b.refs {
 			if ix < 0 {
 				tk := r.ticks[-ix-1]
@@ -377,8 +461,8 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 			key.SetOf(&seg.Src, &seg.Dst)
 			w.segment(seg, &key, sl.h)
 		}
-		b.events = w.rec.events
-		w.rec.events = nil
+		b.rec = w.rec.recording
+		w.rec.recording = recording{}
 		r.done.Done()
 	}
 }
@@ -386,17 +470,19 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 // merge replays each round's events in capture order once every worker has
 // done its batch of it; the workers meanwhile go on with the next rounds.
 func (p *Pipeline) merge() {
-	var lists [][]event
+	var lists []recording
 	for r := range p.rounds {
 		r.done.Wait()
 		lists = lists[:0]
 		for i := range r.batches {
-			lists = append(lists, r.batches[i].events)
+			lists = append(lists, r.batches[i].rec)
 		}
+		p.number(lists)
 		mergeEvents(lists, p.replay)
 		for i := range r.batches {
 			b := &r.batches[i]
-			b.refs, b.events = b.refs[:0], b.events[:0]
+			b.refs = b.refs[:0]
+			b.rec.reset()
 		}
 		r.slots, r.ticks, r.arena = r.slots[:0], r.ticks[:0], r.arena[:0]
 		p.bufs.roundMerged()
@@ -405,25 +491,43 @@ func (p *Pipeline) merge() {
 	close(p.merged)
 }
 
+// number gives the flows created in a round their ids, in the order of their
+// first frames, as a single engine does.
+func (p *Pipeline) number(lists []recording) {
+	for {
+		best := -1
+		for i := range lists {
+			if c := lists[i].created; len(c) > 0 && (best < 0 || c[0] < lists[best].created[0]) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		l := &lists[best]
+		p.nextID++
+		p.ids.put(l.created[0], p.nextID)
+		l.created = l.created[1:]
+	}
+}
+
 // replay feeds an event to the detectors and numbers the flows; events come
 // in the order a single engine would have produced them.
-func (p *Pipeline) replay(ev *event) {
+func (p *Pipeline) replay(ev *event, aside []netip.AddrPort) {
+	a, b := ev.addrs(aside)
 	switch ev.kind {
-	case evCreated:
-		p.nextID++
-		p.ids.put(ev.id, p.nextID)
 	case evSYN:
-		p.wide.SYN(ev.t, ev.a, ev.b, ev.frame)
+		p.wide.SYN(ev.t, a, b, ev.frame)
 	case evHandshake:
-		p.wide.Handshake(ev.t, ev.a, ev.b)
+		p.wide.Handshake(ev.t, a, b)
 	case evTimeWait:
-		p.wide.TimeWait(ev.t, ev.a, ev.b, ev.origCloses, p.ids.get(ev.id), ev.frame)
+		p.wide.TimeWait(ev.t, a, b, ev.bits&evOrigCloses != 0, p.ids.get(ev.id), ev.frame)
 	case evRST:
-		p.wide.RST(ev.t, ev.a, ev.b, ev.frame)
+		p.wide.RST(ev.t, a, b, ev.frame)
 	case evFinished:
 		f := ev.flow
 		f.ID = p.ids.take(ev.id)
-		p.wide.FlowEndAt(f, ev.a, ev.b)
+		p.wide.FlowEndAt(f, a, b)
 		if p.Sink != nil {
 			p.Sink(f)
 		} else {
@@ -455,7 +559,7 @@ func (p *Pipeline) endOpen() {
 			w.now = p.now
 		}
 	}
-	lists := make([][]event, n)
+	lists := make([]recording, n)
 	take := make([]int, n)
 	for {
 		// The next endChunk connections in id order, from each worker.
@@ -476,7 +580,7 @@ func (p *Pipeline) endOpen() {
 		busy := false
 		for i, w := range p.workers {
 			if take[i] == 0 {
-				lists[i] = nil
+				lists[i] = recording{}
 				continue
 			}
 			busy = true
@@ -484,13 +588,13 @@ func (p *Pipeline) endOpen() {
 			go func() {
 				defer wg.Done()
 				rec := recs[i]
-				rec.events = rec.events[:0]
+				rec.reset()
 				rec.at(p.lastFrame+1, phaseEnd)
 				for _, ent := range open[i][:take[i]] {
 					w.finish(ent, "end_of_capture")
 				}
 				open[i] = open[i][take[i]:]
-				lists[i] = rec.events
+				lists[i] = rec.recording
 			}()
 		}
 		if !busy {
@@ -503,20 +607,22 @@ func (p *Pipeline) endOpen() {
 
 // mergeEvents calls fn with the events of lists, each already in capture
 // order (a worker records them in the order it does the work), merged into
-// the order a single engine would have produced them.
-func mergeEvents(lists [][]event, fn func(*event)) {
+// the order a single engine would have produced them, and the addrs of the
+// recording each came from.
+func mergeEvents(lists []recording, fn func(*event, []netip.AddrPort)) {
 	for {
 		best := -1
-		for i, l := range lists {
-			if len(l) > 0 && (best < 0 || l[0].less(&lists[best][0])) {
+		for i := range lists {
+			if l := lists[i].events; len(l) > 0 && (best < 0 || l[0].less(&lists[best].events[0])) {
 				best = i
 			}
 		}
 		if best < 0 {
 			return
 		}
-		fn(&lists[best][0])
-		lists[best] = lists[best][1:]
+		l := &lists[best]
+		fn(&l.events[0], l.addrs)
+		l.events = l.events[1:]
 	}
 }
 
