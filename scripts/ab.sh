@@ -2,7 +2,8 @@
 # ab.sh N BIN_A BIN_B ARGS... — compare two builds on a noisy machine: run
 # "BIN ARGS" N times each, alternating A and B so that both see the same
 # drift, and print the best wall and CPU (user+sys) seconds of each, and
-# how B fared against A pair by pair (the fairer figure on a noisy machine).
+# how B fared against A pair by pair, in CPU and in wall seconds (the fairer
+# figures on a noisy machine).
 # Output of the runs is discarded. One core by default: CPUS (taskset list,
 # default 0) and PROCS (GOMAXPROCS, default 1) change that.
 #
