@@ -25,6 +25,8 @@
 #   scripts/cachesim.sh /tmp/a /tmp/b analyze -o ndjson    # other arguments
 #
 # Environment: BENCH_DIR (default /tmp/tcpflow-bench) keeps the capture;
+# CAP counts on another capture instead (such as the first 300 k packets of
+# scripts/kernel-capture.sh's);
 # OUT keeps the callgrind files (callgrind_annotate reads them) instead of
 # a temporary directory.
 set -euo pipefail
@@ -37,9 +39,9 @@ shift 2
 command -v valgrind >/dev/null || { echo "cachesim.sh: valgrind is missing (apt-get install valgrind)" >&2; exit 2; }
 dir=${BENCH_DIR:-/tmp/tcpflow-bench}
 mkdir -p "$dir"
-cap=$dir/mix300k.pcap
+cap=${CAP:-$dir/mix300k.pcap}
 flags="--packets 300000 --connections 30000 --concurrency 1000 --flood-sources 1500 --seed 1"
-if [ ! -s "$cap" ] || [ "$(cat "$dir/mix300k.flags" 2>/dev/null)" != "$flags" ]; then
+if [ -z "${CAP:-}" ] && { [ ! -s "$cap" ] || [ "$(cat "$dir/mix300k.flags" 2>/dev/null)" != "$flags" ]; }; then
 	# shellcheck disable=SC2086
 	"$b" gen $flags -w "$cap" >&2
 	echo "$flags" >"$dir/mix300k.flags"
