@@ -525,9 +525,6 @@ func autoWorkers(cfg *engine.Config, files []string, s *IO) {
 // analyzeWith is Analyze with setup applied to the analyzer before it reads.
 func analyzeWith(files []string, filter string, cfg engine.Config, s *IO, setup func(engine.Analyzer)) (*report.Report, error) {
 	autoWorkers(&cfg, files, s)
-	if engine.WorkersFor(cfg) > 1 {
-		endBigHold()
-	}
 	eng, err := engine.NewAnalyzer(cfg)
 	if err != nil {
 		return nil, err

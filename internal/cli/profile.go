@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
-	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -110,23 +109,8 @@ func applyGC(gogc, limit, bigHeap bool) {
 		debug.SetGCPercent(defaultGCPercent)
 	case bigHeap:
 		holdGC(bigHoldBytes, defaultGCPercent)
-		bigHold.Store(true)
 	default:
 		holdGC(gcHoldBytes, defaultGCPercent)
-	}
-}
-
-// bigHold is set while a run with a big heap holds the collector off
-// (applyGC), for endBigHold.
-var bigHold atomic.Bool
-
-// endBigHold ends a big heap's hold, if one is on: a pipeline of workers
-// runs without it. With two workers on two cores the hold cost 0.05-0.07
-// CPU-s on the mix's table and 0.14-0.22 on its ndjson (alternated pairs,
-// both orders), where one worker gained from it on one core and on two.
-func endBigHold() {
-	if bigHold.CompareAndSwap(true, false) {
-		releaseGC(defaultGCPercent)
 	}
 }
 
@@ -139,7 +123,9 @@ func endBigHold() {
 // longer links: session 23.) One core, alternated pairs: table
 // -0.026 CPU-s (7 of 10), ndjson -0.072 (6 of 6); the 10 M-packet capture
 // and the 1 M-source flood peak where they did (docs/performance.md,
-// session 16).
+// session 16). A pipeline of workers ran without it from session 16 to 25,
+// when it cost two workers CPU; since session 26 it saves them 0.02-0.045 s
+// of wall time on 2 M-packet captures, for 1-6 MiB more at the peak.
 const bigHoldBytes = 64 << 20
 
 // gcHoldBytes is how much memory the runtime may take before the first

@@ -19,17 +19,14 @@ func gcSettings() (percent, limit uint64) {
 	return s[0].Value.Uint64(), s[1].Value.Uint64()
 }
 
-// keepGCSettings sets the collector's target to 100, removes any memory
-// limit and clears the big heap's hold for the test, and puts them back
-// after it.
+// keepGCSettings sets the collector's target to 100 and removes any memory
+// limit for the test, and puts them back after it.
 func keepGCSettings(t *testing.T) {
 	oldPercent := debug.SetGCPercent(100)
 	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
-	oldBig := bigHold.Swap(false)
 	t.Cleanup(func() {
 		debug.SetGCPercent(oldPercent)
 		debug.SetMemoryLimit(oldLimit)
-		bigHold.Store(oldBig)
 	})
 }
 
@@ -125,25 +122,6 @@ func TestApplyGC(t *testing.T) {
 			collectUntilReleased()
 		})
 	}
-}
-
-// TestEndBigHold: a pipeline ends a big heap's hold at once, and leaves a
-// small run's hold alone.
-func TestEndBigHold(t *testing.T) {
-	keepGCSettings(t)
-	debug.SetGCPercent(100)
-	applyGC(false, false, false)
-	endBigHold()
-	if p, l := gcSettings(); p != math.MaxUint64 || l != gcHoldBytes {
-		t.Errorf("small hold after endBigHold: target %d, limit %d; want it held at %d", p, l, uint64(gcHoldBytes))
-	}
-	collectUntilReleased()
-	applyGC(false, false, true)
-	endBigHold()
-	if p, l := gcSettings(); p != defaultGCPercent || l != math.MaxInt64 {
-		t.Errorf("big hold after endBigHold: target %d, limit %d; want %d and no limit", p, l, defaultGCPercent)
-	}
-	collectUntilReleased()
 }
 
 // TestSmallInputs: only regular files known to hold little go without the
