@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/pcapgen"
@@ -140,5 +141,17 @@ func TestPipelineLendsFewBuffers(t *testing.T) {
 				t.Errorf("the reader allocated %d buffers, want at most %d (%d MB read)", made, limit, len(data)>>20)
 			}
 		})
+	}
+}
+
+// TestEventTakesOneLine: where pointers take 8 bytes, an event is exactly a
+// cache line, so that the merger's read of each costs one line (the build
+// only checks that it fits).
+func TestEventTakesOneLine(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("32-bit: an event is smaller than a line")
+	}
+	if n := unsafe.Sizeof(event{}); n != 64 {
+		t.Fatalf("an event takes %d bytes, want 64", n)
 	}
 }
