@@ -39,6 +39,21 @@ func sameStreams(t *testing.T, name string, workers []int, streams []string) {
 	}
 }
 
+// ndjsonStreams streams path with each number of workers, the default
+// configuration otherwise.
+func ndjsonStreams(t *testing.T, path string, workers []int) []string {
+	t.Helper()
+	var streams []string
+	for _, n := range workers {
+		out, err := ndjsonWith(path, n, nil)
+		if err != nil {
+			t.Fatalf("%d workers: %v", n, err)
+		}
+		streams = append(streams, out)
+	}
+	return streams
+}
+
 // TestWorkersGiveIdenticalReports analyzes every capture with one worker and
 // with several, and requires byte-identical JSON.
 func TestWorkersGiveIdenticalReports(t *testing.T) {
@@ -389,14 +404,7 @@ func TestWorkersIdenticalWithManyOpenAtEnd(t *testing.T) {
 	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 30_000, Connections: 2_000,
 		Concurrency: 200, Seed: 5, FloodSources: 6_000})
 	workers := []int{1, 2, 3}
-	var streams []string
-	for _, n := range workers {
-		out, err := ndjsonWith(path, n, nil)
-		if err != nil {
-			t.Fatalf("%d workers: %v", n, err)
-		}
-		streams = append(streams, out)
-	}
+	streams := ndjsonStreams(t, path, workers)
 	if open := strings.Count(streams[0], `"end_reason":"end_of_capture"`); open < 3*1024 {
 		t.Fatalf("%d flows open at the end: too few to take several chunks", open)
 	}
@@ -440,14 +448,7 @@ func TestWorkersIdenticalOverIPv6(t *testing.T) {
 	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 30_000, Connections: 2_000,
 		Concurrency: 200, Seed: 11, FloodSources: 3_000, IPv6: true})
 	workers := []int{1, 2, 3}
-	var streams []string
-	for _, n := range workers {
-		out, err := ndjsonWith(path, n, nil)
-		if err != nil {
-			t.Fatalf("%d workers: %v", n, err)
-		}
-		streams = append(streams, out)
-	}
+	streams := ndjsonStreams(t, path, workers)
 	for _, want := range []string{`"kind":"syn_flood"`, `2001:db8::c633:6450`} {
 		if !strings.Contains(streams[0], want) {
 			t.Fatalf("the stream has no %s: the test no longer exercises the capture-wide detectors over IPv6", want)
