@@ -350,6 +350,14 @@ const batchFrames = 4096
 // read last stalled 0.2 s a run on the mix; 8 frames ahead, 20 ms.
 const slotsAhead = 8
 
+// slotsAheadRead is how many of its frames ahead a worker asks for a slot's
+// lines. The reader wrote them on its own core, and the worker's frames are
+// every other slot or so, which the hardware's prefetchers do not follow:
+// the first read of each slot waited for it. Two workers, 8 ahead: wall
+// -0.020 to -0.025 s on the loopback capture and the mix (9 of 10 pairs
+// each), CPU -0.045 to -0.060 (10 of 10; docs/performance.md, session 26).
+const slotsAheadRead = 8
+
 // roundBuffers is how many of the reader's buffers (256 KiB each) a round
 // spans at most: with large frames 4096 of them fill 16 of those buffers,
 // and the rounds in flight held more buffers than the pool keeps, so each
@@ -446,7 +454,10 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 		r := b.round
 		b.rec.reset()
 		w.rec.recording = b.rec
-		for _, ix := range b.refs {
+		for i, ix := range b.refs {
+			if j := i + slotsAheadRead; j < len(b.refs) && b.refs[j] >= 0 {
+				prefetch.ForRead(unsafe.Pointer(&r.slots[b.refs[j]]), unsafe.Sizeof(slot{}))
+			}
 			if ix < 0 {
 				tk := r.ticks[-ix-1]
 				w.rec.at(tk.frame, phaseSweep)
