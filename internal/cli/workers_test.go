@@ -456,3 +456,25 @@ func TestWorkersIdenticalOverIPv6(t *testing.T) {
 	}
 	sameStreams(t, "", workers, streams)
 }
+
+// TestWorkersIdenticalInTimeWaitStorm: the workers hand the TIME_WAIT storm
+// detector which side closed first as a bit of each event. The test
+// capture's 300 connections, which the client closes first, make a storm
+// once 1 % of the port range is enough, and two and three workers must
+// name the client as the holder as one engine does.
+func TestWorkersIdenticalInTimeWaitStorm(t *testing.T) {
+	path := filepath.Join(repoRoot, "testdata", "pcaps", "time_wait_storm.pcap")
+	workers := []int{1, 2, 3}
+	var streams []string
+	for _, n := range workers {
+		out, err := ndjsonWith(path, n, func(c *engine.Config) { c.Wide.TimeWaitWarnShare = 0.01 })
+		if err != nil {
+			t.Fatalf("%d workers: %v", n, err)
+		}
+		streams = append(streams, out)
+	}
+	if !strings.Contains(streams[0], `"closed_by_client":300`) {
+		t.Fatalf("no storm of 300 connections held by the client: the test no longer exercises who closed first\n%s", streams[0][strings.LastIndex(streams[0], "\n")+1:])
+	}
+	sameStreams(t, "", workers, streams)
+}

@@ -57,6 +57,14 @@ type expect struct {
 // at each capture point.
 func TestScenarios(t *testing.T) {
 	requireLab(t)
+	// Loss between the veths, once or on a lossy link: where the client
+	// sent the segments there is no gap and their copies are resends after
+	// the receiver's duplicate ACKs; where the server received them each
+	// lost one leaves a gap that a resend filled.
+	lostClient := expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
+		has: []string{"duplicate_ack"}, hasAny: resent, hasNot: []string{"lost_segment"}}
+	lostServer := expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
+		has: []string{"lost_segment", "duplicate_ack"}, hasAny: resent}
 	cases := []struct {
 		name           string
 		cfg            func(*engine.Config)
@@ -79,13 +87,11 @@ func TestScenarios(t *testing.T) {
 			// retransmission after two duplicate ACKs with the same window,
 			// else out-of-order when it follows the newest segment within the
 			// handshake RTT (10 ms here), else a retransmission.
-			name: netlab.Drop,
-			client: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
-				has: []string{"duplicate_ack"}, hasAny: resent, hasNot: []string{"lost_segment"}},
+			name:   netlab.Drop,
+			client: lostClient,
 			// The server's veth is after it: the segment never arrived, so
 			// there is a gap (network loss) that the resend filled.
-			server: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
-				has: []string{"lost_segment", "duplicate_ack"}, hasAny: resent},
+			server: lostServer,
 		},
 		{
 			// Held back behind the next segment: in order where the client
@@ -108,11 +114,9 @@ func TestScenarios(t *testing.T) {
 			// Where the client sent them there is no gap; where the server
 			// received them every one leaves a gap that a resend filled.
 			// TestImpairedMatchesTshark compares the counts with tshark's.
-			name: netlab.Lossy,
-			client: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
-				has: []string{"duplicate_ack"}, hasAny: resent, hasNot: []string{"lost_segment"}},
-			server: expect{flows: 1, connState: "SF", origState: "TIME_WAIT", noMissed: true,
-				has: []string{"lost_segment", "duplicate_ack"}, hasAny: resent},
+			name:   netlab.Lossy,
+			client: lostClient,
+			server: lostServer,
 		},
 		{
 			// Held back behind the next one, every 30th data segment: each

@@ -70,8 +70,8 @@ func run(addr string, d time.Duration, clients, resp int, closing string) (resul
 	if err != nil {
 		return result{}, err
 	}
-	var n, resets, clientFirst atomic.Int64
 	defer ln.Close()
+	var n, resets, clientFirst atomic.Int64
 	addr = ln.Addr().String() // the port chosen for :0
 	body := make([]byte, resp)
 	go func() {
