@@ -40,12 +40,12 @@ func sameStreams(t *testing.T, name string, workers []int, streams []string) {
 }
 
 // ndjsonStreams streams path with each number of workers, the default
-// configuration otherwise.
-func ndjsonStreams(t *testing.T, path string, workers []int) []string {
+// configuration otherwise, changed by tune when it is not nil.
+func ndjsonStreams(t *testing.T, path string, workers []int, tune func(*engine.Config)) []string {
 	t.Helper()
 	var streams []string
 	for _, n := range workers {
-		out, err := ndjsonWith(path, n, nil)
+		out, err := ndjsonWith(path, n, tune)
 		if err != nil {
 			t.Fatalf("%d workers: %v", n, err)
 		}
@@ -404,7 +404,7 @@ func TestWorkersIdenticalWithManyOpenAtEnd(t *testing.T) {
 	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 30_000, Connections: 2_000,
 		Concurrency: 200, Seed: 5, FloodSources: 6_000})
 	workers := []int{1, 2, 3}
-	streams := ndjsonStreams(t, path, workers)
+	streams := ndjsonStreams(t, path, workers, nil)
 	if open := strings.Count(streams[0], `"end_reason":"end_of_capture"`); open < 3*1024 {
 		t.Fatalf("%d flows open at the end: too few to take several chunks", open)
 	}
@@ -448,7 +448,7 @@ func TestWorkersIdenticalOverIPv6(t *testing.T) {
 	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 30_000, Connections: 2_000,
 		Concurrency: 200, Seed: 11, FloodSources: 3_000, IPv6: true})
 	workers := []int{1, 2, 3}
-	streams := ndjsonStreams(t, path, workers)
+	streams := ndjsonStreams(t, path, workers, nil)
 	for _, want := range []string{`"kind":"syn_flood"`, `2001:db8::c633:6450`} {
 		if !strings.Contains(streams[0], want) {
 			t.Fatalf("the stream has no %s: the test no longer exercises the capture-wide detectors over IPv6", want)
@@ -465,14 +465,7 @@ func TestWorkersIdenticalOverIPv6(t *testing.T) {
 func TestWorkersIdenticalInTimeWaitStorm(t *testing.T) {
 	path := filepath.Join(repoRoot, "testdata", "pcaps", "time_wait_storm.pcap")
 	workers := []int{1, 2, 3}
-	var streams []string
-	for _, n := range workers {
-		out, err := ndjsonWith(path, n, func(c *engine.Config) { c.Wide.TimeWaitWarnShare = 0.01 })
-		if err != nil {
-			t.Fatalf("%d workers: %v", n, err)
-		}
-		streams = append(streams, out)
-	}
+	streams := ndjsonStreams(t, path, workers, func(c *engine.Config) { c.Wide.TimeWaitWarnShare = 0.01 })
 	if !strings.Contains(streams[0], `"closed_by_client":300`) {
 		t.Fatalf("no storm of 300 connections held by the client: the test no longer exercises who closed first\n%s", streams[0][strings.LastIndex(streams[0], "\n")+1:])
 	}
