@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -461,13 +462,29 @@ func TestWorkersIdenticalOverIPv6(t *testing.T) {
 // detector which side closed first as a bit of each event. The test
 // capture's 300 connections, which the client closes first, make a storm
 // once 1 % of the port range is enough, and two and three workers must
-// name the client as the holder as one engine does.
+// name the client as the holder as one engine does; the same connections
+// closed first by the server (generated here) must name the server.
 func TestWorkersIdenticalInTimeWaitStorm(t *testing.T) {
-	path := filepath.Join(repoRoot, "testdata", "pcaps", "time_wait_storm.pcap")
-	workers := []int{1, 2, 3}
-	streams := ndjsonStreams(t, path, workers, func(c *engine.Config) { c.Wide.TimeWaitWarnShare = 0.01 })
-	if !strings.Contains(streams[0], `"closed_by_client":300`) {
-		t.Fatalf("no storm of 300 connections held by the client: the test no longer exercises who closed first\n%s", streams[0][strings.LastIndex(streams[0], "\n")+1:])
+	server := filepath.Join(t.TempDir(), "server_time_wait_storm.pcap")
+	f, err := os.Create(server)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sameStreams(t, "", workers, streams)
+	if err := pcapgen.TimeWaitStorm(f, pcapgen.Server); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, held string }{
+		{filepath.Join(repoRoot, "testdata", "pcaps", "time_wait_storm.pcap"), `"closed_by_client":300`},
+		{server, `"closed_by_server":300`},
+	} {
+		workers := []int{1, 2, 3}
+		streams := ndjsonStreams(t, tc.path, workers, func(c *engine.Config) { c.Wide.TimeWaitWarnShare = 0.01 })
+		if !strings.Contains(streams[0], tc.held) {
+			t.Fatalf("%s: no storm with %s: the test no longer exercises who closed first\n%s", tc.path, tc.held, streams[0][strings.LastIndex(streams[0], "\n")+1:])
+		}
+		sameStreams(t, filepath.Base(tc.path)+": ", workers, streams)
+	}
 }

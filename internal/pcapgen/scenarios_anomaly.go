@@ -253,7 +253,12 @@ func buildSynFlood(w io.Writer) error {
 	return c.Close()
 }
 
-func buildTimeWaitStorm(w io.Writer) error {
+func buildTimeWaitStorm(w io.Writer) error { return TimeWaitStorm(w, Client) }
+
+// TimeWaitStorm writes the time_wait_storm scenario with closer sending the
+// first FIN of every connection: with Server, TIME_WAIT sits on the server
+// (an HTTP/1.0 server's storm), which no committed capture shows.
+func TimeWaitStorm(w io.Writer, closer Side) error {
 	c := NewCapture(w, Format{})
 	o := LinuxOpts()
 	o.RTT = time.Millisecond
@@ -273,7 +278,7 @@ func buildTimeWaitStorm(w io.Writer) error {
 			k.Send(Server, 400)
 		}
 		for _, k := range ks {
-			k.Close(Client)
+			k.Close(closer)
 		}
 		c.Advance(2 * time.Millisecond)
 	}
