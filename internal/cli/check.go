@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -126,9 +127,10 @@ func RunCheck(o *CheckOptions, s *IO) error {
 	// open connections as with ndjson.
 	ev := policy.NewEvaluator(pol)
 	rep, readErr := analyzeWith(o.Files, o.Filter, o.Engine, s, func(eng engine.Analyzer) {
-		eng.OmitTransitions() // the policy never reads them
-		eng.SetSink(func(f *report.Flow) {
-			ev.Add(f)
+		// The policy reads no text of a record: the endpoints come as
+		// addresses, and are written out only for the flows it blames.
+		eng.SetEndpointSink(func(f *report.Flow, orig, resp netip.AddrPort) {
+			ev.AddWith(f, orig, resp)
 			eng.Recycle(f)
 		})
 	})

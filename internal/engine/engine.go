@@ -125,6 +125,9 @@ type Engine struct {
 	// being kept for the report. The flow is the sink's to keep: the engine
 	// does not touch it again.
 	Sink func(*report.Flow)
+	// epSink, when set (SetEndpointSink), receives each flow as it finishes
+	// with its endpoints, instead of Sink; the records have no text.
+	epSink func(f *report.Flow, orig, resp netip.AddrPort)
 	// Want, when set with a Sink, is asked for each flow as it finishes
 	// whether the sink will show it, by the frame that began the flow (ids
 	// follow the same order). When it says no, a flow without findings is
@@ -163,6 +166,7 @@ type Engine struct {
 	spare      *report.Flow   // the record nextFlow hands out next
 	freeFlows  []*report.Flow // recycled records taken for nextFlow (takeFlow)
 	noTimeline bool           // records carry no transitions (OmitTransitions)
+	noText     bool           // records carry no text (SetEndpointSink)
 	strs       strCache
 	nflows     int
 	// unshownMsg holds, for each anomaly kind, one more than the first
@@ -223,6 +227,11 @@ func (l *flowList) all() []report.Flow {
 
 // SetSink implements Analyzer.
 func (e *Engine) SetSink(fn func(*report.Flow)) { e.Sink = fn }
+
+// SetEndpointSink implements Analyzer.
+func (e *Engine) SetEndpointSink(fn func(f *report.Flow, orig, resp netip.AddrPort)) {
+	e.epSink, e.Sink, e.noText = fn, nil, true
+}
 
 // SetWant implements Analyzer.
 func (e *Engine) SetWant(fn func(firstFrame uint64) bool) { e.Want = fn }
@@ -676,7 +685,7 @@ func (e *Engine) finishWith(ent *flow.Entry[*conn], c *conn, l *liteConn, reason
 		}
 	}
 	f := e.nextFlow()
-	if e.Want != nil && (e.Sink != nil || e.rec != nil) && !e.Want(c.firstFrame) {
+	if e.Want != nil && (e.Sink != nil || e.epSink != nil || e.rec != nil) && !e.Want(c.firstFrame) {
 		e.fillUnshown(f, c, reason)
 	} else {
 		e.fillRecord(f, c, reason, true)
@@ -695,9 +704,14 @@ func (e *Engine) finishWith(ent *flow.Entry[*conn], c *conn, l *liteConn, reason
 	if l != nil {
 		e.freeLite(l)
 	}
+	orig, resp := c.orig, c.resp
 	e.freeConn(c)
 	if e.rec != nil {
 		return // the pipeline collects it
+	}
+	if e.epSink != nil {
+		e.epSink(f, orig, resp)
+		return
 	}
 	if e.Sink != nil {
 		e.Sink(f)

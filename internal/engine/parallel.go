@@ -64,6 +64,12 @@ type Analyzer interface {
 	// outputs that never show them (the table, CSV, check): a tenth of
 	// building a record, and most of its memory.
 	OmitTransitions()
+	// SetEndpointSink is SetSink for a sink that takes each flow's
+	// endpoints as addresses: the records leave out their text (Orig,
+	// Resp, History, OrigState, RespState, the transitions, and each
+	// finding's own message, for which its kind's stands). A policy reads
+	// none of it.
+	SetEndpointSink(fn func(f *report.Flow, orig, resp netip.AddrPort))
 	// SetWant says which flows the sink will show, by the frame that began
 	// each (see Engine.Want): the others may come to the sink as partial
 	// records. It has no effect without a sink. In a Pipeline fn is called
@@ -86,6 +92,15 @@ func (p *Pipeline) SetSink(fn func(*report.Flow)) {
 	p.applyWant()
 }
 
+// SetEndpointSink implements Analyzer.
+func (p *Pipeline) SetEndpointSink(fn func(f *report.Flow, orig, resp netip.AddrPort)) {
+	p.Sink, p.epSink = nil, fn
+	for _, w := range p.workers {
+		w.noText = true
+	}
+	p.applyWant()
+}
+
 // SetWant implements Analyzer. The workers ask fn before the merger hands
 // the flows to the sink: a sink whose answers only ever turn from yes to no
 // for a given frame (such as one that keeps the lowest ids) stays exact,
@@ -100,7 +115,7 @@ func (p *Pipeline) SetWant(fn func(firstFrame uint64) bool) {
 func (p *Pipeline) applyWant() {
 	for _, w := range p.workers {
 		w.Want = nil
-		if p.Sink != nil {
+		if p.Sink != nil || p.epSink != nil {
 			w.Want = p.want
 		}
 	}
@@ -399,7 +414,8 @@ type Pipeline struct {
 	ids    idMap // first frame → flow id, for open flows
 	flows  flowList
 	// Sink, when set, receives each flow as it finishes, in capture order.
-	Sink func(*report.Flow)
+	Sink   func(*report.Flow)
+	epSink func(f *report.Flow, orig, resp netip.AddrPort) // see SetEndpointSink
 	want func(firstFrame uint64) bool // see SetWant
 }
 
@@ -541,9 +557,12 @@ func (p *Pipeline) replay(ev *event, aside []netip.AddrPort) {
 		f := ev.flow
 		f.ID = p.ids.take(ev.id)
 		p.wide.FlowEndAt(f, a, b)
-		if p.Sink != nil {
+		switch {
+		case p.epSink != nil:
+			p.epSink(f, a, b)
+		case p.Sink != nil:
 			p.Sink(f)
-		} else {
+		default:
 			p.flows.add(f)
 		}
 	}

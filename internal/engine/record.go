@@ -23,6 +23,10 @@ func (e *Engine) flowRecord(c *conn, reason string, final bool) report.Flow {
 
 // fillRecord is flowRecord into f, reusing the capacity of f.Transitions.
 func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) {
+	if e.noText {
+		e.fillTextless(f, c, reason, final)
+		return
+	}
 	st := c.st.States()
 	ts, as := f.Transitions[:0], f.Anomalies[:0]
 	*f = report.Flow{
@@ -71,6 +75,44 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 		e.flowAnomalies(c, f.ConnState)
 	}
 	f.Anomalies = c.an.ReportInto(as, func(k anomaly.Kind) string { return flowMessage(c, f, k) })
+}
+
+// fillTextless is fillRecord for a sink that takes the endpoints as
+// addresses (SetEndpointSink): the record leaves out its text, the
+// endpoints, history and states as strings and the findings' own messages
+// (each has its kind's), and its transitions. A policy reads none of them;
+// on short connections they were a twelfth of a check (docs/performance.md,
+// session 27).
+func (e *Engine) fillTextless(f *report.Flow, c *conn, reason string, final bool) {
+	ts, as := f.Transitions[:0], f.Anomalies[:0]
+	*f = report.Flow{
+		ID: c.id, Generation: c.gen, Midstream: c.midstream,
+		ConnState: c.zeek.ConnState(), EndReason: reason,
+		FirstPacket: c.firstFrame, LastPacket: c.lastFrame,
+		Start: report.Time(c.start), End: report.Time(c.end),
+		DurationSec: float64(c.end-c.start) / 1e9,
+		OrigPackets: c.pkts[0], RespPackets: c.pkts[1],
+		OrigSeqPackets: c.seqPkts[0], RespSeqPackets: c.seqPkts[1],
+		OrigBytes: c.bytes[0], RespBytes: c.bytes[1],
+		OrigIPBytes: c.ipBytes[0], RespIPBytes: c.ipBytes[1],
+		Transitions: ts,
+	}
+	for d := segment.Orig; d <= segment.Resp; d++ {
+		missed, mss, ws := c.seq.Brief(d)
+		f.MissedBytes += missed
+		f.MSS[d] = int(mss)
+		f.WindowScale[d] = int(ws)
+	}
+	if rtt, ok := c.seq.HandshakeRTT(); ok {
+		ms := float64(rtt) / 1e6
+		f.HandshakeRTTMs = &ms
+	}
+	f.TransitionsDropped = int(c.st.Dropped())
+	fillCapped(f, c)
+	if final {
+		e.flowAnomalies(c, f.ConnState)
+	}
+	f.Anomalies = c.an.ReportInto(as, nil)
 }
 
 // strCache hands out the strings that many flow records share, a server's

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"net/netip"
 	"slices"
 	"testing"
 
@@ -129,4 +130,62 @@ func jsonOf(t *testing.T, f report.Flow) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestEndpointSinkRecordsWithoutText runs a mix through a sink that takes
+// the endpoints as addresses (SetEndpointSink, what check uses), with one
+// engine and with a pipeline: the flows come in the order and with the
+// numbers, times, RTTs and findings' kinds, counts and packets of the whole
+// records, the endpoints given are the records' Orig and Resp, the text
+// is left out, and the summary and capture-wide findings are unchanged.
+func TestEndpointSinkRecordsWithoutText(t *testing.T) {
+	data := writeMix(t, pcapgen.MixOptions{Packets: 30_000, Connections: 3_000,
+		Concurrency: 200, Seed: 7, FloodSources: 300})
+	full := map[uint64]report.Flow{}
+	var fullOrder []uint64
+	e := analyzerOf(t, 1)
+	e.SetSink(func(f *report.Flow) {
+		g := *f
+		g.Anomalies = slices.Clone(f.Anomalies)
+		full[f.ID] = g
+		fullOrder = append(fullOrder, f.ID)
+	})
+	_, fullRep := feedCapture(t, e, data, capture.Options{}, nil)
+	if len(full) < 3000 {
+		t.Fatalf("%d flows", len(full))
+	}
+	for _, workers := range []int{1, 2} {
+		var order []uint64
+		e := analyzerOf(t, workers)
+		e.SetEndpointSink(func(f *report.Flow, orig, resp netip.AddrPort) {
+			order = append(order, f.ID)
+			w := full[f.ID]
+			if orig.String() != w.Orig || resp.String() != w.Resp {
+				t.Errorf("%d workers, flow %d: endpoints %v %v, want %s %s", workers, f.ID, orig, resp, w.Orig, w.Resp)
+			}
+			if f.Orig != "" || f.Resp != "" || f.History != "" || f.OrigState != "" || f.RespState != "" || len(f.Transitions) > 0 {
+				t.Errorf("%d workers, flow %d: the record has text: %+v", workers, f.ID, f)
+			}
+			// Put the text back, and the kinds' messages: the rest must
+			// be the whole record's.
+			g := *f
+			g.Orig, g.Resp, g.History, g.OrigState, g.RespState, g.Transitions = w.Orig, w.Resp, w.History, w.OrigState, w.RespState, w.Transitions
+			g.Anomalies = slices.Clone(f.Anomalies)
+			for i := range g.Anomalies {
+				if i < len(w.Anomalies) {
+					g.Anomalies[i].Message = w.Anomalies[i].Message
+				}
+			}
+			if a, b := jsonOf(t, g), jsonOf(t, w); a != b {
+				t.Errorf("%d workers, flow %d: want %s\ngot %s", workers, f.ID, b, a)
+			}
+		})
+		_, rep := feedCapture(t, e, data, capture.Options{}, nil)
+		if rep != fullRep {
+			t.Errorf("%d workers: the report differs with the endpoint sink", workers)
+		}
+		if !slices.Equal(order, fullOrder) {
+			t.Errorf("%d workers: %d flows in another order than the whole records' %d", workers, len(order), len(fullOrder))
+		}
+	}
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
@@ -69,6 +70,9 @@ type Evaluator struct {
 	metrics []Metric
 	accs    []accumulator // by metric, nil for metrics no rule reads
 	inScope *idSet        // flow ids in scope, when the policy has one
+	// in is the flow being added: the accumulators take it by pointer,
+	// which a local would escape to the heap for.
+	in flowIn
 }
 
 // NewEvaluator starts evaluating p.
@@ -99,6 +103,26 @@ func (e *Evaluator) Add(f *report.Flow) {
 	if !e.p.Scope.Match(f) {
 		return
 	}
+	e.in = flowIn{Flow: f}
+	e.add()
+}
+
+// AddWith is Add for a record whose endpoints are given as addresses, orig
+// the originator's: its Orig and Resp may be empty, as in the records of an
+// analysis that leaves their text out (engine's SetEndpointSink). The scope
+// matches the addresses, and only the flows a rule may blame have their
+// endpoints written out.
+func (e *Evaluator) AddWith(f *report.Flow, orig, resp netip.AddrPort) {
+	if !e.p.Scope.MatchAddrs(orig, resp) {
+		return
+	}
+	e.in = flowIn{Flow: f, orig: orig, resp: resp, addrs: true}
+	e.add()
+}
+
+// add counts e.in, a flow in scope.
+func (e *Evaluator) add() {
+	f := &e.in
 	if e.inScope != nil {
 		e.inScope.add(f.ID)
 	}
@@ -110,6 +134,7 @@ func (e *Evaluator) Add(f *report.Flow) {
 			a.add(f)
 		}
 	}
+	e.in = flowIn{}
 }
 
 // Result gives the rules' outcomes over the flows added and the capture-wide

@@ -338,7 +338,8 @@ func randomReport(n int, seed uint64) *report.Report {
 
 // TestEvaluatorStreamsLikeEvaluate feeds the flows one at a time through one
 // reused record, scrubbed after each Add, and requires the result of the
-// whole report: the evaluator keeps copies, never the caller's record.
+// whole report: the evaluator keeps copies, never the caller's record. So
+// when the records have no endpoints' text and AddWith gives the addresses.
 func TestEvaluatorStreamsLikeEvaluate(t *testing.T) {
 	rep := randomReport(3000, 1)
 	base := randomReport(2000, 2)
@@ -369,6 +370,25 @@ func TestEvaluatorStreamsLikeEvaluate(t *testing.T) {
 		got := e.Result(&report.Report{Summary: rep.Summary, Anomalies: rep.Anomalies}, base)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: streamed result differs\n got %+v\nwant %+v", name, got, want)
+		}
+		// The same flows without their endpoints' text, given as
+		// addresses (AddWith, as check streams them).
+		e = NewEvaluator(p)
+		for i := range rep.Flows {
+			f := rep.Flows[i]
+			orig, resp := netip.MustParseAddrPort(f.Orig), netip.MustParseAddrPort(f.Resp)
+			rec = f
+			rec.Orig, rec.Resp = "", ""
+			rec.Anomalies = append(rec.Anomalies[:0:0], f.Anomalies...)
+			e.AddWith(&rec, orig, resp)
+			for j := range rec.Anomalies {
+				rec.Anomalies[j] = report.Anomaly{Kind: "scrubbed", Packets: []uint64{0}}
+			}
+			rec = report.Flow{}
+		}
+		got = e.Result(&report.Report{Summary: rep.Summary, Anomalies: rep.Anomalies}, base)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: result of flows given with addresses differs\n got %+v\nwant %+v", name, got, want)
 		}
 		if name == "strict" && (want.Pass || want.Failed < 10) {
 			t.Errorf("strict policy: %d rules failed, want most", want.Failed)

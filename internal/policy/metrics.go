@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"net/netip"
 	"slices"
 	"sort"
 
@@ -37,7 +38,7 @@ type Metric struct {
 // accumulator measures a metric over flows given one at a time. add may keep
 // nothing of the flow but copies: the caller reuses it.
 type accumulator interface {
-	add(f *report.Flow)
+	add(f *flowIn)
 	// measure gives the value; wide holds the capture-wide findings in scope.
 	measure(wide []*report.Anomaly) Measure
 }
@@ -45,9 +46,11 @@ type accumulator interface {
 // Compute measures m over the flows of r in scope s.
 func (m Metric) Compute(r *report.Report, s Scope) Measure {
 	a := m.acc(s)
+	var in flowIn
 	for i := range r.Flows {
 		if s.Match(&r.Flows[i]) {
-			a.add(&r.Flows[i])
+			in = flowIn{Flow: &r.Flows[i]}
+			a.add(&in)
 		}
 	}
 	return a.measure(captureFindings(r, s))
@@ -169,7 +172,7 @@ func MetricNames() []string {
 type flowCount struct{ n int }
 
 func newFlowCount(Scope) accumulator                   { return &flowCount{} }
-func (c *flowCount) add(*report.Flow)                  { c.n++ }
+func (c *flowCount) add(*flowIn)                       { c.n++ }
 func (c *flowCount) measure([]*report.Anomaly) Measure { return Measure{Value: float64(c.n)} }
 
 // contribution is one flow's share of a metric, before ranking. It copies
@@ -182,8 +185,25 @@ type contribution struct {
 	kind       string
 }
 
-func contributionOf(f *report.Flow, value float64, packets []uint64, kind string) contribution {
-	return contribution{id: f.ID, orig: f.Orig, resp: f.Resp, value: value, packets: packets, kind: kind}
+func contributionOf(f *flowIn, value float64, packets []uint64, kind string) contribution {
+	orig, resp := f.endpoints()
+	return contribution{id: f.ID, orig: orig, resp: resp, value: value, packets: packets, kind: kind}
+}
+
+// flowIn is a flow given to the accumulators: its record, and its endpoints
+// as addresses when the record leaves out its text (Evaluator.AddWith).
+type flowIn struct {
+	*report.Flow
+	orig, resp netip.AddrPort
+	addrs      bool // orig and resp hold the endpoints
+}
+
+// endpoints returns the flow's endpoints as the report writes them.
+func (f *flowIn) endpoints() (orig, resp string) {
+	if f.addrs && f.Orig == "" && f.Resp == "" {
+		return f.orig.String(), f.resp.String()
+	}
+	return f.Orig, f.Resp
 }
 
 // before reports whether c ranks before o: larger first, ties by flow id.
@@ -262,9 +282,9 @@ func findingPackets(f *report.Flow, kinds ...string) []uint64 {
 
 // blameFindings adds f's contribution of value for its findings of kinds to
 // top, when top keeps it, labelled label.
-func blameFindings(top *topBlame, f *report.Flow, value float64, label string, kinds ...string) {
+func blameFindings(top *topBlame, f *flowIn, value float64, label string, kinds ...string) {
 	if top.admits(value, f.ID) {
-		top.add(contributionOf(f, value, findingPackets(f, kinds...), label))
+		top.add(contributionOf(f, value, findingPackets(f.Flow, kinds...), label))
 	}
 }
 
@@ -313,10 +333,10 @@ func rateOf(kinds ...string) func(Scope) accumulator {
 	return func(Scope) accumulator { return &rate{kinds: kinds} }
 }
 
-func (r *rate) add(f *report.Flow) {
+func (r *rate) add(f *flowIn) {
 	r.segs += f.OrigSeqPackets + f.RespSeqPackets
 	r.all += f.OrigPackets + f.RespPackets
-	if n := findingCount(f, r.kinds...); n > 0 {
+	if n := findingCount(f.Flow, r.kinds...); n > 0 {
 		r.hits += n
 		blameFindings(&r.top, f, float64(n), kindLabel(r.kinds), r.kinds...)
 	}
@@ -345,12 +365,12 @@ func shareOf(kind string) func(Scope) accumulator {
 	return func(Scope) accumulator { return &share{kind: kind} }
 }
 
-func (c *share) add(f *report.Flow) {
+func (c *share) add(f *flowIn) {
 	if f.Midstream {
 		return
 	}
 	c.opened++
-	if findingCount(f, c.kind) > 0 {
+	if findingCount(f.Flow, c.kind) > 0 {
 		c.hits++
 		blameFindings(&c.top, f, 1, c.kind, c.kind)
 	}
@@ -376,8 +396,8 @@ func countOf(kind string) func(Scope) accumulator {
 	return func(Scope) accumulator { return &count{kind: kind} }
 }
 
-func (c *count) add(f *report.Flow) {
-	if n := findingCount(f, c.kind); n > 0 {
+func (c *count) add(f *flowIn) {
+	if n := findingCount(f.Flow, c.kind); n > 0 {
 		c.total += n
 		c.flows++
 		blameFindings(&c.top, f, float64(n), c.kind, c.kind)
@@ -457,7 +477,7 @@ func (s *rttStore) inOrder() []float64 {
 	return s.sorted
 }
 
-func (r *rtts) add(f *report.Flow) {
+func (r *rtts) add(f *flowIn) {
 	if f.HandshakeRTTMs == nil {
 		return
 	}
@@ -509,7 +529,7 @@ type warnings struct {
 
 func newWarnings(Scope) accumulator { return &warnings{} }
 
-func (c *warnings) add(f *report.Flow) {
+func (c *warnings) add(f *flowIn) {
 	var n uint64
 	for i := range f.Anomalies {
 		if a := &f.Anomalies[i]; atLeastWarning(a.Severity) {

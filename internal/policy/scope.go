@@ -32,13 +32,7 @@ func (s Scope) Match(f *report.Flow) bool {
 		return true
 	}
 	resp, err := netip.ParseAddrPort(f.Resp)
-	if err != nil {
-		return false
-	}
-	if len(s.ServerPorts) > 0 && !slices.Contains(s.ServerPorts, resp.Port()) {
-		return false
-	}
-	if len(s.Servers) > 0 && !containsAddr(s.Servers, resp.Addr()) {
+	if err != nil || !s.matchResp(resp) {
 		return false
 	}
 	if len(s.Clients) > 0 {
@@ -48,6 +42,22 @@ func (s Scope) Match(f *report.Flow) bool {
 		}
 	}
 	return true
+}
+
+// MatchAddrs reports whether a flow from orig to resp is in scope.
+func (s Scope) MatchAddrs(orig, resp netip.AddrPort) bool {
+	if s.Empty() {
+		return true
+	}
+	return s.matchResp(resp) && (len(s.Clients) == 0 || containsAddr(s.Clients, orig.Addr()))
+}
+
+// matchResp reports whether resp is a server the scope takes.
+func (s Scope) matchResp(resp netip.AddrPort) bool {
+	if len(s.ServerPorts) > 0 && !slices.Contains(s.ServerPorts, resp.Port()) {
+		return false
+	}
+	return len(s.Servers) == 0 || containsAddr(s.Servers, resp.Addr())
 }
 
 func containsAddr(nets []netip.Prefix, a netip.Addr) bool {
