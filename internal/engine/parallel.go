@@ -416,7 +416,7 @@ type Pipeline struct {
 	// Sink, when set, receives each flow as it finishes, in capture order.
 	Sink   func(*report.Flow)
 	epSink func(f *report.Flow, orig, resp netip.AddrPort) // see SetEndpointSink
-	want func(firstFrame uint64) bool // see SetWant
+	want   func(firstFrame uint64) bool                    // see SetWant
 }
 
 // NewPipeline returns a pipeline of n workers (n ≥ 2; use New for one).

@@ -22,19 +22,16 @@ func (e *Engine) flowRecord(c *conn, reason string, final bool) report.Flow {
 }
 
 // fillRecord is flowRecord into f, reusing the capacity of f.Transitions.
+// For a sink that takes the endpoints as addresses (SetEndpointSink) the
+// record leaves out its text: the endpoints, history and states as
+// strings, the transitions, and the findings' own messages (each has its
+// kind's). A policy reads none of them; on short connections they were
+// about a twentieth of a check (docs/performance.md, session 27).
 func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) {
-	if e.noText {
-		e.fillTextless(f, c, reason, final)
-		return
-	}
-	st := c.st.States()
 	ts, as := f.Transitions[:0], f.Anomalies[:0]
 	*f = report.Flow{
-		ID: c.id, Orig: c.orig.String(), Resp: e.strs.endpoint(c.resp),
-		Generation: c.gen, Midstream: c.midstream,
-		ConnState: c.zeek.ConnState(), History: e.strs.history(&c.zeek),
-		OrigState: st[segment.Orig].String(), RespState: st[segment.Resp].String(),
-		EndReason:   reason,
+		ID: c.id, Generation: c.gen, Midstream: c.midstream,
+		ConnState: c.zeek.ConnState(), EndReason: reason,
 		FirstPacket: c.firstFrame, LastPacket: c.lastFrame,
 		Start: report.Time(c.start), End: report.Time(c.end),
 		DurationSec: float64(c.end-c.start) / 1e9,
@@ -42,6 +39,12 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 		OrigSeqPackets: c.seqPkts[0], RespSeqPackets: c.seqPkts[1],
 		OrigBytes: c.bytes[0], RespBytes: c.bytes[1],
 		OrigIPBytes: c.ipBytes[0], RespIPBytes: c.ipBytes[1],
+	}
+	if !e.noText {
+		st := c.st.States()
+		f.Orig, f.Resp = c.orig.String(), e.strs.endpoint(c.resp)
+		f.History = e.strs.history(&c.zeek)
+		f.OrigState, f.RespState = st[segment.Orig].String(), st[segment.Resp].String()
 	}
 	for d := segment.Orig; d <= segment.Resp; d++ {
 		missed, mss, ws := c.seq.Brief(d)
@@ -54,7 +57,7 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 		f.HandshakeRTTMs = &ms
 	}
 	tl := c.st.Timeline()
-	if e.noTimeline {
+	if e.noTimeline || e.noText {
 		tl = nil
 	}
 	if cap(ts) < len(tl) {
@@ -74,45 +77,11 @@ func (e *Engine) fillRecord(f *report.Flow, c *conn, reason string, final bool) 
 	if final {
 		e.flowAnomalies(c, f.ConnState)
 	}
-	f.Anomalies = c.an.ReportInto(as, func(k anomaly.Kind) string { return flowMessage(c, f, k) })
-}
-
-// fillTextless is fillRecord for a sink that takes the endpoints as
-// addresses (SetEndpointSink): the record leaves out its text, the
-// endpoints, history and states as strings and the findings' own messages
-// (each has its kind's), and its transitions. A policy reads none of them;
-// on short connections they were a twelfth of a check (docs/performance.md,
-// session 27).
-func (e *Engine) fillTextless(f *report.Flow, c *conn, reason string, final bool) {
-	ts, as := f.Transitions[:0], f.Anomalies[:0]
-	*f = report.Flow{
-		ID: c.id, Generation: c.gen, Midstream: c.midstream,
-		ConnState: c.zeek.ConnState(), EndReason: reason,
-		FirstPacket: c.firstFrame, LastPacket: c.lastFrame,
-		Start: report.Time(c.start), End: report.Time(c.end),
-		DurationSec: float64(c.end-c.start) / 1e9,
-		OrigPackets: c.pkts[0], RespPackets: c.pkts[1],
-		OrigSeqPackets: c.seqPkts[0], RespSeqPackets: c.seqPkts[1],
-		OrigBytes: c.bytes[0], RespBytes: c.bytes[1],
-		OrigIPBytes: c.ipBytes[0], RespIPBytes: c.ipBytes[1],
-		Transitions: ts,
+	var message func(anomaly.Kind) string
+	if !e.noText {
+		message = func(k anomaly.Kind) string { return flowMessage(c, f, k) }
 	}
-	for d := segment.Orig; d <= segment.Resp; d++ {
-		missed, mss, ws := c.seq.Brief(d)
-		f.MissedBytes += missed
-		f.MSS[d] = int(mss)
-		f.WindowScale[d] = int(ws)
-	}
-	if rtt, ok := c.seq.HandshakeRTT(); ok {
-		ms := float64(rtt) / 1e6
-		f.HandshakeRTTMs = &ms
-	}
-	f.TransitionsDropped = int(c.st.Dropped())
-	fillCapped(f, c)
-	if final {
-		e.flowAnomalies(c, f.ConnState)
-	}
-	f.Anomalies = c.an.ReportInto(as, nil)
+	f.Anomalies = c.an.ReportInto(as, message)
 }
 
 // strCache hands out the strings that many flow records share, a server's
