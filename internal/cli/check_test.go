@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/engine"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/pcapgen"
 )
 
 // checkRun is what one check invocation produced.
@@ -405,5 +406,66 @@ func TestCheckMissingCapture(t *testing.T) {
 	}
 	if _, err := os.Stat(junit); err == nil {
 		t.Errorf("JUnit written although there was no input")
+	}
+}
+
+// TestCheckSameForAnyWorkers runs check -o json on a generated mix (short
+// connections, loss, reuse and a SYN flood) with one, two and three
+// workers, under the default policy, one whose every limit fails (so every
+// blame list is filled and names endpoints) and one with a scope: the
+// outputs must be byte-identical. The records reach the policy without
+// text and with their endpoints as addresses (SetEndpointSink), which a
+// pipeline's merger passes on from its events.
+func TestCheckSameForAnyWorkers(t *testing.T) {
+	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 40_000, Connections: 4_000,
+		Concurrency: 100, Seed: 9, FloodSources: 500, Loss: 0.01, Reuse: 0.2})
+	strict := writeFile(t, "strict.yaml", `version: 1
+fail_on: [half_open, rejected, retransmission, port_reuse, syn_flood]
+max:
+  retransmission_rate: 0
+  lost_segment_rate: 0
+  out_of_order_rate: 0
+  half_open_share: 0
+  rejected_share: 0
+  handshake_rtt_p50_ms: 0
+  handshake_rtt_p99_ms: 0
+  resets: 0
+  warnings: 0
+`)
+	scoped := writeFile(t, "scoped.yaml", `version: 1
+scope:
+  server_ports: [80]
+  clients: [10.0.0.0/9, 172.16.0.0/12]
+fail_on: [half_open]
+max:
+  retransmission_rate: 0
+  handshake_rtt_p99_ms: 0
+`)
+	for _, pol := range []string{"", strict, scoped} {
+		var first string
+		for _, w := range []string{"1", "2", "3"} {
+			args := []string{"-o", "json", "--workers", w, path}
+			if pol != "" {
+				args = append([]string{"--policy", pol}, args...)
+			}
+			r := runCheckCmd(t, args...)
+			if r.code == ExitInput {
+				t.Fatalf("check %v: %v\n%s", args, r.err, r.errOut)
+			}
+			if w == "1" {
+				first = r.out
+				v := parseCheckJSON(t, r.out)
+				if pol == strict && v.Failed < 8 {
+					t.Fatalf("the strict policy failed only %d rules: the test no longer fills the blame lists\n%s", v.Failed, r.out)
+				}
+				if !strings.Contains(r.out, `"orig": "`) {
+					t.Fatalf("policy %q: no blamed endpoint in the output\n%s", pol, r.out)
+				}
+				continue
+			}
+			if r.out != first {
+				t.Errorf("policy %q: check with %s workers differs from one worker\n%s", pol, w, firstDiff(first, r.out))
+			}
+		}
 	}
 }
