@@ -128,7 +128,7 @@ type Engine struct {
 	// epSink, when set (SetEndpointSink), receives each flow as it finishes
 	// with its endpoints, instead of Sink; the records have no text.
 	epSink func(f *report.Flow, orig, resp netip.AddrPort)
-	// Want, when set with a Sink, is asked for each flow as it finishes
+	// Want, when set with a sink (Sink or SetEndpointSink), is asked for each flow as it finishes
 	// whether the sink will show it, by the frame that began the flow (ids
 	// follow the same order). When it says no, a flow without findings is
 	// handed over with only its id, states, times and counts filled in (the
@@ -225,8 +225,8 @@ func (l *flowList) all() []report.Flow {
 	return out
 }
 
-// SetSink implements Analyzer.
-func (e *Engine) SetSink(fn func(*report.Flow)) { e.Sink = fn }
+// SetSink implements Analyzer. It replaces a sink set by SetEndpointSink.
+func (e *Engine) SetSink(fn func(*report.Flow)) { e.Sink, e.epSink, e.noText = fn, nil, false }
 
 // SetEndpointSink implements Analyzer.
 func (e *Engine) SetEndpointSink(fn func(f *report.Flow, orig, resp netip.AddrPort)) {

@@ -65,7 +65,7 @@ type Analyzer interface {
 	// building a record, and most of its memory.
 	OmitTransitions()
 	// SetEndpointSink is SetSink for a sink that takes each flow's
-	// endpoints as addresses: the records leave out their text (Orig,
+	// endpoints as addresses (the last of the two called is the sink): the records leave out their text (Orig,
 	// Resp, History, OrigState, RespState, the transitions, and each
 	// finding's own message, for which its kind's stands). A policy reads
 	// none of it.
@@ -86,9 +86,12 @@ type Analyzer interface {
 	Recycle(f *report.Flow)
 }
 
-// SetSink implements Analyzer.
+// SetSink implements Analyzer. It replaces a sink set by SetEndpointSink.
 func (p *Pipeline) SetSink(fn func(*report.Flow)) {
-	p.Sink = fn
+	p.Sink, p.epSink = fn, nil
+	for _, w := range p.workers {
+		w.noText = false
+	}
 	p.applyWant()
 }
 

@@ -189,3 +189,35 @@ func TestEndpointSinkRecordsWithoutText(t *testing.T) {
 		}
 	}
 }
+
+// TestLastSinkWins: SetSink after SetEndpointSink gives whole records to
+// the plain sink (and the other way round), with one engine and a pipeline.
+func TestLastSinkWins(t *testing.T) {
+	data := writeMix(t, pcapgen.MixOptions{Packets: 3_000, Connections: 300, Concurrency: 20, Seed: 3})
+	for _, workers := range []int{1, 2} {
+		whole, bare := 0, 0
+		e := analyzerOf(t, workers)
+		e.SetEndpointSink(func(*report.Flow, netip.AddrPort, netip.AddrPort) { bare++ })
+		e.SetSink(func(f *report.Flow) {
+			if f.Orig != "" && f.History != "" {
+				whole++
+			}
+		})
+		feedCapture(t, e, data, capture.Options{}, nil)
+		if whole < 300 || bare != 0 {
+			t.Errorf("%d workers, SetSink last: %d whole records, %d to the endpoint sink", workers, whole, bare)
+		}
+		whole, bare = 0, 0
+		e = analyzerOf(t, workers)
+		e.SetSink(func(*report.Flow) { whole++ })
+		e.SetEndpointSink(func(f *report.Flow, _, _ netip.AddrPort) {
+			if f.Orig == "" {
+				bare++
+			}
+		})
+		feedCapture(t, e, data, capture.Options{}, nil)
+		if bare < 300 || whole != 0 {
+			t.Errorf("%d workers, SetEndpointSink last: %d records without text, %d to the plain sink", workers, bare, whole)
+		}
+	}
+}
