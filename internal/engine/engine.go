@@ -283,7 +283,7 @@ func (e *Engine) segment(s *segment.Segment, key *flow.Key, h uint64) {
 		e.sweep(e.now)
 		e.lastSweep = e.now
 	}
-	ent := e.table.GetHashed(*key, h)
+	ent := e.table.GetHashed(key, h)
 	if ent != nil && ent.Value == nil {
 		// A lite connection keeps the rest of its handshake; anything
 		// else makes it whole first.

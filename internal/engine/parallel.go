@@ -325,6 +325,11 @@ func (ev *event) less(o *event) bool {
 type slot struct {
 	seg segment.Segment
 	h   uint64 // the flow key's hash, which the reader computed to shard
+	// swap says that the key's first endpoint is the segment's destination,
+	// as the reader's flow.Key.SetOfHashed found: the worker builds the key
+	// from it without comparing the endpoints again (netip's Compare, 0.01
+	// CPU-s of two workers on the mix; docs/performance.md, session 28).
+	swap bool
 }
 
 // tick is a sweep at capture time t before frame frame.
@@ -490,7 +495,11 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 			seg := &sl.seg
 			w.rec.at(seg.Frame, phasePacket)
 			var key flow.Key
-			key.SetOf(&seg.Src, &seg.Dst)
+			if sl.swap {
+				key.A, key.B = seg.Dst, seg.Src
+			} else {
+				key.A, key.B = seg.Src, seg.Dst
+			}
 			w.segment(seg, &key, sl.h)
 		}
 		b.rec = w.rec.recording
@@ -724,6 +733,7 @@ func (p *Pipeline) Frame(fr *capture.Frame) {
 		s.Payload = r.arena[off:len(r.arena):len(r.arena)]
 	}
 	r.slots[n].h = h
+	r.slots[n].swap = key.B == s.Src
 	b.refs = append(b.refs, int32(n))
 	if len(r.slots) >= batchFrames {
 		p.flush()

@@ -37,7 +37,7 @@ func (x *index[V]) prefetch(h uint64) {
 	}
 }
 
-func (x *index[V]) get(k Key, h uint64) *Entry[V] {
+func (x *index[V]) get(k *Key, h uint64) *Entry[V] {
 	if x.n == 0 {
 		return nil
 	}
@@ -48,7 +48,7 @@ func (x *index[V]) get(k Key, h uint64) *Entry[V] {
 		case 0:
 			return nil
 		case h:
-			if e := s.e; e.Key == k {
+			if e := s.e; e.Key == *k {
 				return e
 			}
 		}

@@ -30,7 +30,7 @@ func TestIndexMatchesMap(t *testing.T) {
 			x.remove(e)
 			delete(ref, k)
 		default:
-			if got := x.get(k, k.Hash()); got != e {
+			if got := x.get(&k, k.Hash()); got != e {
 				t.Fatalf("op %d: get(%v) = %p, want %p", op, k, got, e)
 			}
 		}
@@ -39,7 +39,7 @@ func TestIndexMatchesMap(t *testing.T) {
 		}
 	}
 	for k, e := range ref {
-		if got := x.get(k, k.Hash()); got != e {
+		if got := x.get(&k, k.Hash()); got != e {
 			t.Fatalf("get(%v) = %p, want %p", k, got, e)
 		}
 	}

@@ -174,10 +174,14 @@ func (t *Table[V]) ClassLen(c Class) int { return t.classN[c] }
 func (t *Table[V]) ShardClassLen(sh int, c Class) int { return t.shards[sh].lists[c].n }
 
 // Get returns the entry for k, or nil.
-func (t *Table[V]) Get(k Key) *Entry[V] { return t.idx.get(k, k.Hash()) }
+func (t *Table[V]) Get(k Key) *Entry[V] { return t.idx.get(&k, k.Hash()) }
 
-// GetHashed is Get for a caller that has k.Hash() at hand.
-func (t *Table[V]) GetHashed(k Key, h uint64) *Entry[V] { return t.idx.get(k, h) }
+// GetHashed is Get for a caller that has k.Hash() at hand. It takes the key
+// by pointer: passed by value, the 64-byte key was copied twice on every
+// lookup, in 16-byte loads that waited on the narrower stores that had just
+// built it (store forwarding fails then), 0.046 CPU-s of two workers on the
+// mix (docs/performance.md, session 28).
+func (t *Table[V]) GetHashed(k *Key, h uint64) *Entry[V] { return t.idx.get(k, h) }
 
 // Hash returns the entry's key hash (Key.Hash).
 func (e *Entry[V]) Hash() uint64 { return e.h }
