@@ -437,13 +437,12 @@ func (e *Engine) newConn(s *segment.Segment, prev *prevGen) *conn {
 
 // newID numbers the connection that s, its first segment, begins.
 func (e *Engine) newID(s *segment.Segment) uint64 {
-	e.nextID++
 	if e.rec != nil {
-		// A worker cannot know the flow's rank in the whole capture; its
-		// first frame stands for it until the pipeline renumbers.
-		e.rec.created(s.Frame)
-		return s.Frame
+		// A worker cannot know the flow's rank in the whole capture: its
+		// id cell stands for it until the pipeline numbers it.
+		return e.rec.created(s.Frame)
 	}
+	e.nextID++
 	return e.nextID
 }
 

@@ -259,6 +259,15 @@ func entID(ent *flow.Entry[*conn]) uint64 {
 	return ent.Value.id
 }
 
+// entFirstFrame returns the first frame of the connection of ent, lite or
+// whole, which orders connections as their ids do.
+func entFirstFrame(ent *flow.Entry[*conn]) uint64 {
+	if ent.Value == nil {
+		return liteOf(ent).segs[0].frame
+	}
+	return ent.Value.firstFrame
+}
+
 // freeLite keeps l for reuse.
 func (e *Engine) freeLite(l *liteConn) {
 	if e.lites.room() {

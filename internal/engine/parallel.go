@@ -169,7 +169,10 @@ type event struct {
 	// a and b are the event's two endpoints: IPv4 ones here, others in the
 	// recorder's addrs, from index a.ip.
 	a, b packedAddr
-	_    [12]byte
+	// cell is the flow's id cell, with evFinished and evTimeWait (see
+	// recorder.newCell).
+	cell uint32
+	_    [8]byte
 }
 
 // The event fits in a cache line (a compile-time check); it takes exactly
@@ -214,12 +217,19 @@ func (ev *event) addrs(aside []netip.AddrPort) (a, b netip.AddrPort) {
 
 // recording is the events a worker recorded for one round.
 type recording struct {
-	// created holds the first frames of the flows created, in order: a
-	// frame creates at most one flow, and only the order of creation
-	// numbers them, so the merger numbers a round's flows before its events.
-	created []uint64
+	// created holds the flows created, in order: a frame creates at most
+	// one flow, and only the order of creation numbers them, so the merger
+	// numbers a round's flows before its events.
+	created []createdFlow
 	events  []event
 	addrs   []netip.AddrPort // the endpoints of events that are not IPv4
+}
+
+// createdFlow is a flow a worker created: its first frame, and the id cell
+// that the merger writes its id in.
+type createdFlow struct {
+	frame uint64
+	cell  uint32
 }
 
 // reset empties r, keeping its memory.
@@ -233,6 +243,29 @@ type recorder struct {
 	phase uint8
 	seq   uint32
 	recording
+	// The worker's id cells: free ones, and how many it has used.
+	freeCells []uint32
+	cells     uint32
+}
+
+// newCell returns a free id cell for a flow the worker creates. A worker
+// cannot know a flow's rank in the whole capture: the merger numbers the
+// flows of a round in the order of their first frames, writes each id in
+// the flow's cell (Pipeline.cells), reads it there for the flow's events,
+// and gives the cell back once the flow has finished (batch.freed). The
+// cells of a worker are an array that only the merger touches, as many as
+// its flows open at once and the few rounds in flight: until session 28 the
+// merger mapped each flow's first frame to its id in a hash table of 8 000
+// to 18 000 entries (512 KiB to 1 MiB on the mix), whose lookups missed the
+// cache (docs/performance.md).
+func (r *recorder) newCell() uint32 {
+	if n := len(r.freeCells); n > 0 {
+		c := r.freeCells[n-1]
+		r.freeCells = r.freeCells[:n-1]
+		return c
+	}
+	r.cells++
+	return r.cells - 1
 }
 
 func (r *recorder) at(frame uint64, phase uint8) {
@@ -253,11 +286,18 @@ func (r *recorder) add(kind uint8) *event {
 	return ev
 }
 
-func (r *recorder) created(frame uint64) { r.recording.created = append(r.recording.created, frame) }
+// created records the flow that frame begins, and returns its id in the
+// worker: its id cell.
+func (r *recorder) created(frame uint64) uint64 {
+	c := r.newCell()
+	r.recording.created = append(r.recording.created, createdFlow{frame, c})
+	return uint64(c)
+}
 
+// finished records the end of f, whose ID is still its id cell.
 func (r *recorder) finished(class flow.Class, last uint64, f *report.Flow, orig, resp netip.AddrPort) {
 	ev := r.add(evFinished)
-	ev.class, ev.t, ev.id, ev.flow = uint8(class), int64(last), f.FirstPacket, f
+	ev.class, ev.t, ev.id, ev.flow, ev.cell = uint8(class), int64(last), f.FirstPacket, f, uint32(f.ID)
 	ev.setAddrs(orig, resp, &r.addrs)
 }
 
@@ -275,7 +315,7 @@ func (r *recorder) Handshake(t int64, orig, resp netip.AddrPort) {
 
 func (r *recorder) TimeWait(t int64, orig, resp netip.AddrPort, origCloses bool, flowID, frame uint64) {
 	ev := r.add(evTimeWait)
-	ev.t, ev.id = t, flowID
+	ev.t, ev.cell = t, uint32(flowID)
 	if origCloses {
 		ev.bits |= evOrigCloses
 	}
@@ -348,6 +388,9 @@ type batch struct {
 	refs  []int32
 	round *round
 	rec   recording
+	// freed is the worker's id cells whose flows the merger has finished,
+	// for the worker to use again.
+	freed []uint32
 }
 
 // round is a run of frames split between the workers.
@@ -419,7 +462,8 @@ type Pipeline struct {
 	// The merger's state.
 	wide   *wide.Detector
 	nextID uint64
-	ids    idMap // first frame → flow id, for open flows
+	cells  [][]uint64 // each worker's id cells: the ids of its open flows (recorder.newCell)
+	freed  [][]uint32 // each worker's cells given back during a merge, for its batch
 	flows  flowList
 	// Sink, when set, receives each flow as it finishes, in capture order.
 	Sink   func(*report.Flow)
@@ -445,6 +489,7 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 		wide: wide.New(cfg.Wide),
 	}
 	p.shards = flow.NewSharder(cfg.Shards())
+	p.cells, p.freed = make([][]uint64, n), make([][]uint32, n)
 	for i := 0; i < n; i++ {
 		// Every worker has the whole configuration: the caps are each
 		// shard's share, and a worker holds whole shards.
@@ -478,6 +523,8 @@ func (p *Pipeline) work(w *Engine, in chan *batch) {
 		r := b.round
 		b.rec.reset()
 		w.rec.recording = b.rec
+		w.rec.freeCells = append(w.rec.freeCells, b.freed...)
+		b.freed = b.freed[:0]
 		for i, ix := range b.refs {
 			if j := i + slotsAheadRead; j < len(b.refs) && b.refs[j] >= 0 {
 				prefetch.ForRead(unsafe.Pointer(&r.slots[b.refs[j]]), unsafe.Sizeof(slot{}))
@@ -524,6 +571,7 @@ func (p *Pipeline) merge() {
 			b := &r.batches[i]
 			b.refs = b.refs[:0]
 			b.rec.reset()
+			b.freed, p.freed[i] = p.freed[i], b.freed
 		}
 		r.slots, r.ticks, r.arena = r.slots[:0], r.ticks[:0], r.arena[:0]
 		p.bufs.roundMerged()
@@ -533,12 +581,12 @@ func (p *Pipeline) merge() {
 }
 
 // number gives the flows created in a round their ids, in the order of their
-// first frames, as a single engine does.
+// first frames, as a single engine does, in their workers' id cells.
 func (p *Pipeline) number(lists []recording) {
 	for {
 		best := -1
 		for i := range lists {
-			if c := lists[i].created; len(c) > 0 && (best < 0 || c[0] < lists[best].created[0]) {
+			if c := lists[i].created; len(c) > 0 && (best < 0 || c[0].frame < lists[best].created[0].frame) {
 				best = i
 			}
 		}
@@ -547,14 +595,20 @@ func (p *Pipeline) number(lists []recording) {
 		}
 		l := &lists[best]
 		p.nextID++
-		p.ids.put(l.created[0], p.nextID)
+		c := l.created[0].cell
+		cells := p.cells[best]
+		if int(c) >= len(cells) {
+			cells = append(cells, make([]uint64, int(c)+1-len(cells))...)
+			p.cells[best] = cells
+		}
+		cells[c] = p.nextID
 		l.created = l.created[1:]
 	}
 }
 
-// replay feeds an event to the detectors and numbers the flows; events come
-// in the order a single engine would have produced them.
-func (p *Pipeline) replay(ev *event, aside []netip.AddrPort) {
+// replay feeds an event of worker w to the detectors and numbers the flows;
+// events come in the order a single engine would have produced them.
+func (p *Pipeline) replay(ev *event, w int, aside []netip.AddrPort) {
 	a, b := ev.addrs(aside)
 	switch ev.kind {
 	case evSYN:
@@ -562,12 +616,13 @@ func (p *Pipeline) replay(ev *event, aside []netip.AddrPort) {
 	case evHandshake:
 		p.wide.Handshake(ev.t, a, b)
 	case evTimeWait:
-		p.wide.TimeWait(ev.t, a, b, ev.bits&evOrigCloses != 0, p.ids.get(ev.id), ev.frame)
+		p.wide.TimeWait(ev.t, a, b, ev.bits&evOrigCloses != 0, p.cells[w][ev.cell], ev.frame)
 	case evRST:
 		p.wide.RST(ev.t, a, b, ev.frame)
 	case evFinished:
 		f := ev.flow
-		f.ID = p.ids.take(ev.id)
+		f.ID = p.cells[w][ev.cell]
+		p.freed[w] = append(p.freed[w], ev.cell)
 		p.wide.FlowEndAt(f, a, b)
 		switch {
 		case p.epSink != nil:
@@ -596,7 +651,7 @@ func (p *Pipeline) endOpen() {
 	recs := make([]*recorder, n)
 	for i, w := range p.workers {
 		w.table.All(func(ent *flow.Entry[*conn]) { open[i] = append(open[i], ent) })
-		sort.Slice(open[i], func(a, b int) bool { return entID(open[i][a]) < entID(open[i][b]) })
+		sort.Slice(open[i], func(a, b int) bool { return entFirstFrame(open[i][a]) < entFirstFrame(open[i][b]) })
 		recs[i] = &recorder{}
 		w.rec, w.events = recs[i], recs[i]
 		if p.now > w.now {
@@ -606,12 +661,13 @@ func (p *Pipeline) endOpen() {
 	lists := make([]recording, n)
 	take := make([]int, n)
 	for {
-		// The next endChunk connections in id order, from each worker.
+		// The next endChunk connections in id order (their first frames'),
+		// from each worker.
 		clear(take)
 		for range endChunk {
 			best := -1
 			for i := range open {
-				if take[i] < len(open[i]) && (best < 0 || entID(open[i][take[i]]) < entID(open[best][take[best]])) {
+				if take[i] < len(open[i]) && (best < 0 || entFirstFrame(open[i][take[i]]) < entFirstFrame(open[best][take[best]])) {
 					best = i
 				}
 			}
@@ -651,9 +707,9 @@ func (p *Pipeline) endOpen() {
 
 // mergeEvents calls fn with the events of lists, each already in capture
 // order (a worker records them in the order it does the work), merged into
-// the order a single engine would have produced them, and the addrs of the
-// recording each came from.
-func mergeEvents(lists []recording, fn func(*event, []netip.AddrPort)) {
+// the order a single engine would have produced them, with the index of the
+// list each came from and that list's addrs.
+func mergeEvents(lists []recording, fn func(ev *event, list int, aside []netip.AddrPort)) {
 	for {
 		best := -1
 		for i := range lists {
@@ -665,7 +721,7 @@ func mergeEvents(lists []recording, fn func(*event, []netip.AddrPort)) {
 			return
 		}
 		l := &lists[best]
-		fn(&l.events[0], l.addrs)
+		fn(&l.events[0], best, l.addrs)
 		l.events = l.events[1:]
 	}
 }

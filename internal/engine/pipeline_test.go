@@ -155,3 +155,35 @@ func TestEventTakesOneLine(t *testing.T) {
 		t.Fatalf("an event takes %d bytes, want 64", n)
 	}
 }
+
+// TestPipelineIDCellsFollowOpenFlows runs 12 000 connections, 50 at a time,
+// through two workers that keep 512 finished ones: the merger's id cells
+// (recorder.newCell) are given back as flows finish and used again, so that
+// each worker's cells number about the flows open and lingering plus those
+// of the rounds in flight, not every flow it saw. The report is still a
+// single engine's.
+func TestPipelineIDCellsFollowOpenFlows(t *testing.T) {
+	data := writeMix(t, pcapgen.MixOptions{Packets: 120_000, Connections: 12_000,
+		Concurrency: 50, Seed: 5})
+	cfg := DefaultConfig()
+	cfg.MaxLinger = 512
+	one, _ := feedCapture(t, New(cfg), data, capture.Options{}, nil)
+	p, err := NewPipeline(cfg, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := feedCapture(t, p, data, capture.Options{}, nil)
+	if got != one {
+		t.Fatalf("two workers' report differs from one engine's (%d vs %d bytes)", len(got), len(one))
+	}
+	flows := 0
+	for i, w := range p.workers {
+		flows += int(w.nflows)
+		if n := len(p.cells[i]); n == 0 || n > 3_000 {
+			t.Errorf("worker %d: %d id cells for %d flows", i, n, w.nflows)
+		}
+	}
+	if flows < 11_000 {
+		t.Fatalf("%d flows, want about 12 000", flows)
+	}
+}
