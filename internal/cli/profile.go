@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
+	"runtime/trace"
 
 	"github.com/spf13/cobra"
 
@@ -15,20 +16,22 @@ import (
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
 )
 
-// profileFlags are the hidden --cpuprofile and --memprofile flags, which
-// profile a real run (docs/performance.md).
+// profileFlags are the hidden --cpuprofile, --memprofile and --exectrace
+// flags, which profile a real run (docs/performance.md).
 type profileFlags struct {
-	cpu, mem string
-	cpuFile  *os.File
-	memDone  bool
+	cpu, mem, trace    string
+	cpuFile, traceFile *os.File
+	memDone            bool
 }
 
 func (p *profileFlags) bind(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVar(&p.cpu, "cpuprofile", "", "write a CPU profile of the run to this file")
 	f.StringVar(&p.mem, "memprofile", "", "write an allocation profile at the end of the run to this file")
+	f.StringVar(&p.trace, "exectrace", "", "write an execution trace of the run to this file (go tool trace)")
 	_ = f.MarkHidden("cpuprofile")
 	_ = f.MarkHidden("memprofile")
+	_ = f.MarkHidden("exectrace")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		return p.start(analyzes(cmd) && !smallInputs(args))
 	}
@@ -45,6 +48,17 @@ func analyzes(cmd *cobra.Command) bool {
 
 func (p *profileFlags) start(bigHeap bool) error {
 	setGC(bigHeap)
+	if p.trace != "" {
+		f, err := os.Create(p.trace)
+		if err != nil {
+			return fmt.Errorf("execution trace: %w", err)
+		}
+		if err := trace.Start(f); err != nil {
+			f.Close()
+			return fmt.Errorf("execution trace: %w", err)
+		}
+		p.traceFile = f
+	}
 	if p.cpu == "" {
 		return nil
 	}
@@ -199,6 +213,14 @@ func smallInputs(args []string) bool {
 }
 
 func (p *profileFlags) stop() error {
+	if p.traceFile != nil {
+		trace.Stop()
+		err := p.traceFile.Close()
+		p.traceFile = nil
+		if err != nil {
+			return fmt.Errorf("execution trace: %w", err)
+		}
+	}
 	if p.cpuFile != nil {
 		pprof.StopCPUProfile()
 		if err := p.cpuFile.Close(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"testing"
 	"time"
 )
@@ -196,3 +197,28 @@ func TestReclaimBeforeOutput(t *testing.T) {
 
 // reclaimSink keeps TestReclaimBeforeOutput's garbage from being optimized away.
 var reclaimSink [][]byte
+
+// TestExecTraceFlag: --exectrace writes the run's execution trace (a file
+// that go tool trace reads, which begins with its version), and a path that
+// cannot be created is an error that names the trace.
+func TestExecTraceFlag(t *testing.T) {
+	keepGCSettings(t)
+	in := scenario(t, "close_wait_leak.pcap")
+	tr := filepath.Join(t.TempDir(), "run.trace")
+	var out, errOut strings.Builder
+	if code := Main([]string{"analyze", "--exectrace", tr, in}, strings.NewReader(""), &out, &errOut); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	b, err := os.ReadFile(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), "go 1.") || len(b) < 1000 {
+		t.Fatalf("the trace is %d bytes beginning %q", len(b), b[:min(len(b), 16)])
+	}
+	bad := filepath.Join(t.TempDir(), "missing", "run.trace")
+	errOut.Reset()
+	if code := Main([]string{"analyze", "--exectrace", bad, in}, strings.NewReader(""), &out, &errOut); code == ExitOK || !strings.Contains(errOut.String(), "execution trace") {
+		t.Fatalf("exit %d, %q: want an error about the execution trace", code, errOut.String())
+	}
+}
