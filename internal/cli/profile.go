@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime"
@@ -48,30 +49,29 @@ func analyzes(cmd *cobra.Command) bool {
 
 func (p *profileFlags) start(bigHeap bool) error {
 	setGC(bigHeap)
-	if p.trace != "" {
-		f, err := os.Create(p.trace)
-		if err != nil {
-			return fmt.Errorf("execution trace: %w", err)
-		}
-		if err := trace.Start(f); err != nil {
-			f.Close()
-			return fmt.Errorf("execution trace: %w", err)
-		}
-		p.traceFile = f
+	var err error
+	if p.traceFile, err = startRecording(p.trace, "execution trace", trace.Start); err != nil {
+		return err
 	}
-	if p.cpu == "" {
-		return nil
+	p.cpuFile, err = startRecording(p.cpu, "cpu profile", pprof.StartCPUProfile)
+	return err
+}
+
+// startRecording creates the file at path and starts writing what (a
+// profile or trace) to it with start. It does nothing when path is empty.
+func startRecording(path, what string, start func(io.Writer) error) (*os.File, error) {
+	if path == "" {
+		return nil, nil
 	}
-	f, err := os.Create(p.cpu)
+	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
-		return fmt.Errorf("cpu profile: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	p.cpuFile = f
-	return nil
+	return f, nil
 }
 
 // defaultGCPercent is the garbage collector's target unless GOGC is set. The
