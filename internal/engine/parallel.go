@@ -404,8 +404,15 @@ type round struct {
 
 // roundsInFlight bounds the rounds between the reader and the merger: the
 // workers run ahead of each other by up to this many rounds, so that none
-// waits for the slowest at every round.
-const roundsInFlight = 4
+// waits for the slowest at every round. A worker's batch takes 0.4-0.9 ms
+// on the mix, but now and then 6-11 ms: a huge-page fault of the growing
+// heap, about 4 ms each on this VM. With 4 rounds the other worker ran out
+// of work meanwhile; with 8, two workers on the mix took 0.045 s less wall
+// time (14 of 16 alternated pairs) and on the loopback capture 0.020 (11 of
+// 12), for 7-13 MiB more at the peak (the 10 M-packet capture: 97 → 109
+// MiB). 6 rounds gained about half as much; 12 no more than 8
+// (docs/performance.md, session 28).
+const roundsInFlight = 8
 
 // batchFrames is how many TCP segments a round holds: big enough to amortize
 // the hand-off, small enough to keep the copies in cache.

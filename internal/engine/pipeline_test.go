@@ -134,10 +134,10 @@ func TestPipelineLendsFewBuffers(t *testing.T) {
 			p.bufs.mu.Lock()
 			made := p.bufs.made
 			p.bufs.mu.Unlock()
-			// 20 MB are 80 reads of 256 KiB; the 4 rounds in flight and
-			// the one being filled span 4 buffers each, and a few more
-			// wait for the merger to give them back.
-			if limit := 24; made > limit {
+			// 20 MB are 80 reads of 256 KiB; the rounds in flight and
+			// the one being filled span roundBuffers buffers each, and a
+			// few more wait for the merger to give them back.
+			if limit := (roundsInFlight+1)*roundBuffers + 4; made > limit || limit >= 80 {
 				t.Errorf("the reader allocated %d buffers, want at most %d (%d MB read)", made, limit, len(data)>>20)
 			}
 		})
