@@ -159,7 +159,7 @@ type event struct {
 	// t is the capture time; with evFinished, the flow's last frame instead
 	// (in a sweep, its place in the class's LRU list).
 	t     int64
-	id    uint64 // a flow's first frame, which stands for its id in a worker
+	id    uint64 // with evFinished, the flow's first frame, which orders the flows ended together at the end
 	flow  *report.Flow
 	seq   uint32 // order within the worker for the same frame and phase
 	phase uint8
