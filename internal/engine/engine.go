@@ -806,7 +806,7 @@ func (e *Engine) freeConn(c *conn) {
 func (e *Engine) Finish(files []string, problems []capture.Problem) *report.Report {
 	var open []*flow.Entry[*conn]
 	e.table.All(func(ent *flow.Entry[*conn]) { open = append(open, ent) })
-	sort.Slice(open, func(i, j int) bool { return entID(open[i]) < entID(open[j]) })
+	sort.Slice(open, func(i, j int) bool { return entFirstFrame(open[i]) < entFirstFrame(open[j]) })
 	for _, ent := range open {
 		e.finish(ent, "end_of_capture")
 	}

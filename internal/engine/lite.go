@@ -251,14 +251,6 @@ func (e *Engine) connView(ent *flow.Entry[*conn]) *conn {
 	return c
 }
 
-// entID returns the id of the connection of ent, lite or whole.
-func entID(ent *flow.Entry[*conn]) uint64 {
-	if ent.Value == nil {
-		return liteOf(ent).id
-	}
-	return ent.Value.id
-}
-
 // entFirstFrame returns the first frame of the connection of ent, lite or
 // whole, which orders connections as their ids do.
 func entFirstFrame(ent *flow.Entry[*conn]) uint64 {

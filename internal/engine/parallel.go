@@ -866,11 +866,11 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 	return r
 }
 
-// SetPayloadReader implements Analyzer, for every worker.
 // Recycle is RecycleFlow: the sink runs in the merger, and the records go
 // back to the workers.
 func (p *Pipeline) Recycle(f *report.Flow) { RecycleFlow(f) }
 
+// SetPayloadReader implements Analyzer, for every worker.
 func (p *Pipeline) SetPayloadReader(read func(pos uint64, p []byte) bool) {
 	for _, w := range p.workers {
 		w.SetPayloadReader(read)

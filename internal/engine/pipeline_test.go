@@ -137,7 +137,11 @@ func TestPipelineLendsFewBuffers(t *testing.T) {
 			// 20 MB are 80 reads of 256 KiB; the rounds in flight and
 			// the one being filled span roundBuffers buffers each, and a
 			// few more wait for the merger to give them back.
-			if limit := (roundsInFlight+1)*roundBuffers + 4; made > limit || limit >= 80 {
+			limit := (roundsInFlight+1)*roundBuffers + 4
+			if limit >= 80 {
+				t.Fatalf("a limit of %d buffers would not tell lending from a buffer a read", limit)
+			}
+			if made > limit {
 				t.Errorf("the reader allocated %d buffers, want at most %d (%d MB read)", made, limit, len(data)>>20)
 			}
 		})
