@@ -173,6 +173,9 @@ type Engine struct {
 	// frame of the earliest unshown flow that carried its own message of
 	// that kind, 0 for none (fillUnshown).
 	unshownMsg [anomaly.NumKinds]uint64
+	// unshownRec is the record a worker of a Pipeline fills for a flow the
+	// sink will not show, before it packs it (recorder.finishedBrief).
+	unshownRec report.Flow
 	// lingerCap and halfOpenCap are each shard's share of MaxLinger and
 	// MaxHalfOpen.
 	lingerCap, halfOpenCap int
@@ -683,14 +686,25 @@ func (e *Engine) finishWith(ent *flow.Entry[*conn], c *conn, l *liteConn, reason
 			reason = "reset"
 		}
 	}
-	f := e.nextFlow()
-	if e.Want != nil && (e.Sink != nil || e.epSink != nil || e.rec != nil) && !e.Want(c.firstFrame) {
+	unshown := e.Want != nil && (e.Sink != nil || e.epSink != nil || e.rec != nil) && !e.Want(c.firstFrame)
+	var f *report.Flow
+	switch {
+	case unshown && e.rec != nil:
+		// A worker: the record stays here, the merger gets its brief.
+		f = &e.unshownRec
 		e.fillUnshown(f, c, reason)
-	} else {
+		e.rec.finishedBrief(cls, c.lastFrame, f, c.orig, c.resp)
+	case unshown:
+		f = e.nextFlow()
+		e.fillUnshown(f, c, reason)
+	default:
+		f = e.nextFlow()
 		e.fillRecord(f, c, reason, true)
 	}
 	if e.rec != nil {
-		e.rec.finished(cls, c.lastFrame, f, c.orig, c.resp)
+		if !unshown {
+			e.rec.finished(cls, c.lastFrame, f, c.orig, c.resp)
+		}
 	} else {
 		e.wide.FlowEndAt(f, c.orig, c.resp)
 	}

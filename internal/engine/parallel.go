@@ -172,7 +172,10 @@ type event struct {
 	// cell is the flow's id cell, with evFinished and evTimeWait (see
 	// recorder.newCell).
 	cell uint32
-	_    [8]byte
+	// brief is the flow's index in the recording's briefs, with evFinished
+	// and evBrief.
+	brief uint32
+	_     [4]byte
 }
 
 // The event fits in a cache line (a compile-time check); it takes exactly
@@ -191,6 +194,7 @@ type packedAddr struct {
 const (
 	evOrigCloses = 1 << iota // TimeWait: the originator closed first
 	evAddrsAside             // a and b are in the recorder's addrs at index a.ip
+	evBrief                  // Finished: the record is the recording's briefs[brief], not flow
 )
 
 // setAddrs stores a and b in ev, or in *aside when either is not IPv4.
@@ -223,6 +227,11 @@ type recording struct {
 	created []createdFlow
 	events  []event
 	addrs   []netip.AddrPort // the endpoints of events that are not IPv4
+	// The records of the flows the sink will not show (flowBrief), with
+	// their findings and texts.
+	briefs     []flowBrief
+	briefAnoms []briefAnomaly
+	briefTexts []briefText
 }
 
 // createdFlow is a flow a worker created: its first frame, and the id cell
@@ -235,6 +244,9 @@ type createdFlow struct {
 // reset empties r, keeping its memory.
 func (r *recording) reset() {
 	r.created, r.events, r.addrs = r.created[:0], r.events[:0], r.addrs[:0]
+	r.briefs, r.briefAnoms = r.briefs[:0], r.briefAnoms[:0]
+	clear(r.briefTexts) // their strings
+	r.briefTexts = r.briefTexts[:0]
 }
 
 // recorder collects a worker's events for one round.
@@ -298,6 +310,23 @@ func (r *recorder) created(frame uint64) uint64 {
 func (r *recorder) finished(class flow.Class, last uint64, f *report.Flow, orig, resp netip.AddrPort) {
 	ev := r.add(evFinished)
 	ev.class, ev.t, ev.id, ev.flow, ev.cell = uint8(class), int64(last), f.FirstPacket, f, uint32(f.ID)
+	ev.setAddrs(orig, resp, &r.addrs)
+}
+
+// finishedBrief is finished for a flow the sink will not show: f, which
+// fillUnshown filled and the worker keeps, is packed into the recording
+// (flowBrief).
+func (r *recorder) finishedBrief(class flow.Class, last uint64, f *report.Flow, orig, resp netip.AddrPort) {
+	ev := r.add(evFinished)
+	ev.class, ev.t, ev.id, ev.cell = uint8(class), int64(last), f.FirstPacket, uint32(f.ID)
+	ev.bits |= evBrief
+	ev.brief = uint32(len(r.briefs))
+	if n := len(r.briefs); n < cap(r.briefs) {
+		r.briefs = r.briefs[:n+1]
+	} else {
+		r.briefs = append(r.briefs, flowBrief{})
+	}
+	r.briefs[ev.brief].pack(f, &r.recording)
 	ev.setAddrs(orig, resp, &r.addrs)
 }
 
@@ -472,6 +501,7 @@ type Pipeline struct {
 	cells  [][]uint64 // each worker's id cells: the ids of its open flows (recorder.newCell)
 	freed  [][]uint32 // each worker's cells given back during a merge, for its batch
 	flows  flowList
+	local  []*report.Flow // records the sink gave back, for briefs (localFlow)
 	// Sink, when set, receives each flow as it finishes, in capture order.
 	Sink   func(*report.Flow)
 	epSink func(f *report.Flow, orig, resp netip.AddrPort) // see SetEndpointSink
@@ -615,8 +645,8 @@ func (p *Pipeline) number(lists []recording) {
 
 // replay feeds an event of worker w to the detectors and numbers the flows;
 // events come in the order a single engine would have produced them.
-func (p *Pipeline) replay(ev *event, w int, aside []netip.AddrPort) {
-	a, b := ev.addrs(aside)
+func (p *Pipeline) replay(ev *event, w int, rec *recording) {
+	a, b := ev.addrs(rec.addrs)
 	switch ev.kind {
 	case evSYN:
 		p.wide.SYN(ev.t, a, b, ev.frame)
@@ -628,6 +658,10 @@ func (p *Pipeline) replay(ev *event, w int, aside []netip.AddrPort) {
 		p.wide.RST(ev.t, a, b, ev.frame)
 	case evFinished:
 		f := ev.flow
+		if ev.bits&evBrief != 0 {
+			f = p.localFlow()
+			rec.briefs[ev.brief].unpack(f, rec)
+		}
 		f.ID = p.cells[w][ev.cell]
 		p.freed[w] = append(p.freed[w], ev.cell)
 		p.wide.FlowEndAt(f, a, b)
@@ -716,7 +750,7 @@ func (p *Pipeline) endOpen() {
 // order (a worker records them in the order it does the work), merged into
 // the order a single engine would have produced them, with the index of the
 // list each came from and that list's addrs.
-func mergeEvents(lists []recording, fn func(ev *event, list int, aside []netip.AddrPort)) {
+func mergeEvents(lists []recording, fn func(ev *event, list int, rec *recording)) {
 	for {
 		best := -1
 		for i := range lists {
@@ -728,7 +762,7 @@ func mergeEvents(lists []recording, fn func(ev *event, list int, aside []netip.A
 			return
 		}
 		l := &lists[best]
-		fn(&l.events[0], best, l.addrs)
+		fn(&l.events[0], best, l)
 		l.events = l.events[1:]
 	}
 }
@@ -866,9 +900,33 @@ func (p *Pipeline) Finish(files []string, problems []capture.Problem) *report.Re
 	return r
 }
 
-// Recycle is RecycleFlow: the sink runs in the merger, and the records go
-// back to the workers.
-func (p *Pipeline) Recycle(f *report.Flow) { RecycleFlow(f) }
+// Recycle implements Analyzer. The sink runs in the merger: the merger
+// keeps a few records for the briefs it unpacks (localFlow), and the others
+// go back to the workers (RecycleFlow).
+func (p *Pipeline) Recycle(f *report.Flow) {
+	if len(p.local) < maxLocalFlows {
+		p.local = append(p.local, f)
+		return
+	}
+	RecycleFlow(f)
+}
+
+// maxLocalFlows bounds the records the merger keeps for the briefs it
+// unpacks (Pipeline.local). A sink gives back each record it does not keep
+// before the next one comes, so a few are enough.
+const maxLocalFlows = 16
+
+// localFlow returns a record for the merger to unpack a brief into: one its
+// sink gave back (Recycle), still in its core's cache, else a recycled one.
+func (p *Pipeline) localFlow() *report.Flow {
+	if n := len(p.local); n > 0 {
+		f := p.local[n-1]
+		p.local[n-1] = nil
+		p.local = p.local[:n-1]
+		return f
+	}
+	return takeRecycled()
+}
 
 // SetPayloadReader implements Analyzer, for every worker.
 func (p *Pipeline) SetPayloadReader(read func(pos uint64, p []byte) bool) {

@@ -156,6 +156,21 @@ func RecycleFlow(f *report.Flow) {
 	recycled.mu.Unlock()
 }
 
+// takeRecycled returns a record from those given back (RecycleFlow), or a
+// new one.
+func takeRecycled() *report.Flow {
+	recycled.mu.Lock()
+	defer recycled.mu.Unlock()
+	n := len(recycled.flows)
+	if n == 0 {
+		return new(report.Flow)
+	}
+	f := recycled.flows[n-1]
+	recycled.flows[n-1] = nil
+	recycled.flows = recycled.flows[:n-1]
+	return f
+}
+
 // Recycle gives back a flow record that the engine's sink is done with, and
 // must be called from the sink (on the goroutine that runs the engine). The
 // engine keeps it for its next flow without the shared list's lock: with
@@ -244,14 +259,10 @@ func (e *Engine) fillUnshown(f *report.Flow, c *conn, reason string) {
 // fillCapped names in f.Capped the bounds of the analysis that c reached.
 func fillCapped(f *report.Flow, c *conn) {
 	holes, unacked := c.seq.Capped()
-	if holes {
-		f.Capped = append(f.Capped, "holes")
-	}
-	if unacked {
-		f.Capped = append(f.Capped, "unacked")
-	}
-	if c.st.Dropped() > 0 {
-		f.Capped = append(f.Capped, "timeline")
+	for i, reached := range [len(cappedNames)]bool{holes, unacked, c.st.Dropped() > 0} {
+		if reached {
+			f.Capped = append(f.Capped, cappedNames[i])
+		}
 	}
 }
 
