@@ -743,6 +743,18 @@ func (e *Engine) nextFlow() *report.Flow {
 	if f == nil {
 		f = e.takeFlow()
 	}
+	// The packet and time lists of the record's first findings, whose
+	// headers the claim below brought a flow ago: fillRecord writes over
+	// them now (two workers' ndjson on the loopback capture -0.035 to
+	// -0.04 CPU-s, 24 of 28 pairs; one engine -0.03, 8 of 10).
+	for i := range min(len(f.Anomalies), 2) {
+		if p := f.Anomalies[i].Packets; cap(p) > 0 {
+			prefetch.ForWrite(unsafe.Pointer(unsafe.SliceData(p)), uintptr(cap(p))*unsafe.Sizeof(p[0]))
+		}
+		if t := f.Anomalies[i].Times; cap(t) > 0 {
+			prefetch.ForWrite(unsafe.Pointer(unsafe.SliceData(t)), uintptr(cap(t))*unsafe.Sizeof(t[0]))
+		}
+	}
 	e.spare = e.takeFlow()
 	prefetch.ForWrite(unsafe.Pointer(e.spare), unsafe.Sizeof(*e.spare))
 	// Its list of transitions too, which fillRecord writes over: it is an
