@@ -749,7 +749,7 @@ func (p *Pipeline) endOpen() {
 // mergeEvents calls fn with the events of lists, each already in capture
 // order (a worker records them in the order it does the work), merged into
 // the order a single engine would have produced them, with the index of the
-// list each came from and that list's addrs.
+// list each came from and the list itself (its addrs and briefs).
 func mergeEvents(lists []recording, fn func(ev *event, list int, rec *recording)) {
 	for {
 		best := -1
