@@ -2,6 +2,7 @@ package bigmem
 
 import (
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"unsafe"
 )
@@ -26,15 +27,24 @@ const hugePage = 2 << 20
 // The heap grows in address order: HugeHeap allocates n bytes, which the
 // runtime maps without touching them, advises the whole huge pages among
 // them, and lets the collector free them, so the heap's next allocations
-// are made there. It works once, early, while the heap is small: later
-// calls do nothing and return 0 (a second block would be made of memory
-// the heap has used, which the runtime zeroes first, touching every page).
+// are made there. The collector is off while the block is allocated, and
+// one collection frees it and gives its pages back to the kernel (they were
+// never touched, and the advice stays): freed and kept, the block would
+// count toward a memory limit. A block allocated with the collector on
+// started a collection of its own, and freeing it took two more: three
+// collections cost 3-5 ms more of every run's start than one
+// (docs/performance.md, session 30). It works once, early, while the heap
+// is small: later calls do nothing and return 0 (a second block would be
+// made of memory the heap has used, which the runtime zeroes first,
+// touching every page).
 func HugeHeap(n int) int {
 	// On 32-bit platforms the block could exhaust the address space.
 	if !canAdviseHuge || unsafe.Sizeof(uintptr(0)) < 8 || n < hugePage ||
 		!hugeHeapOnce.CompareAndSwap(false, true) {
 		return 0
 	}
+	percent := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(percent)
 	b := make([]byte, n)
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	lo := (start + hugePage - 1) &^ (hugePage - 1)
@@ -45,8 +55,8 @@ func HugeHeap(n int) int {
 	}
 	runtime.KeepAlive(b)
 	b = nil
-	// Free the block now, so that the collector's first goal is set by
-	// the analysis' own heap, not by this block.
-	runtime.GC()
+	// The collection frees the block, so that the collector's first goal
+	// is set by the analysis' own heap, and the block's pages go back.
+	debug.FreeOSMemory()
 	return done
 }

@@ -104,11 +104,11 @@ func setGC(bigHeap bool) {
 	// still scanned gopacket's lookup tables; at 1-16 MiB the huge pages now
 	// pay when the capture holds thousands of connections, and not when it
 	// holds a few: docs/performance.md.)
-	if bigHeap && bigmem.HugeHeap(hugeHeapBytes) > 0 {
-		// The freed block counts in the runtime's memory until it is
-		// given back, and a hold's limit would be reached at once: give
-		// it back now (its pages were never touched, and keep the advice).
-		debug.FreeOSMemory()
+	if bigHeap {
+		// HugeHeap gives the block back to the kernel once freed: kept,
+		// it would count in the runtime's memory, and a hold's limit
+		// would be reached at once.
+		bigmem.HugeHeap(hugeHeapBytes)
 	}
 	applyGC(gogc, limit, bigHeap)
 }
