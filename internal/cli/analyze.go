@@ -235,8 +235,12 @@ func RunAnalyze(o *AnalyzeOptions, s *IO) error {
 		}
 		werr = report.WriteJSONEncoded(s.Out, rep, jsonFromSpool(next))
 	case kept != nil:
+		// No collection first: until session 30 one freed the analysis'
+		// garbage before the table was rendered (in fresh memory, its
+		// 10 MiB had cost more than a collection). The renderer now
+		// takes 1.7 MB for 1000 rows, and the collection cost two
+		// workers 0.010-0.015 CPU-s (docs/performance.md, session 30).
 		rep.Flows = kept.sorted()
-		reclaimBeforeOutput()
 		werr = report.Write(s.Out, rep, format, report.Options{Limit: o.Limit, Lookout: &kept.lookout})
 	default:
 		werr = report.Write(s.Out, rep, format, report.Options{Limit: o.Limit})

@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"runtime/pprof"
 	"runtime/trace"
 
@@ -176,29 +175,6 @@ func releaseGC(percent int) {
 	debug.SetGCPercent(percent)
 	debug.SetMemoryLimit(math.MaxInt64)
 }
-
-// reclaimBeforeOutput collects the analysis' garbage before a report is
-// rendered, when there is at least reclaimMinBytes of heap, and reports
-// whether it did. The finished analysis (its connections, tombs and
-// detectors) is then garbage, but the collector's goal is still far off:
-// without a collection the renderer's allocations (about 10 MiB for a table
-// of 1000 rows) took fresh memory, whose first touch in huge pages costs
-// more than the collection (the mix's table: four huge-page faults fewer,
-// -0.022 CPU-s in 9 of 12 alternated pairs; docs/performance.md, session
-// 17). A small run's heap stays under the threshold and is not collected:
-// its one collection would cost more than its whole output.
-func reclaimBeforeOutput() bool {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 || s[0].Value.Uint64() < reclaimMinBytes {
-		return false
-	}
-	runtime.GC()
-	return true
-}
-
-// reclaimMinBytes is the least heap that reclaimBeforeOutput collects.
-const reclaimMinBytes = 16 << 20
 
 // smallInputMax is the most bytes of capture files that smallInputs calls
 // small: well under the ~70 MiB of heap whose faults the huge pages save.

@@ -173,31 +173,6 @@ func TestSmallInputs(t *testing.T) {
 	}
 }
 
-func TestReclaimBeforeOutput(t *testing.T) {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	before := ms.NumGC
-	if reclaimBeforeOutput() {
-		t.Fatalf("collected a heap of %d bytes, under the %d-byte threshold", ms.HeapAlloc, reclaimMinBytes)
-	}
-	// Garbage above the threshold, in objects the collector has not freed.
-	for i := 0; i < 32; i++ {
-		reclaimSink = append(reclaimSink, make([]byte, 1<<20))
-	}
-	reclaimSink = nil
-	if !reclaimBeforeOutput() {
-		t.Fatal("did not collect a heap above the threshold")
-	}
-	runtime.ReadMemStats(&ms)
-	if ms.NumGC == before {
-		t.Fatal("reported a collection that did not happen")
-	}
-}
-
-// reclaimSink keeps TestReclaimBeforeOutput's garbage from being optimized away.
-var reclaimSink [][]byte
-
 // TestExecTraceFlag: --exectrace writes the run's execution trace (a file
 // that go tool trace reads, which begins with its version), and a path that
 // cannot be created is an error that names the trace.
