@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -52,6 +53,11 @@ type Options struct {
 	// Lookout, when set, holds the anomalies of every flow, for a report
 	// whose Flows were cut to the rows shown.
 	Lookout *Lookout
+	// FlowTable, when set, is what RenderFlowTable made of the flows the
+	// table shows (the first Limit of Flows), written in their place: a
+	// caller that knows its rows before the analysis ends can draw them
+	// while it runs.
+	FlowTable []byte
 }
 
 // Write renders r in format f.
@@ -349,32 +355,11 @@ func writeTable(w io.Writer, r *Report, opt Options) error {
 		flows = flows[:opt.Limit]
 	}
 	if len(flows) > 0 {
-		rows := make([][]string, 0, len(flows))
-		for i := range flows {
-			f := &flows[i]
-			id := strconv.FormatUint(f.ID, 10)
-			if f.Generation > 1 {
-				id += "#" + strconv.Itoa(f.Generation)
-			}
-			if f.Midstream {
-				id += "*"
-			}
-			rtt := "-"
-			if f.HandshakeRTTMs != nil {
-				rtt = fmtMillis(*f.HandshakeRTTMs)
-			}
-			anom := "-"
-			if n := anomalyTotal(f); n > 0 {
-				anom = strconv.FormatUint(n, 10)
-			}
-			rows = append(rows, []string{
-				id, f.Orig, f.Resp, f.OrigState, f.RespState, f.ConnState,
-				strconv.FormatUint(f.OrigPackets, 10) + "/" + strconv.FormatUint(f.RespPackets, 10),
-				humanBytes(f.OrigBytes) + "/" + humanBytes(f.RespBytes),
-				fmtSeconds(f.DurationSec), rtt, anom,
-			})
+		if opt.FlowTable != nil {
+			_, _ = w.Write(opt.FlowTable) // w keeps the error for its Flush (WriteTable)
+		} else {
+			renderFlowTable(w, flows)
 		}
-		renderTable(w, flowTableHeader, rows)
 		if left > 0 {
 			fmt.Fprintf(w, "… %d more flows not shown (--limit %d); JSON and CSV list them all\n", left, opt.Limit)
 		}
@@ -384,6 +369,44 @@ func writeTable(w io.Writer, r *Report, opt Options) error {
 		return err
 	}
 	return writeLookAt(w, r, opt.Lookout)
+}
+
+// RenderFlowTable returns the box of the flow table that WriteTable draws
+// for flows, a row each, for Options.FlowTable.
+func RenderFlowTable(flows []Flow) []byte {
+	var b bytes.Buffer
+	renderFlowTable(&b, flows)
+	return b.Bytes()
+}
+
+// renderFlowTable draws the box of the flow table, a row for each of flows.
+func renderFlowTable(w io.Writer, flows []Flow) {
+	rows := make([][]string, 0, len(flows))
+	for i := range flows {
+		f := &flows[i]
+		id := strconv.FormatUint(f.ID, 10)
+		if f.Generation > 1 {
+			id += "#" + strconv.Itoa(f.Generation)
+		}
+		if f.Midstream {
+			id += "*"
+		}
+		rtt := "-"
+		if f.HandshakeRTTMs != nil {
+			rtt = fmtMillis(*f.HandshakeRTTMs)
+		}
+		anom := "-"
+		if n := anomalyTotal(f); n > 0 {
+			anom = strconv.FormatUint(n, 10)
+		}
+		rows = append(rows, []string{
+			id, f.Orig, f.Resp, f.OrigState, f.RespState, f.ConnState,
+			strconv.FormatUint(f.OrigPackets, 10) + "/" + strconv.FormatUint(f.RespPackets, 10),
+			humanBytes(f.OrigBytes) + "/" + humanBytes(f.RespBytes),
+			fmtSeconds(f.DurationSec), rtt, anom,
+		})
+	}
+	renderTable(w, flowTableHeader, rows)
 }
 
 // lookAtMax is how many findings the "what to look at" section names.
