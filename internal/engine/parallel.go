@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"unsafe"
@@ -680,69 +682,97 @@ func (p *Pipeline) replay(ev *event, w int, rec *recording) {
 // end of the capture.
 const endChunk = 1024
 
+// openConn is a connection still open at the end of the capture, with the
+// frame it began at (its flow's order).
+type openConn struct {
+	first uint64
+	ent   *flow.Entry[*conn]
+}
+
 // endOpen ends the connections still open in the order of their first
 // frame, as one engine does. The workers are idle now (the merger has merged
-// every round they did): they end them in parallel, endChunk at a time in
-// that order, and the merger replays each chunk before the next is made, so
-// that the records in flight stay few. Ended all at once, the 32 768
-// half-open connections a SYN flood leaves were 40 MiB of records.
+// every round they did). Each lists and sorts its own connections, then
+// they end them in parallel, endChunk at a time in that order, and the
+// merger replays each chunk while the workers end the next one: the records
+// in flight stay few (ended all at once, the 32 768 half-open connections a
+// SYN flood leaves were 40 MiB of records), and the merger's turn overlaps
+// theirs. Listed by the merger and replayed between chunks, the end took
+// two workers longer than one engine (docs/performance.md, session 30).
 func (p *Pipeline) endOpen() {
 	n := len(p.workers)
-	open := make([][]*flow.Entry[*conn], n)
-	recs := make([]*recorder, n)
+	open := make([][]openConn, n)
+	var wg sync.WaitGroup
 	for i, w := range p.workers {
-		w.table.All(func(ent *flow.Entry[*conn]) { open[i] = append(open[i], ent) })
-		sort.Slice(open[i], func(a, b int) bool { return entFirstFrame(open[i][a]) < entFirstFrame(open[i][b]) })
-		recs[i] = &recorder{}
-		w.rec, w.events = recs[i], recs[i]
 		if p.now > w.now {
 			w.now = p.now
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var l []openConn
+			w.table.All(func(ent *flow.Entry[*conn]) { l = append(l, openConn{entFirstFrame(ent), ent}) })
+			slices.SortFunc(l, func(a, b openConn) int { return cmp.Compare(a.first, b.first) })
+			open[i] = l
+		}()
 	}
-	lists := make([]recording, n)
-	take := make([]int, n)
-	for {
+	wg.Wait()
+	// Two recorders a worker: one for the chunk being ended, one for the
+	// chunk being replayed.
+	var recs [2][]*recorder
+	var lists [2][]recording
+	for k := range recs {
+		recs[k], lists[k] = make([]*recorder, n), make([]recording, n)
+		for i := range recs[k] {
+			recs[k][i] = &recorder{}
+		}
+	}
+	chunk := make([][]openConn, n)
+	for k := 0; ; k++ {
 		// The next endChunk connections in id order (their first frames'),
 		// from each worker.
-		clear(take)
+		clear(chunk)
 		for range endChunk {
 			best := -1
 			for i := range open {
-				if take[i] < len(open[i]) && (best < 0 || entFirstFrame(open[i][take[i]]) < entFirstFrame(open[best][take[best]])) {
+				if len(chunk[i]) < len(open[i]) && (best < 0 || open[i][len(chunk[i])].first < open[best][len(chunk[best])].first) {
 					best = i
 				}
 			}
 			if best < 0 {
 				break
 			}
-			take[best]++
+			chunk[best] = open[best][:len(chunk[best])+1]
 		}
-		var wg sync.WaitGroup
+		cur := lists[k%2]
 		busy := false
 		for i, w := range p.workers {
-			if take[i] == 0 {
-				lists[i] = recording{}
+			todo := chunk[i]
+			open[i] = open[i][len(todo):]
+			if len(todo) == 0 {
+				cur[i] = recording{}
 				continue
 			}
 			busy = true
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				rec := recs[i]
+				rec := recs[k%2][i]
+				w.rec, w.events = rec, rec
 				rec.reset()
 				rec.at(p.lastFrame+1, phaseEnd)
-				for _, ent := range open[i][:take[i]] {
-					w.finish(ent, "end_of_capture")
+				for _, o := range todo {
+					w.finish(o.ent, "end_of_capture")
 				}
-				open[i] = open[i][take[i]:]
-				lists[i] = rec.recording
+				cur[i] = rec.recording
 			}()
 		}
+		if k > 0 {
+			mergeEvents(lists[(k-1)%2], p.replay)
+		}
+		wg.Wait()
 		if !busy {
 			return
 		}
-		wg.Wait()
-		mergeEvents(lists, p.replay)
 	}
 }
 
