@@ -96,9 +96,11 @@ func setGC(bigHeap bool) {
 	_, limit := os.LookupEnv("GOMEMLIMIT")
 	// The first quarter GiB of the heap in huge pages: a fault per 2 MiB
 	// instead of per 4 KiB, fewer TLB misses (docs/performance.md). The
-	// block and the collections that free it cost about 8 ms more than they
-	// save on a capture of a few MiB with few connections, whose heap stays
-	// small: small inputs, and the commands that do not analyze, go without.
+	// block and the collections that freed it cost about 8 ms more than
+	// they saved on a capture of a few MiB with few connections, whose heap
+	// stays small (one collection since session 30 takes 6 ms of the start
+	// instead of 10-12): small inputs, and the commands that do not
+	// analyze, go without.
 	// (They took 10-14 ms more until session 23, when the first collection
 	// still scanned gopacket's lookup tables; at 1-16 MiB the huge pages now
 	// pay when the capture holds thousands of connections, and not when it
