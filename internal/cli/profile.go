@@ -96,11 +96,9 @@ func setGC(bigHeap bool) {
 	_, limit := os.LookupEnv("GOMEMLIMIT")
 	// The first quarter GiB of the heap in huge pages: a fault per 2 MiB
 	// instead of per 4 KiB, fewer TLB misses (docs/performance.md). The
-	// block and the collections that freed it cost about 8 ms more than
-	// they saved on a capture of a few MiB with few connections, whose heap
-	// stays small (one collection since session 30 takes 6 ms of the start
-	// instead of 10-12): small inputs, and the commands that do not
-	// analyze, go without.
+	// block and the collection that frees it cost more than they save on a
+	// capture too small to hold a thousand connections: small inputs
+	// (smallInputMax), and the commands that do not analyze, go without.
 	// (They took 10-14 ms more until session 23, when the first collection
 	// still scanned gopacket's lookup tables; at 1-16 MiB the huge pages now
 	// pay when the capture holds thousands of connections, and not when it
@@ -179,8 +177,15 @@ func releaseGC(percent int) {
 }
 
 // smallInputMax is the most bytes of capture files that smallInputs calls
-// small: well under the ~70 MiB of heap whose faults the huge pages save.
-const smallInputMax = 16 << 20
+// small. With one collection at the start (session 30) the huge-page heap
+// pays from about a thousand connections: forced on (one core, perf stat),
+// the mix's 10 000 and 60 000 packets (2.3 and 9.4 MB) went from 85 and 226
+// ms to 53 and 91, a loopback capture's 50 000 (9.3 MB) from 118 to 70, a
+// corpus capture of 2.7 MB with one flow from 41 to 35 and one of 1.3 MB
+// with 23 flows stayed at 37, while 0.6 MB with two flows went from 32 to
+// 36 and an empty capture from 27 to 35 (docs/performance.md). It was
+// 16 MiB while the heap took three collections.
+const smallInputMax = 1 << 20
 
 // smallInputs reports whether args name capture files that hold at most
 // smallInputMax bytes together (capture.InputSize). Standard input, an

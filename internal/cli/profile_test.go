@@ -145,11 +145,11 @@ func TestSmallInputs(t *testing.T) {
 		return p
 	}
 	pcap := []byte{0xd4, 0xc3, 0xb2, 0xa1}
-	small := file("small.pcap", 1<<20, pcap)
-	big := file("big.pcap", 17<<20, pcap)
-	half := file("half.pcap", 9<<20, pcap)
-	gzSmall := file("small.pcap.gz", 1<<20, []byte{0x1f, 0x8b})
-	gzBig := file("big.pcap.gz", 3<<20, []byte{0x1f, 0x8b})
+	small := file("small.pcap", smallInputMax, pcap)
+	big := file("big.pcap", smallInputMax+1, pcap)
+	half := file("half.pcap", smallInputMax/2+1, pcap)
+	gzSmall := file("small.pcap.gz", smallInputMax/8, []byte{0x1f, 0x8b})
+	gzBig := file("big.pcap.gz", smallInputMax/8+1, []byte{0x1f, 0x8b})
 	tests := []struct {
 		name string
 		args []string
