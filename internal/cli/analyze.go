@@ -80,7 +80,7 @@ func addEngineFlags(cmd *cobra.Command, c *engine.Config) {
 	f.BoolVar(&c.VerifyChecksums, "verify-checksums", c.VerifyChecksums, "verify TCP checksums (off by default: offloading makes them wrong in most host captures)")
 	f.DurationVar(&c.CloseWaitLeak, "close-wait-leak", c.CloseWaitLeak, "time in CLOSE_WAIT, with the connection alive, that counts as a leak")
 	f.IntVar(&c.OverlapBytes, "overlap-bytes", c.OverlapBytes, "latest payload bytes kept per direction to spot retransmissions whose bytes differ (overlap_mismatch); 0 = off")
-	f.IntVar(&c.Workers, "workers", c.Workers, "goroutines that analyze connections (0 = one per core, at most 8, one fewer for a gzip-compressed capture, whose inflate takes a core); the output, ndjson's order included, is the same for any number (the caps are shared out between 16 shards of the 4-tuples, each held by one worker)")
+	f.IntVar(&c.Workers, "workers", c.Workers, "goroutines that analyze connections (0 = one per core, at most 8, one fewer for a gzip-compressed capture, whose inflate takes a core, one for captures of 1 MiB or less); the output, ndjson's order included, is the same for any number (the caps are shared out between 16 shards of the 4-tuples, each held by one worker)")
 	f.BoolVar(&c.CompactClosed, "compact-closed", c.CompactClosed, "report each connection as soon as it is over and keep only a small tomb for its linger: memory follows the open connections; stragglers are counted, not analyzed")
 	f.Var(timersFlag{&c.Timers}, "timers", "how connections end and split: linux (kernel and conntrack timeouts, flows match tshark's streams) or zeek (Zeek's connection timers, flows match conn.log rows)")
 	f.DurationVar(&c.LongIdle, "long-idle", c.LongIdle, "silence between two packets of a connection that makes a long_idle finding")
@@ -551,6 +551,14 @@ func AnalyzeStream(files []string, filter string, cfg engine.Config, s *IO, sink
 // The count is settled either way, so that a second call looks at nothing.
 func autoWorkers(cfg *engine.Config, files []string, s *IO) {
 	if cfg.Workers != 0 || cfg.Timers == engine.TimersZeek {
+		return
+	}
+	if smallInputs(files) {
+		// A capture of a few thousand packets: the pipeline's set-up,
+		// hand-overs and end cost more than a second core saves (one
+		// worker 31, 55 and 40 ms against 34, 61 and 45 with two on 85
+		// KB, 0.9 MB and 0.5 MB; docs/performance.md, session 30).
+		cfg.Workers = 1
 		return
 	}
 	// A terminal on standard input is not looked at: reading it would wait

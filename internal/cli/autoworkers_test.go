@@ -13,8 +13,9 @@ import (
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/pcapgen"
 )
 
-// TestAutoWorkers: one worker per core but one, for a gzip-compressed
-// capture, when the count is left to the tool.
+// TestAutoWorkers: when the count is left to the tool, one worker per core,
+// but one fewer for a gzip-compressed capture and a single one for a small
+// capture (smallInputs).
 func TestAutoWorkers(t *testing.T) {
 	dir := t.TempDir()
 	var plain bytes.Buffer
@@ -36,6 +37,20 @@ func TestAutoWorkers(t *testing.T) {
 	if err := os.WriteFile(gp, gz.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The same heads, padded past smallInputMax (a compressed file counts
+	// eight times its size): only a file's head and size are looked at.
+	padded := func(name string, head []byte, size int64) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, head, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, size); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ppBig := padded("big.pcap", plain.Bytes(), smallInputMax+1)
+	gpBig := padded("big.pcap.gz", gz.Bytes(), smallInputMax/8+1)
 	// Four cores, so that one fewer is told from one per core whatever
 	// machine runs the test.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
@@ -46,10 +61,13 @@ func TestAutoWorkers(t *testing.T) {
 		file    string
 		want    int
 	}{
-		{0, engine.TimersLinux, pp, cores},
-		{0, engine.TimersLinux, gp, auto},
-		{2, engine.TimersLinux, gp, 2},
-		{0, engine.TimersZeek, gp, 0},
+		{0, engine.TimersLinux, ppBig, cores},
+		{0, engine.TimersLinux, gpBig, auto},
+		{0, engine.TimersLinux, pp, 1},
+		{0, engine.TimersLinux, gp, 1},
+		{2, engine.TimersLinux, gpBig, 2},
+		{2, engine.TimersLinux, pp, 2},
+		{0, engine.TimersZeek, gpBig, 0},
 	} {
 		cfg := engine.DefaultConfig()
 		cfg.Workers, cfg.Timers = tc.workers, tc.timers
