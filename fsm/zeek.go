@@ -20,14 +20,16 @@ const (
 	ZeekReset                        // sent a RST
 )
 
-var zeekStateNames = [...]string{"INACTIVE", "SYN_SENT", "SYN_ACK_SENT", "PARTIAL", "ESTABLISHED", "CLOSED", "RESET"}
+// zeekStateNameOf names Zeek's states (byteNames).
+var zeekStateNameOf = [256]string{"INACTIVE", "SYN_SENT", "SYN_ACK_SENT", "PARTIAL", "ESTABLISHED", "CLOSED", "RESET"}
 
 // String returns Zeek's name for the state, e.g. "SYN_ACK_SENT", or "ZeekState(n)".
 func (s ZeekState) String() string {
-	return zeekStateNameOf[s]
+	if n := zeekStateNameOf[s]; n != "" {
+		return n
+	}
+	return unknownName("ZeekState", uint8(s))
 }
-
-var zeekStateNameOf = byteNames("ZeekState", zeekStateNames[:])
 
 // inactive reports Zeek's "o_inactive"/"r_inactive": INACTIVE or PARTIAL.
 func (s ZeekState) inactive() bool { return s == ZeekInactive || s == ZeekPartial }
