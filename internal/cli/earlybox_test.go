@@ -3,8 +3,12 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/engine"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/pcapgen"
 	"github.com/tcpflow-analyze/tcpflow-analyze/report"
 )
 
@@ -66,5 +70,37 @@ func TestLowestFlowsDrawsTheBoxEarly(t *testing.T) {
 				t.Errorf("the table lacks the count of flows left out:\n%s", early.String())
 			}
 		})
+	}
+}
+
+// TestEarlyBoxMatchesTheEnd: on a capture whose first flows end long before
+// the last, a table drawn while the analysis runs (a core to spare) is the
+// one drawn after it (one core), with one worker and with two, and for a
+// limit that the first flows fill as well as one they do not.
+func TestEarlyBoxMatchesTheEnd(t *testing.T) {
+	path, _ := writeMixFile(t, pcapgen.MixOptions{Packets: 30_000, Connections: 3_000,
+		Concurrency: 50, Seed: 5, FloodSources: 100, Reuse: 0.3})
+	table := func(procs, workers, limit int) string {
+		t.Helper()
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		cfg := engine.DefaultConfig()
+		cfg.Workers = workers
+		var out bytes.Buffer
+		s := &IO{In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{}}
+		if err := RunAnalyze(&AnalyzeOptions{Files: []string{path}, Output: "table", Engine: cfg, Limit: limit}, s); err != nil {
+			t.Fatalf("GOMAXPROCS %d, %d workers, --limit %d: %v", procs, workers, limit, err)
+		}
+		return out.String()
+	}
+	for _, limit := range []int{1, 400, 5000} {
+		want := table(1, 1, limit)
+		if limit > 1 && !strings.Contains(want, "#2") {
+			t.Fatalf("--limit %d: the mix no longer shows a reused 4-tuple in the table", limit)
+		}
+		for _, workers := range []int{1, 2} {
+			if got := table(2, workers, limit); got != want {
+				t.Errorf("--limit %d, %d workers on two cores: the table differs from one core's\n%s", limit, workers, firstDiff(want, got))
+			}
+		}
 	}
 }

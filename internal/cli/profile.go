@@ -99,10 +99,6 @@ func setGC(bigHeap bool) {
 	// block and the collection that frees it cost more than they save on a
 	// capture too small to hold a thousand connections: small inputs
 	// (smallInputMax), and the commands that do not analyze, go without.
-	// (They took 10-14 ms more until session 23, when the first collection
-	// still scanned gopacket's lookup tables; at 1-16 MiB the huge pages now
-	// pay when the capture holds thousands of connections, and not when it
-	// holds a few: docs/performance.md.)
 	if bigHeap {
 		// HugeHeap gives the block back to the kernel once freed: kept,
 		// it would count in the runtime's memory, and a hold's limit
