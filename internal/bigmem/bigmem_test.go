@@ -132,3 +132,58 @@ func TestGrowKeepsAndZeroes(t *testing.T) {
 		}
 	}
 }
+
+// TestMakeReservedGrowsInPlace: a reserved array grows where it is up to its
+// reservation, keeping its values, zeroing the new ones and counting only the
+// bytes faulted in; past the reservation it moves as any array does, and a
+// reservation under minMapped is an array in the heap.
+func TestMakeReservedGrowsInPlace(t *testing.T) {
+	if small := MakeReserved[uint64](10, minMapped/8-1); small.mem != nil {
+		t.Fatal("a reservation under 64 KiB was mapped")
+	}
+	const max = 1 << 16 // 512 KiB
+	for _, from := range []int{0, 1000, minMapped / 8} {
+		base := mapped.Load()
+		s := MakeReserved[uint64](from, max)
+		if s.mem == nil {
+			t.Skip("no mappings on this platform: MakeReserved uses make")
+		}
+		if len(s.S) != from {
+			t.Fatalf("from %d: length %d", from, len(s.S))
+		}
+		for i := range s.S {
+			s.S[i] = uint64(i) + 1
+		}
+		var first *uint64
+		for _, n := range []int{from + 1, from + 3000, 1 << 14, max, 2 * max} {
+			if n <= len(s.S) {
+				continue
+			}
+			s.Grow(n)
+			if len(s.S) != n {
+				t.Fatalf("from %d to %d: length %d", from, n, len(s.S))
+			}
+			if first == nil {
+				first = &s.S[0]
+			} else if &s.S[0] != first && n <= max {
+				t.Fatalf("from %d to %d: the array moved inside its reservation", from, n)
+			}
+			for i, v := range s.S {
+				want := uint64(0)
+				if i < from {
+					want = uint64(i) + 1
+				}
+				if v != want {
+					t.Fatalf("from %d to %d: value %d is %d, want %d", from, n, i, v, want)
+				}
+			}
+			if got := mapped.Load() - base; got != int64(8*n) {
+				t.Errorf("from %d to %d: %d bytes counted as mapped, want %d", from, n, got, 8*n)
+			}
+		}
+		s.Free()
+		if got := mapped.Load(); got != base {
+			t.Errorf("from %d: %d bytes still mapped after Free", from, got-base)
+		}
+	}
+}

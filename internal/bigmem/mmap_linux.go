@@ -16,6 +16,27 @@ func mapAnon(size int) ([]byte, bool) {
 	return b, true
 }
 
+// reserveAnon maps size bytes of zeroed memory, advised into huge pages, and
+// faults none of it in: the kernel sets no memory aside for it
+// (MAP_NORESERVE) until its pages are touched or populated.
+func reserveAnon(size int) ([]byte, bool) {
+	b, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
+	if err != nil {
+		return nil, false
+	}
+	_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
+	return b, true
+}
+
+// populate faults in bytes [from, to) of the mapping b, from the start of
+// from's page, as mapAnon does the whole of its mapping.
+func populate(b []byte, from, to int) {
+	from -= from % unix.Getpagesize()
+	if to > from {
+		_ = unix.Madvise(b[from:to], unix.MADV_POPULATE_WRITE)
+	}
+}
+
 // remap grows the mapping b to size bytes, moving it if it must, and faults
 // in the new pages as mapAnon does. The advice given to b carries over.
 func remap(b []byte, size int) ([]byte, bool) {
@@ -23,9 +44,7 @@ func remap(b []byte, size int) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	if old := len(b); old%unix.Getpagesize() == 0 {
-		_ = unix.Madvise(nb[old:], unix.MADV_POPULATE_WRITE)
-	}
+	populate(nb, len(b), size)
 	return nb, true
 }
 

@@ -6,6 +6,10 @@ func mapAnon(int) ([]byte, bool) { return nil, false }
 
 func remap([]byte, int) ([]byte, bool) { return nil, false }
 
+func reserveAnon(int) ([]byte, bool) { return nil, false }
+
+func populate([]byte, int, int) {}
+
 func unmap([]byte) {}
 
 // canAdviseHuge tells whether adviseHuge can work here.
