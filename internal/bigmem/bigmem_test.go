@@ -187,3 +187,54 @@ func TestMakeReservedGrowsInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestMakeReservedMovesIntoHugePages: a reserved array stays in 4 KiB pages
+// under a huge page, moves once into a reservation advised into huge pages
+// when it grows to one, keeping its values, and then grows there in place.
+func TestMakeReservedMovesIntoHugePages(t *testing.T) {
+	base := mapped.Load()
+	const max = 1 << 20 // 8 MiB
+	s := MakeReserved[uint64](1000, max)
+	if s.mem == nil {
+		t.Skip("no mappings on this platform: MakeReserved uses make")
+	}
+	if s.mem.huge {
+		t.Fatal("an array of 8000 bytes was advised into huge pages")
+	}
+	for i := range s.S {
+		s.S[i] = uint64(i) + 1
+	}
+	check := func(n int) {
+		t.Helper()
+		if len(s.S) != n {
+			t.Fatalf("length %d, want %d", len(s.S), n)
+		}
+		for i, v := range s.S {
+			want := uint64(0)
+			if i < 1000 {
+				want = uint64(i) + 1
+			}
+			if v != want {
+				t.Fatalf("value %d is %d, want %d", i, v, want)
+			}
+		}
+		if got := mapped.Load() - base; got != int64(8*n) {
+			t.Fatalf("%d bytes counted as mapped, want %d", got, 8*n)
+		}
+	}
+	s.Grow(hugePage / 8)
+	check(hugePage / 8)
+	if !s.mem.huge {
+		t.Fatal("an array of a huge page was not moved into huge pages")
+	}
+	first := &s.S[0]
+	s.Grow(max)
+	check(max)
+	if &s.S[0] != first {
+		t.Fatal("the array moved again")
+	}
+	s.Free()
+	if got := mapped.Load(); got != base {
+		t.Errorf("%d bytes still mapped after Free", got-base)
+	}
+}

@@ -1,6 +1,10 @@
 package bigmem
 
-import "golang.org/x/sys/unix"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 func mapAnon(size int) ([]byte, bool) {
 	b, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
@@ -16,15 +20,31 @@ func mapAnon(size int) ([]byte, bool) {
 	return b, true
 }
 
-// reserveAnon maps size bytes of zeroed memory, advised into huge pages, and
-// faults none of it in: the kernel sets no memory aside for it
-// (MAP_NORESERVE) until its pages are touched or populated.
-func reserveAnon(size int) ([]byte, bool) {
-	b, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
+// reserveAnon maps size bytes of zeroed memory and faults none of it in: the
+// kernel sets no memory aside for it (MAP_NORESERVE) until its pages are
+// touched or populated. A huge reservation is advised into huge pages and
+// starts on a huge page's boundary, so that its first pages can be huge
+// ones too.
+func reserveAnon(size int, huge bool) ([]byte, bool) {
+	extra := 0
+	if huge {
+		extra = hugePage
+	}
+	b, err := unix.Mmap(-1, 0, size+extra, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
 	if err != nil {
 		return nil, false
 	}
-	_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
+	if huge {
+		head := int((hugePage - uintptr(unsafe.Pointer(&b[0]))%hugePage) % hugePage)
+		if head > 0 {
+			_ = unix.Munmap(b[:head])
+		}
+		if tail := b[head+size:]; len(tail) > 0 {
+			_ = unix.Munmap(tail)
+		}
+		b = b[head : head+size : head+size]
+		_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
+	}
 	return b, true
 }
 

@@ -6,7 +6,7 @@ func mapAnon(int) ([]byte, bool) { return nil, false }
 
 func remap([]byte, int) ([]byte, bool) { return nil, false }
 
-func reserveAnon(int) ([]byte, bool) { return nil, false }
+func reserveAnon(int, bool) ([]byte, bool) { return nil, false }
 
 func populate([]byte, int, int) {}
 

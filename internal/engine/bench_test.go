@@ -116,8 +116,8 @@ func BenchmarkTombGrowth(b *testing.B) {
 		}
 		for _, tt := range tts {
 			tt.flush()
-			tt.hm.Free()
-			tt.tm.Free()
+			tt.lanes.hm.Free()
+			tt.lanes.tm.Free()
 		}
 	}
 }

@@ -149,10 +149,14 @@ type Engine struct {
 	// tombs remember finished connections that a full table dropped before
 	// their linger ended, so their stragglers and the reuse of their
 	// 4-tuple are still recognised; one table per flow table shard, made
-	// when the shard buries its first.
-	tombs  []*tombTable
-	late   uint64
-	counts flowCounts
+	// when the shard buries its first, a lane of tombLanes.
+	tombs     []*tombTable
+	tombLanes *tombLanes
+	// tombShards is how many shards this engine may hold: all of them, or
+	// a pipeline worker's share (its lanes).
+	tombShards int
+	late       uint64
+	counts     flowCounts
 	// conns and lites hold the whole and lite (liteConn) connections
 	// made and freed, for reuse.
 	conns chunkPool[conn]

@@ -96,11 +96,31 @@ const maxTombsPerFlow = 8
 func (e *Engine) bury(h uint64, t tomb) {
 	sh := e.table.Shard(h)
 	if e.tombs[sh] == nil {
-		limit := maxTombsPerFlow * e.cfg.MaxFlows
-		if limit <= 0 {
-			limit = 1 << 20
-		}
-		e.tombs[sh] = newTombTable(e.table.ShardMax(limit))
+		e.tombs[sh] = e.newTombs()
 	}
 	e.tombs[sh].put(h, t, e.now)
+}
+
+// newTombs returns the tomb table of a shard that buries its first tomb:
+// the next lane of the engine's tombLanes, one for each shard it may hold.
+func (e *Engine) newTombs() *tombTable {
+	limit := maxTombsPerFlow * e.cfg.MaxFlows
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	max := e.table.ShardMax(limit)
+	if e.tombLanes == nil {
+		n := e.tombShards
+		if n <= 0 {
+			n = e.table.Shards()
+		}
+		e.tombLanes = newTombLanes(n, max)
+	}
+	tl := e.tombLanes
+	for l := range tl.tables {
+		if tl.tables[l] == nil {
+			return tl.table(l)
+		}
+	}
+	return newTombTable(max) // more shards than the worker's share: not expected
 }

@@ -34,14 +34,15 @@ type tombTable struct {
 	// is flushed: it then costs a scan, never a wrong answer.
 	pendBits [4]uint64
 
-	hs   []uint64 // 0 = free
-	ts   []tomb
-	over []uint64 // a bit per bucket: some of its tombs are in their second bucket (alt)
-	// hm and tm are where hs and ts live (internal/bigmem): a doubling
-	// grows them where they are (double).
-	hm   *bigmem.Slice[uint64]
-	tm   *bigmem.Slice[tomb]
-	mask uint64 // buckets-1
+	// hs and ts are the arrays of the table's lanes (tombLanes), which
+	// this table shares with the other shards of its engine: its bucket b
+	// is their bucket b*lanes+lane.
+	hs    []uint64 // 0 = free
+	ts    []tomb
+	lanes *tombLanes
+	lane  int
+	over  []uint64 // a bit per bucket: some of its tombs are in their second bucket (alt)
+	mask  uint64   // buckets-1
 	// rest holds, during a doubling, the tombs that sat in their second
 	// bucket, to be stored again once every bucket is split.
 	rest []pendingTomb
@@ -66,33 +67,102 @@ const (
 	tombHashUsed = 1 // or-ed into hashes so that 0 means free
 )
 
+// newTombTable returns the tomb table of one shard, for at most max tombs,
+// with arrays of its own.
 func newTombTable(max int) *tombTable {
+	return newTombLanes(1, max).table(0)
+}
+
+func tombCap(max int) int {
 	m := minTombSlots
 	for m < max {
 		m <<= 1
 	}
-	return &tombTable{max: m, capTries: 2 * tombWays}
+	return m
 }
 
+// tombLanes holds the arrays of the tomb tables of several shards (an
+// engine's), interleaved bucket by bucket: bucket b of lane l is bucket
+// b*n+l of the arrays. Each table grows by itself, as if it had arrays of
+// its own, and the arrays grow where they are, in room reserved for every
+// lane's cap (bigmem.MakeReserved), whenever one table outgrows them. With
+// arrays of their own the sixteen tables of the 2 M-packet mix were 8 MiB
+// in 4 KiB pages (a table of a shard never fills a huge page before its
+// cap), each page costing the hypervisor a trap on its first touch; shared,
+// the arrays fill huge pages once they reach one: the 1 M-source SYN flood
+// took 0.07 CPU-s less (10 of 12 pairs), the mix 0 to 0.010
+// (docs/performance.md, session 31). What a table holds, and so which tomb
+// it gives up at its cap, does not depend on the other lanes
+// (TestTombLanesMatchOwnArrays): the reports stay the same for any number
+// of workers.
+type tombLanes struct {
+	hm      *bigmem.Slice[uint64]
+	tm      *bigmem.Slice[tomb]
+	n       int // lanes
+	buckets int // each lane's buckets that the arrays hold
+	max     int // each lane's cap, in slots
+	tables  []*tombTable
+}
+
+func newTombLanes(n, max int) *tombLanes {
+	return &tombLanes{n: n, max: tombCap(max), tables: make([]*tombTable, n)}
+}
+
+// table returns lane l's table, made on first use.
+func (tl *tombLanes) table(l int) *tombTable {
+	if tl.tables[l] == nil {
+		tl.tables[l] = &tombTable{lanes: tl, lane: l, max: tl.max, capTries: 2 * tombWays}
+	}
+	return tl.tables[l]
+}
+
+// hold makes the arrays hold buckets buckets for every lane.
+func (tl *tombLanes) hold(buckets int) {
+	if buckets <= tl.buckets {
+		return
+	}
+	slots := buckets * tombWays * tl.n
+	if tl.hm == nil {
+		all := tl.max * tl.n
+		tl.hm, tl.tm = bigmem.MakeReserved[uint64](slots, all), bigmem.MakeReserved[tomb](slots, all)
+	} else {
+		tl.hm.Grow(slots)
+		tl.tm.Grow(slots)
+	}
+	tl.buckets = buckets
+	for _, tt := range tl.tables {
+		if tt != nil && tt.hs != nil {
+			tt.hs, tt.ts = tl.hm.S, tl.tm.S
+		}
+	}
+}
+
+// slot returns the first slot of the table's bucket b in the arrays.
+func (tt *tombTable) slot(b int) int { return (b*tt.lanes.n + tt.lane) * tombWays }
+
+// slots returns how many slots the table has.
+func (tt *tombTable) slots() int { return int(tt.mask+1) * tombWays }
+
 // bucket returns the first slot of h's bucket.
-func (tt *tombTable) bucket(h uint64) int { return int((h>>3)&tt.mask) * tombWays }
+func (tt *tombTable) bucket(h uint64) int { return tt.slot(int((h >> 3) & tt.mask)) }
 
 // alt returns the second bucket of hash h, from other bits of the hash than
 // its first: a tomb whose first bucket is full goes there, and its first
 // bucket is marked as overflowed so that lookups look there too. With a
 // single 8-way bucket some bucket of many was always full at a tenth of the
 // table's load, so the table kept doubling, to 32 MiB for 100 k tombs.
-func (tt *tombTable) alt(h uint64) int { return int((h>>35)&tt.mask) * tombWays }
+func (tt *tombTable) alt(h uint64) int { return tt.slot(int((h >> 35) & tt.mask)) }
 
-// overflowed reports whether some tombs of bucket b are in their second
-// bucket.
+// overflowed reports whether some tombs of the bucket at slot b are in
+// their second bucket.
 func (tt *tombTable) overflowed(b int) bool {
-	i := b / tombWays
+	i := b / tombWays / tt.lanes.n
+
 	return tt.over[i/64]&(1<<(i%64)) != 0
 }
 
 func (tt *tombTable) setOverflow(b int) {
-	i := b / tombWays
+	i := b / tombWays / tt.lanes.n
 	tt.over[i/64] |= 1 << (i % 64)
 }
 
@@ -256,7 +326,7 @@ func (tt *tombTable) store(h uint64, t tomb, now int64) {
 			}
 			return
 		}
-		if len(tt.hs) >= tt.max {
+		if tt.slots() >= tt.max {
 			tt.hs[first], tt.ts[first] = h, t
 			return
 		}
@@ -273,7 +343,7 @@ func (tt *tombTable) store(h uint64, t tomb, now int64) {
 // one move the table fills to 80-95 % first (TestTombTableLoad).
 func (tt *tombTable) displace(b, b2 int, now int64) int {
 	tries := 2 * tombWays
-	atCap := len(tt.hs) >= tt.max
+	atCap := tt.slots() >= tt.max
 	if atCap {
 		tries = tt.capTries
 	}
@@ -333,11 +403,10 @@ const minDisplaceTries = 2
 // without the claims, 52 with them, and 57 copying into new tables.
 const doubleAhead = 8
 
-// alloc makes the first, empty arrays, of size slots, in room reserved for
-// the most slots the table may have: doublings grow them where they are.
+// alloc makes the table's first, empty buckets, size slots.
 func (tt *tombTable) alloc(size int) {
-	tt.hm, tt.tm = bigmem.MakeReserved[uint64](size, tt.max), bigmem.MakeReserved[tomb](size, tt.max)
-	tt.hs, tt.ts = tt.hm.S, tt.tm.S
+	tt.lanes.hold(size / tombWays)
+	tt.hs, tt.ts = tt.lanes.hm.S, tt.lanes.tm.S
 	tt.mask = uint64(size/tombWays - 1)
 	tt.over = make([]uint64, (size/tombWays+63)/64)
 	tt.n = 0
@@ -357,25 +426,24 @@ func (tt *tombTable) alloc(size int) {
 // every bucket is split. The tombs land where a copy into a new table, in
 // slot order, put them (TestTombTableDoubleMatchesCopy).
 func (tt *tombTable) double(now int64) {
-	oldBuckets := len(tt.hs) / tombWays
+	oldBuckets := int(tt.mask + 1)
 	oldMask := tt.mask
-	tt.hm.Grow(2 * len(tt.hs))
-	tt.tm.Grow(2 * len(tt.ts))
-	tt.hs, tt.ts = tt.hm.S, tt.tm.S
+	tt.lanes.hold(2 * oldBuckets)
 	tt.mask = uint64(2*oldBuckets - 1)
 	tt.over = make([]uint64, (2*oldBuckets+63)/64)
 	tt.n = 0
 	rest := tt.rest[:0]
 	for b := 0; b < oldBuckets; b++ {
-		lo, hi := b*tombWays, (b+oldBuckets)*tombWays
-		if a := hi + doubleAhead*tombWays; a < len(tt.hs) {
+		lo, hi := tt.slot(b), tt.slot(b+oldBuckets)
+		if b+doubleAhead < oldBuckets {
 			// The new half has not been written since the kernel
 			// cleared it, and the old one has left the cache: claim the
 			// lines a few buckets ahead, so that the loads and stores
 			// below do not wait for them one by one.
+			a := tt.slot(b + oldBuckets + doubleAhead)
 			prefetch.ForWrite(unsafe.Pointer(&tt.hs[a]), tombWays*unsafe.Sizeof(tt.hs[0]))
 			prefetch.ForWrite(unsafe.Pointer(&tt.ts[a]), tombWays*unsafe.Sizeof(tt.ts[0]))
-			o := lo + doubleAhead*tombWays
+			o := tt.slot(b + doubleAhead)
 			prefetch.ForWrite(unsafe.Pointer(&tt.hs[o]), tombWays*unsafe.Sizeof(tt.hs[0]))
 			prefetch.ForWrite(unsafe.Pointer(&tt.ts[o]), tombWays*unsafe.Sizeof(tt.ts[0]))
 		}

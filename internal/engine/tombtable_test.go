@@ -295,3 +295,70 @@ func TestPendBitSpreadsWithinShard(t *testing.T) {
 		}
 	}
 }
+
+// TestTombLanesMatchOwnArrays runs random operations on the lanes of one
+// tombLanes and the same ones on tables with arrays of their own: lanes fed
+// at different rates double at different times and grow the shared arrays
+// under each other, yet every lane must hold what its own table holds, slot
+// for slot, up to and at its cap, where the slots decide which tomb is given
+// up. So the tombs, and the reports, do not depend on which shards share an
+// engine's arrays, that is on the number of workers.
+func TestTombLanesMatchOwnArrays(t *testing.T) {
+	for _, c := range []struct{ lanes, max int }{{1, 1 << 12}, {3, 1 << 12}, {8, 1 << 11}} {
+		r := rand.New(rand.NewPCG(uint64(c.lanes), 7))
+		tl := newTombLanes(c.lanes, c.max)
+		shared := make([]*tombTable, c.lanes)
+		own := make([]*tombTable, c.lanes)
+		for l := range own {
+			shared[l], own[l] = tl.table(l), newTombTable(c.max)
+		}
+		now := int64(0)
+		for i := 0; i < 120_000; i++ {
+			now += int64(r.IntN(2))
+			l := min(r.IntN(c.lanes*c.lanes), c.lanes*c.lanes-1) % c.lanes // uneven rates
+			if r.IntN(4) == 0 {
+				l = 0
+			}
+			h := r.Uint64N(6000) * 0x9e3779b97f4a7c15
+			switch r.IntN(10) {
+			case 0:
+				shared[l].del(h)
+				own[l].del(h)
+			case 1, 2:
+				a, b := shared[l].get(h), own[l].get(h)
+				if (a == nil) != (b == nil) || a != nil && *a != *b {
+					t.Fatalf("%d lanes, op %d, lane %d: get(%x) = %v, its own table %v", c.lanes, i, l, h, a, b)
+				}
+			default:
+				tb := tomb{until: now + 20_000 + int64(r.IntN(40_000)), gen: int32(i)}
+				shared[l].put(h, tb, now)
+				own[l].put(h, tb, now)
+			}
+		}
+		for l := range own {
+			s, o := shared[l], own[l]
+			s.flush()
+			o.flush()
+			if s.mask != o.mask || s.n != o.n || s.capTries != o.capTries {
+				t.Fatalf("%d lanes, lane %d: mask %#x, %d tombs, capTries %d; its own table %#x, %d, %d",
+					c.lanes, l, s.mask, s.n, s.capTries, o.mask, o.n, o.capTries)
+			}
+			if c.lanes > 1 && s.slots() < c.max/2 {
+				t.Errorf("%d lanes, lane %d: %d slots, the test meant to fill it", c.lanes, l, s.slots())
+			}
+			for b := 0; b <= int(s.mask); b++ {
+				for w := range tombWays {
+					i, j := s.slot(b)+w, b*tombWays+w
+					if s.hs[i] != o.hs[j] || s.hs[i] != 0 && s.ts[i] != o.ts[j] {
+						t.Fatalf("%d lanes, lane %d, bucket %d way %d: %#x %+v, its own table %#x %+v", c.lanes, l, b, w, s.hs[i], s.ts[i], o.hs[j], o.ts[j])
+					}
+				}
+			}
+			for i := range s.over {
+				if s.over[i] != o.over[i] {
+					t.Fatalf("%d lanes, lane %d: overflow bits %d differ", c.lanes, l, i)
+				}
+			}
+		}
+	}
+}
