@@ -104,21 +104,35 @@ func BenchmarkTombTable(b *testing.B) {
 // BenchmarkTombGrowth fills sixteen tomb tables from empty to 13 k tombs
 // each, the puts spread over them, as the sixteen shards of the 2 M-packet
 // mix grow theirs: an op is the 208 k puts and every doubling on the way.
+// "lanes" has the tables share their arrays, as an engine's do; "own" gives
+// each arrays of its own.
 func BenchmarkTombGrowth(b *testing.B) {
-	next := xorshift()
-	for b.Loop() {
-		var tts [16]*tombTable
-		for i := range tts {
-			tts[i] = newTombTable(1 << 16)
+	for _, shared := range []bool{true, false} {
+		name := "own"
+		if shared {
+			name = "lanes"
 		}
-		for i := range 16 * 13_000 {
-			tts[i%16].put(next(), tomb{until: 1 << 40}, int64(i))
-		}
-		for _, tt := range tts {
-			tt.flush()
-			tt.lanes.hm.Free()
-			tt.lanes.tm.Free()
-		}
+		b.Run(name, func(b *testing.B) {
+			next := xorshift()
+			for b.Loop() {
+				tl := newTombLanes(16, 1<<16)
+				var tts [16]*tombTable
+				for i := range tts {
+					tts[i] = tl.table(i)
+					if !shared {
+						tts[i] = newTombTable(1 << 16)
+					}
+				}
+				for i := range 16 * 13_000 {
+					tts[i%16].put(next(), tomb{until: 1 << 40}, int64(i))
+				}
+				for _, tt := range tts {
+					tt.flush()
+					tt.lanes.hm.Free() // twice for shared lanes: harmless
+					tt.lanes.tm.Free()
+				}
+			}
+		})
 	}
 }
 
