@@ -57,7 +57,8 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 echo "building" >&2
-(cd "$repo" && go build -o "$dir/tcpflow-analyze" ./cmd/tcpflow-analyze && go build -o "$dir/readloop" ./internal/cmd/readloop)
+# Built as README.md installs them: without cgo, static.
+(cd "$repo" && CGO_ENABLED=0 go build -o "$dir/tcpflow-analyze" ./cmd/tcpflow-analyze && CGO_ENABLED=0 go build -o "$dir/readloop" ./internal/cmd/readloop)
 bin=$dir/tcpflow-analyze
 notes=()
 

@@ -19,7 +19,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 [ -x /usr/bin/time ] || { echo "live-bench.sh: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
 echo "building" >&2
-(cd "$repo" && GOBIN="$work" go install ./cmd/tcpflow-analyze ./cmd/tcpflow-analyze-capture ./internal/cmd/loopload)
+(cd "$repo" && GOBIN="$work" CGO_ENABLED=0 go install ./cmd/tcpflow-analyze ./internal/cmd/loopload && GOBIN="$work" go install ./cmd/tcpflow-analyze-capture)
 secs=${duration%s}
 for ((i = 1; i <= ${ROUNDS:-1}; i++)); do
 	/usr/bin/time -f "%U %S" -o "$work/time" "$work/tcpflow-analyze" live -i lo -f "tcp port $port" \

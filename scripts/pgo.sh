@@ -27,7 +27,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # Build without a profile, so that the new one does not depend on the old.
-(cd "$repo" && go build -pgo=off -o "$work/tcpflow-analyze" ./cmd/tcpflow-analyze)
+(cd "$repo" && CGO_ENABLED=0 go build -pgo=off -o "$work/tcpflow-analyze" ./cmd/tcpflow-analyze)
 bin=$work/tcpflow-analyze
 cap=$dir/mix.pcap
 if [ ! -s "$cap" ] || [ "$(cat "$dir/mix.flags" 2>/dev/null)" != "$gen_flags" ]; then
