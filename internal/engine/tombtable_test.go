@@ -304,7 +304,14 @@ func TestPendBitSpreadsWithinShard(t *testing.T) {
 // up. So the tombs, and the reports, do not depend on which shards share an
 // engine's arrays, that is on the number of workers.
 func TestTombLanesMatchOwnArrays(t *testing.T) {
-	for _, c := range []struct{ lanes, max int }{{1, 1 << 12}, {3, 1 << 12}, {8, 1 << 11}} {
+	for _, c := range []struct{ lanes, max, keys, ops int }{
+		{1, 1 << 12, 6000, 120_000},
+		{3, 1 << 12, 6000, 120_000},
+		{8, 1 << 11, 6000, 120_000},
+		// Arrays past a huge page (2 MiB of hashes at the cap), which
+		// move once into huge pages on the way.
+		{16, 1 << 14, 40_000, 500_000},
+	} {
 		r := rand.New(rand.NewPCG(uint64(c.lanes), 7))
 		tl := newTombLanes(c.lanes, c.max)
 		shared := make([]*tombTable, c.lanes)
@@ -313,13 +320,13 @@ func TestTombLanesMatchOwnArrays(t *testing.T) {
 			shared[l], own[l] = tl.table(l), newTombTable(c.max)
 		}
 		now := int64(0)
-		for i := 0; i < 120_000; i++ {
+		for i := 0; i < c.ops; i++ {
 			now += int64(r.IntN(2))
 			l := min(r.IntN(c.lanes*c.lanes), c.lanes*c.lanes-1) % c.lanes // uneven rates
 			if r.IntN(4) == 0 {
 				l = 0
 			}
-			h := r.Uint64N(6000) * 0x9e3779b97f4a7c15
+			h := r.Uint64N(uint64(c.keys)) * 0x9e3779b97f4a7c15
 			switch r.IntN(10) {
 			case 0:
 				shared[l].del(h)
@@ -330,10 +337,13 @@ func TestTombLanesMatchOwnArrays(t *testing.T) {
 					t.Fatalf("%d lanes, op %d, lane %d: get(%x) = %v, its own table %v", c.lanes, i, l, h, a, b)
 				}
 			default:
-				tb := tomb{until: now + 20_000 + int64(r.IntN(40_000)), gen: int32(i)}
+				tb := tomb{until: now + 2*int64(c.keys) + int64(r.IntN(4*c.keys)), gen: int32(i)}
 				shared[l].put(h, tb, now)
 				own[l].put(h, tb, now)
 			}
+		}
+		if big := c.lanes*c.max*8 >= 2<<20; big && tl.hm.S != nil && (len(tl.hm.S) < c.lanes*c.max) {
+			t.Fatalf("%d lanes: the arrays hold %d slots, want every lane's cap", c.lanes, len(tl.hm.S))
 		}
 		for l := range own {
 			s, o := shared[l], own[l]
@@ -343,7 +353,7 @@ func TestTombLanesMatchOwnArrays(t *testing.T) {
 				t.Fatalf("%d lanes, lane %d: mask %#x, %d tombs, capTries %d; its own table %#x, %d, %d",
 					c.lanes, l, s.mask, s.n, s.capTries, o.mask, o.n, o.capTries)
 			}
-			if c.lanes > 1 && s.slots() < c.max/2 {
+			if c.lanes > 1 && s.slots() < c.max {
 				t.Errorf("%d lanes, lane %d: %d slots, the test meant to fill it", c.lanes, l, s.slots())
 			}
 			for b := 0; b <= int(s.mask); b++ {
