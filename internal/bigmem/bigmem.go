@@ -45,10 +45,11 @@ type Slice[T any] struct {
 
 // mapping is an array's memory outside the heap: b, faulted in, at the
 // start of full, the addresses reserved for it (b itself when nothing more
-// was reserved); huge when full is advised into huge pages.
+// was reserved); huge when full is advised into huge pages, reserved when
+// reserveAnon made it.
 type mapping struct {
-	b, full []byte
-	huge    bool
+	b, full        []byte
+	huge, reserved bool
 }
 
 // mapped counts the bytes mapped and not yet released.
@@ -56,6 +57,10 @@ var mapped atomic.Int64
 
 func release(m *mapping) {
 	mapped.Add(-int64(len(m.b)))
+	if m.reserved {
+		unmapRaw(m.full)
+		return
+	}
 	unmap(m.full)
 }
 
@@ -106,7 +111,7 @@ func MakeReserved[T any](n, max int) *Slice[T] {
 	if !ok {
 		return Make[T](n)
 	}
-	m := &mapping{b: r[:size], full: r, huge: huge}
+	m := &mapping{b: r[:size], full: r, huge: huge, reserved: true}
 	populate(r, 0, int(size))
 	mapped.Add(int64(size))
 	runtime.SetFinalizer(m, release)
@@ -133,7 +138,7 @@ func (s *Slice[T]) Grow(n int) {
 	}
 	var zero T
 	size := uintptr(n) * unsafe.Sizeof(zero)
-	if m := s.mem; m != nil && len(m.full) > len(m.b) {
+	if m := s.mem; m != nil && m.reserved {
 		if int(size) <= len(m.full) {
 			old := len(m.b)
 			if !m.huge && size >= hugePage {
@@ -170,7 +175,7 @@ func (m *mapping) toHuge(size int) {
 	}
 	populate(r, 0, size)
 	copy(r, m.b)
-	unmap(m.full)
+	unmapRaw(m.full)
 	m.full, m.b, m.huge = r, r[:len(m.b)], true
 }
 

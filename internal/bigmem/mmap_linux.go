@@ -24,28 +24,37 @@ func mapAnon(size int) ([]byte, bool) {
 // kernel sets no memory aside for it (MAP_NORESERVE) until its pages are
 // touched or populated. A huge reservation is advised into huge pages and
 // starts on a huge page's boundary, so that its first pages can be huge
-// ones too.
+// ones too. The mapping is not one unix.Mmap tracks (its ends may be cut
+// off): unmapRaw releases it.
 func reserveAnon(size int, huge bool) ([]byte, bool) {
 	extra := 0
 	if huge {
 		extra = hugePage
 	}
-	b, err := unix.Mmap(-1, 0, size+extra, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
+	p, err := unix.MmapPtr(-1, 0, nil, uintptr(size+extra), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
 	if err != nil {
 		return nil, false
 	}
+	b := unsafe.Slice((*byte)(p), size+extra)
 	if huge {
-		head := int((hugePage - uintptr(unsafe.Pointer(&b[0]))%hugePage) % hugePage)
+		head := int((hugePage - uintptr(p)%hugePage) % hugePage)
 		if head > 0 {
-			_ = unix.Munmap(b[:head])
+			unmapRaw(b[:head])
 		}
 		if tail := b[head+size:]; len(tail) > 0 {
-			_ = unix.Munmap(tail)
+			unmapRaw(tail)
 		}
 		b = b[head : head+size : head+size]
 		_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
 	}
 	return b, true
+}
+
+// unmapRaw releases b, all or part of a mapping reserveAnon made.
+func unmapRaw(b []byte) {
+	if len(b) > 0 {
+		_ = unix.MunmapPtr(unsafe.Pointer(&b[0]), uintptr(len(b)))
+	}
 }
 
 // populate faults in bytes [from, to) of the mapping b, from the start of

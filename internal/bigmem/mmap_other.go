@@ -8,6 +8,8 @@ func remap([]byte, int) ([]byte, bool) { return nil, false }
 
 func reserveAnon(int, bool) ([]byte, bool) { return nil, false }
 
+func unmapRaw([]byte) {}
+
 func populate([]byte, int, int) {}
 
 func unmap([]byte) {}
