@@ -73,6 +73,8 @@ func newTombTable(max int) *tombTable {
 	return newTombLanes(1, max).table(0)
 }
 
+// tombCap returns the most slots of a tomb table for max tombs: a power of
+// two, and at least minTombSlots.
 func tombCap(max int) int {
 	m := minTombSlots
 	for m < max {
