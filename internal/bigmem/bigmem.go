@@ -142,7 +142,7 @@ func (s *Slice[T]) Grow(n int) {
 		if int(size) <= len(m.full) {
 			old := len(m.b)
 			if !m.huge && size >= hugePage {
-				m.toHuge(int(size))
+				m.toHuge()
 			}
 			populate(m.full, old, int(size))
 			m.b = m.full[:size]
@@ -166,14 +166,13 @@ func (s *Slice[T]) Grow(n int) {
 	*s = *g
 }
 
-// toHuge moves the reservation m into one advised into huge pages, its
-// first size bytes faulted in; it stays where it is if none can be made.
-func (m *mapping) toHuge(size int) {
+// toHuge moves the reservation m into one advised into huge pages (Grow
+// faults in the rest); it stays where it is if none can be made.
+func (m *mapping) toHuge() {
 	r, ok := reserveAnon(len(m.full), true)
 	if !ok {
 		return
 	}
-	populate(r, 0, size)
 	copy(r, m.b)
 	unmapRaw(m.full)
 	m.full, m.b, m.huge = r, r[:len(m.b)], true

@@ -107,28 +107,29 @@ func BenchmarkTombTable(b *testing.B) {
 // "lanes" has the tables share their arrays, as an engine's do; "own" gives
 // each arrays of its own.
 func BenchmarkTombGrowth(b *testing.B) {
-	for _, shared := range []bool{true, false} {
-		name := "own"
-		if shared {
-			name = "lanes"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		table func(tl *tombLanes, i int) *tombTable
+	}{
+		{"lanes", func(tl *tombLanes, i int) *tombTable { return tl.table(i) }},
+		{"own", func(*tombLanes, int) *tombTable { return newTombTable(1 << 16) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
 			next := xorshift()
 			for b.Loop() {
 				tl := newTombLanes(16, 1<<16)
 				var tts [16]*tombTable
 				for i := range tts {
-					tts[i] = tl.table(i)
-					if !shared {
-						tts[i] = newTombTable(1 << 16)
-					}
+					tts[i] = c.table(tl, i)
 				}
 				for i := range 16 * 13_000 {
 					tts[i%16].put(next(), tomb{until: 1 << 40}, int64(i))
 				}
 				for _, tt := range tts {
 					tt.flush()
-					tt.lanes.hm.Free() // twice for shared lanes: harmless
+				}
+				for _, tt := range tts {
+					tt.lanes.hm.Free() // shared lanes once, then a no-op
 					tt.lanes.tm.Free()
 				}
 			}

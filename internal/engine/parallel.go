@@ -533,7 +533,7 @@ func NewPipeline(cfg Config, n int) (*Pipeline, error) {
 		// Every worker has the whole configuration: the caps are each
 		// shard's share, and a worker holds whole shards.
 		w := New(cfg)
-		w.tombShards = (cfg.Shards() + n - 1) / n // worker i holds shards i, i+n, ...
+		w.tombShards = (cfg.Shards() - i + n - 1) / n // worker i holds shards i, i+n, ...
 		w.rec = &recorder{}
 		w.events = w.rec
 		p.workers = append(p.workers, w)

@@ -191,3 +191,49 @@ func TestPipelineIDCellsFollowOpenFlows(t *testing.T) {
 		t.Fatalf("%d flows, want about 12 000", flows)
 	}
 }
+
+// TestPipelineWorkersFillTheirTombLanes: each worker's tomb tables are the
+// lanes of one set of arrays, a lane for each shard it holds (worker i holds
+// shards i, i+n, ...), none left empty to waste a share of every page and
+// none missing, which would give a shard arrays of its own; and the report
+// is one engine's.
+func TestPipelineWorkersFillTheirTombLanes(t *testing.T) {
+	data := writeMix(t, pcapgen.MixOptions{Packets: 60_000, Connections: 6_000,
+		Concurrency: 50, Seed: 7})
+	cfg := DefaultConfig()
+	cfg.MaxLinger = 512 // most flows end in a tomb, in every shard
+	one, _ := feedCapture(t, New(cfg), data, capture.Options{}, nil)
+	const n = 3
+	p, err := NewPipeline(cfg, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := feedCapture(t, p, data, capture.Options{}, nil)
+	if got != one {
+		t.Fatalf("three workers' report differs from one engine's (%d vs %d bytes)", len(got), len(one))
+	}
+	shards := cfg.Shards()
+	for i, w := range p.workers {
+		held := 0
+		for sh := i; sh < shards; sh += n {
+			held++
+		}
+		tl := w.tombLanes
+		if tl == nil || tl.n != held {
+			t.Fatalf("worker %d holds %d shards, its lanes %+v", i, held, tl)
+		}
+		for l, tt := range tl.tables {
+			if tt == nil {
+				t.Errorf("worker %d: lane %d unused", i, l)
+			}
+		}
+		for sh, tt := range w.tombs {
+			if tt != nil && tt.lanes != tl {
+				t.Errorf("worker %d: shard %d's tombs have arrays of their own", i, sh)
+			}
+			if tt != nil && sh%n != i {
+				t.Errorf("worker %d buried a tomb of shard %d", i, sh)
+			}
+		}
+	}
+}
