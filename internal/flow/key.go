@@ -8,7 +8,6 @@ import (
 	"math/bits"
 	"net/netip"
 
-	"github.com/tcpflow-analyze/tcpflow-analyze/internal/fixhash"
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
 )
 
@@ -38,13 +37,25 @@ func (k Key) Hash() uint64 {
 
 // hashWords is Hash of the key whose endpoints' ports are ap and bp and
 // whose addresses' 16-byte forms, read as little-endian words, are a0, a1
-// and b0, b1.
+// and b0, b1. Each address is folded by a 64×64→128-bit multiply of its two
+// words, the two side by side, and a last multiply mixes the folds with the
+// ports, which enter both of its factors (one factor alone left the hash
+// nearly linear in them). Three multiplies, two deep: four rounds of
+// fixhash.Mix64 in a chain, its form before, were about 50 cycles of latency
+// a segment that the flow index's lookup waited on (docs/performance.md,
+// session 32). Every bit of the result is used: the index's slot (low bits),
+// the shard (top bits) and the tomb tables' buckets (bits 3 and 35 up).
 func hashWords(ap, bp uint16, a0, a1, b0, b1 uint64) uint64 {
-	h := uint64(ap)<<16 | uint64(bp)
-	h = fixhash.Mix64(h ^ a0)
-	h = fixhash.Mix64(h ^ a1)
-	h = fixhash.Mix64(h ^ b0)
-	return fixhash.Mix64(h ^ b1)
+	p := uint64(ap)<<16 | uint64(bp)
+	x := fold(a0^0x9e3779b97f4a7c15, a1^0xc2b2ae3d27d4eb4f)
+	y := fold(b0^0x165667b19e3779f9, b1^0xd6e8feb86659fd93)
+	return fold(x^p^0x27d4eb2f165667c5, y^p*0x9fb21c651e98df25^0x94d049bb133111eb)
+}
+
+// fold returns the high and low halves of a·b's 128-bit product, XORed.
+func fold(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
 }
 
 // v4Word returns the second little-endian word of the 16-byte form of the
