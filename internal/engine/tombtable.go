@@ -159,7 +159,6 @@ func (tt *tombTable) alt(h uint64) int { return tt.slot(int((h >> 35) & tt.mask)
 // their second bucket.
 func (tt *tombTable) overflowed(b int) bool {
 	i := b / tombWays / tt.lanes.n
-
 	return tt.over[i/64]&(1<<(i%64)) != 0
 }
 
