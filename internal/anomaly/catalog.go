@@ -52,7 +52,7 @@ var catalog = [NumKinds]Info{
 	},
 	Retransmission: {
 		Name: "retransmission", Severity: report.SeverityNotice, Level: PerPacket,
-		Message: "data was sent again",
+		Message: "a segment was sent again (data, SYN or FIN)",
 		Wire: "A segment carrying payload, SYN or FIN covers sequence numbers its sender had already sent. " +
 			"This entry counts the plain retransmissions, usually sent when the retransmission timer (RTO) expired " +
 			"without an acknowledgement; fast and spurious retransmissions have their own kinds. An RTO " +
