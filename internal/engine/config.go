@@ -100,6 +100,10 @@ type Config struct {
 	// noLite makes every connection whole from its first segment, for the
 	// tests that hold lite connections (liteConn) to whole ones.
 	noLite bool
+	// liteFrom is how many connections still in their handshake a shard
+	// holds before its new connections start lite (liteConn); 0 makes
+	// every one lite (tests). DefaultConfig sets liteFromDefault.
+	liteFrom int
 }
 
 // Timers names a policy for ending and splitting connections.
@@ -135,6 +139,7 @@ func DefaultConfig() Config {
 		LongIdle:           5 * time.Minute,
 		StuckTimeWait:      2,
 		Wide:               wide.DefaultConfig(),
+		liteFrom:           liteFromDefault,
 	}
 }
 

@@ -166,6 +166,7 @@ type Engine struct {
 	replaying bool
 	// noLite makes every connection whole from its first segment (tests).
 	noLite     bool
+	liteFrom   int            // Config.liteFrom
 	liteMade   uint64         // lite connections started
 	spare      *report.Flow   // the record nextFlow hands out next
 	freeFlows  []*report.Flow // recycled records taken for nextFlow (takeFlow)
@@ -196,7 +197,7 @@ func New(cfg Config) *Engine {
 	}
 	e.events = e.wide
 	e.zeekT = cfg.Timers == TimersZeek
-	e.noLite = cfg.noLite
+	e.noLite, e.liteFrom = cfg.noLite, cfg.liteFrom
 	e.tombs = make([]*tombTable, e.table.Shards())
 	e.lingerCap, e.halfOpenCap = e.table.ShardMax(cfg.MaxLinger), e.table.ShardMax(cfg.MaxHalfOpen)
 	e.rcfg = reassembly.Config{KeepPayload: cfg.OverlapBytes > 0, MaxPayloadBytes: cfg.OverlapBytes, Rings: new(reassembly.RingPool)}
@@ -341,7 +342,7 @@ func (e *Engine) segment(s *segment.Segment, key *flow.Key, h uint64) {
 				e.evict(old)
 			}
 		}
-		if liteFirst(s) && e.liteOK() {
+		if liteFirst(s) && e.liteOK() && e.table.ShardClassLen(sh, flow.ClassHandshake) >= e.liteFrom {
 			e.after(e.newLite(s, key, h, prev), s, h, flow.ClassHandshake)
 			return
 		}

@@ -315,7 +315,7 @@ func TestEngineView(t *testing.T) {
 	views := [2]OpenView{}
 	for i, noLite := range []bool{false, true} {
 		cfg := DefaultConfig()
-		cfg.noLite = noLite
+		cfg.noLite, cfg.liteFrom = noLite, 0 // every half-open one lite, or none
 		e := New(cfg)
 		feed := feeder(e)
 		feed(netip.MustParseAddrPort("10.0.0.1:1"), busy)

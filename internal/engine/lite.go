@@ -84,6 +84,18 @@ const (
 // liteOf returns the lite connection whose entry is ent (ent.Value == nil).
 func liteOf(ent *flow.Entry[*conn]) *liteConn { return (*liteConn)(unsafe.Pointer(ent)) }
 
+// liteFromDefault is Config.liteFrom by default: new connections start
+// lite once their shard holds 32 in their handshake (512 in all). Below
+// that, half-open connections are too few for their state to matter, and
+// a lite connection is only a cost: nearly every connection of a busy
+// server's capture answers its SYN within a round trip, and making it
+// whole then replays what the lite one kept (about 45 instructions a
+// packet on the loopback capture, docs/performance.md, session 33). A SYN
+// flood, or any service that leaves handshakes hanging, fills its shards
+// past it at once. Lite and whole connections make the same report, so
+// where the line falls changes only time and memory.
+const liteFromDefault = 32
+
 // liteOK reports whether new connections may start lite.
 func (e *Engine) liteOK() bool {
 	return !e.zeekT && !e.noLite && e.OnSegment == nil && e.OnAnomaly == nil

@@ -29,9 +29,11 @@ type liteCapture struct {
 // TestLiteMatchesWhole holds the lite connections (liteConn) to what whole
 // ones make: every report of the test captures, of two generated mixes with
 // SYN floods, port reuse and loss, and of the shared corpus when it is
-// there, is the same with lite connections as with every connection whole,
-// with the default caps and with caps small enough that half-open and
-// finished connections are evicted, on one engine and on two workers.
+// there, is the same with every connection lite, with connections lite only
+// past the default number in their handshake (liteFromDefault: some lite,
+// some whole in one shard), and with every connection whole, with the
+// default caps and with caps small enough that half-open and finished
+// connections are evicted, on one engine and on two workers.
 func TestLiteMatchesWhole(t *testing.T) {
 	caps := []liteCapture{
 		{"flood", writeMix(t, pcapgen.MixOptions{Packets: 30000, Connections: 2000, Concurrency: 200, FloodSources: 3000, Seed: 1})},
@@ -60,7 +62,7 @@ func TestLiteMatchesWhole(t *testing.T) {
 		caps = append(caps, liteCapture{filepath.Base(f), b})
 	}
 	small := func(c *Config) { c.MaxHalfOpen, c.MaxLinger, c.MaxFlows = 64, 64, 256 }
-	lite := 0
+	lite, mixed, both := 0, 0, 0
 	for i, c := range caps {
 		for _, set := range []struct {
 			name    string
@@ -71,31 +73,63 @@ func TestLiteMatchesWhole(t *testing.T) {
 				continue // the corpus on one engine: its captures are small
 			}
 			name := fmt.Sprintf("%s, %s", c.name, set.name)
-			whole, _, ok := runLite(t, c.data, set.workers, set.change, true)
-			got, n, ok2 := runLite(t, c.data, set.workers, set.change, false)
-			if ok != ok2 {
-				t.Fatalf("%s: opened with lite connections %v, whole %v", name, ok2, ok)
-			}
-			lite += n
-			if got != whole {
-				t.Fatalf("%s: the report differs with lite connections:\n%s", name, firstDiff(whole, got))
+			whole, _, ok := runLite(t, c.data, set.workers, set.change, -1)
+			nAll := 0
+			for _, from := range []int{0, liteFromDefault} {
+				got, n, ok2 := runLite(t, c.data, set.workers, set.change, from)
+				if ok != ok2 {
+					t.Fatalf("%s: opened with lite connections %v, whole %v", name, ok2, ok)
+				}
+				if from == 0 {
+					lite, nAll = lite+n, n
+				} else {
+					mixed += n
+					if n > 0 && n < nAll {
+						both++ // some lite, some whole
+					}
+				}
+				if got != whole {
+					t.Fatalf("%s, lite from %d in the handshake: the report differs with lite connections:\n%s", name, from, firstDiff(whole, got))
+				}
 			}
 		}
 	}
-	if lite < 3000 {
-		t.Fatalf("only %d connections were lite: the comparison shows little", lite)
+	if lite < 3000 || mixed < 1000 || both < 2 {
+		t.Fatalf("only %d connections were lite, %d past the default threshold, %d runs had both kinds: the comparison shows little", lite, mixed, both)
+	}
+}
+
+// TestLiteFromThreshold checks where new connections start lite: none while
+// few handshakes are pending (a busy server's connections, answered within a
+// round trip), and most of a SYN flood's, whose half-open connections would
+// otherwise each hold a whole connection's state.
+func TestLiteFromThreshold(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		mix      pcapgen.MixOptions
+		min, max float64 // the share of connections made lite
+	}{
+		{"few pending", pcapgen.MixOptions{Packets: 20000, Connections: 2000, Concurrency: 8, Seed: 3}, 0, 0},
+		{"flood", pcapgen.MixOptions{Packets: 30000, Connections: 500, Concurrency: 8, FloodSources: 5000, Seed: 4}, 0.8, 1},
+	} {
+		_, n, _ := runLite(t, writeMix(t, c.mix), 1, nil, liteFromDefault)
+		all := c.mix.Connections + c.mix.FloodSources
+		if share := float64(n) / float64(all); share < c.min || share > c.max {
+			t.Errorf("%s: %d of %d connections lite (%.2f), want %.2f to %.2f", c.name, n, all, share, c.min, c.max)
+		}
 	}
 }
 
 // runLite analyzes data with workers workers, the default configuration
-// changed by change, and every connection whole when noLite. It returns
-// the JSON report (and on one engine, the capture-wide events it made), how
-// many lite connections one engine made (0 for a pipeline), and whether the
-// capture could be read at all.
-func runLite(t *testing.T, data []byte, workers int, change func(*Config), noLite bool) (string, int, bool) {
+// changed by change, and new connections lite from liteFrom connections in
+// their handshake in a shard (Config.liteFrom), every one whole when
+// liteFrom < 0. It returns the JSON report (and on one engine, the
+// capture-wide events it made), how many lite connections one engine made
+// (0 for a pipeline), and whether the capture could be read at all.
+func runLite(t *testing.T, data []byte, workers int, change func(*Config), liteFrom int) (string, int, bool) {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.Workers, cfg.noLite = workers, noLite
+	cfg.Workers, cfg.noLite, cfg.liteFrom = workers, liteFrom < 0, max(liteFrom, 0)
 	if change != nil {
 		change(&cfg)
 	}
