@@ -11,8 +11,9 @@ import (
 
 // liteConn is a connection that has shown nothing yet but its opening SYN,
 // the SYN's retransmissions and the SYN-ACKs that answer it: the first round
-// trip of every connection, and all a SYN flood's spoofed connection ever
-// shows. It keeps those segments, 48 bytes each (352 bytes in all), instead
+// trip of a connection, and all a SYN flood's spoofed connection ever
+// shows. Connections start lite only while many handshakes are pending
+// (Config.liteFrom). It keeps those segments, 48 bytes each (352 bytes in all), instead
 // of running them through the trackers of a whole connection (1.7 KiB). The
 // ten thousand half-open connections of the mix's flood were 17 MiB of
 // connection state that every packet's cache lines had to share the cache
