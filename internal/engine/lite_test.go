@@ -257,7 +257,7 @@ func FuzzLiteMatchesWhole(f *testing.F) {
 		var outs [2]string
 		for k, noLite := range []bool{false, true} {
 			cfg := DefaultConfig()
-			cfg.noLite = noLite
+			cfg.noLite, cfg.liteFrom = noLite, 0 // every connection lite, or none
 			cfg.MaxHalfOpen, cfg.MaxLinger, cfg.MaxFlows = 2, 2, 4
 			e := New(cfg)
 			ev := &eventLog{inner: e.events}
