@@ -13,13 +13,13 @@ import (
 // the SYN's retransmissions and the SYN-ACKs that answer it: the first round
 // trip of a connection, and all a SYN flood's spoofed connection ever
 // shows. Connections start lite only while many handshakes are pending
-// (Config.liteFrom). It keeps those segments, 48 bytes each (352 bytes in all), instead
-// of running them through the trackers of a whole connection (1.7 KiB). The
-// ten thousand half-open connections of the mix's flood were 17 MiB of
-// connection state that every packet's cache lines had to share the cache
-// with; the 1 M-source flood's peak memory fell from 147 to 110 MiB and its
-// time by a tenth, and the mix's simulated cache misses by a tenth
-// (docs/performance.md, session 19).
+// (Config.liteFrom). It keeps those segments, 48 bytes each (352 bytes in
+// all), instead of running them through the trackers of a whole connection
+// (1.7 KiB). The ten thousand half-open connections of the mix's flood were
+// 17 MiB of connection state that every packet's cache lines had to share
+// the cache with; the 1 M-source flood's peak memory fell from 147 to 110
+// MiB and its time by a tenth, and the mix's simulated cache misses by a
+// tenth (docs/performance.md, session 19).
 //
 // The first other segment, and anything that needs the connection's state
 // (its end, a view of it), makes it whole (materialize): a connection is
@@ -90,7 +90,7 @@ func liteOf(ent *flow.Entry[*conn]) *liteConn { return (*liteConn)(unsafe.Pointe
 // that, half-open connections are too few for their state to matter, and
 // a lite connection is only a cost: nearly every connection of a busy
 // server's capture answers its SYN within a round trip, and making it
-// whole then replays what the lite one kept (about 45 instructions a
+// whole then replays what the lite one kept (about 36 instructions a
 // packet on the loopback capture, docs/performance.md, session 33). A SYN
 // flood, or any service that leaves handshakes hanging, fills its shards
 // past it at once. Lite and whole connections make the same report, so
