@@ -57,7 +57,9 @@ func BenchmarkEngineSYNFlood(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			cfg := DefaultConfig()
-			cfg.noLite = whole
+			if whole {
+				cfg.liteFrom = liteNever
+			}
 			e := New(cfg)
 			// As the commands stream flows: each record goes to a sink
 			// that gives it back.

@@ -97,12 +97,10 @@ type Config struct {
 	Workers int
 	// Wide holds the thresholds of the capture-wide detectors.
 	Wide wide.Config
-	// noLite makes every connection whole from its first segment, for the
-	// tests that hold lite connections (liteConn) to whole ones.
-	noLite bool
 	// liteFrom is how many connections still in their handshake a shard
-	// holds before its new connections start lite (liteConn); 0 makes
-	// every one lite (tests). DefaultConfig sets liteFromDefault.
+	// holds before its new connections start lite (liteConn). The tests
+	// that hold lite connections to whole ones set 0 (every one lite) and
+	// liteNever (none). DefaultConfig sets liteFromDefault.
 	liteFrom int
 }
 

@@ -163,9 +163,7 @@ type Engine struct {
 	lites chunkPool[liteConn]
 	// replaying is set while a lite connection's segments are replayed
 	// into a whole one: their capture-wide events were made when they came.
-	replaying bool
-	// noLite makes every connection whole from its first segment (tests).
-	noLite     bool
+	replaying  bool
 	liteFrom   int            // Config.liteFrom
 	liteMade   uint64         // lite connections started
 	spare      *report.Flow   // the record nextFlow hands out next
@@ -197,7 +195,7 @@ func New(cfg Config) *Engine {
 	}
 	e.events = e.wide
 	e.zeekT = cfg.Timers == TimersZeek
-	e.noLite, e.liteFrom = cfg.noLite, cfg.liteFrom
+	e.liteFrom = cfg.liteFrom
 	e.tombs = make([]*tombTable, e.table.Shards())
 	e.lingerCap, e.halfOpenCap = e.table.ShardMax(cfg.MaxLinger), e.table.ShardMax(cfg.MaxHalfOpen)
 	e.rcfg = reassembly.Config{KeepPayload: cfg.OverlapBytes > 0, MaxPayloadBytes: cfg.OverlapBytes, Rings: new(reassembly.RingPool)}

@@ -313,9 +313,9 @@ func TestEngineView(t *testing.T) {
 	// ones into a scratch connection that the others reuse, and must see
 	// what it sees of whole ones.
 	views := [2]OpenView{}
-	for i, noLite := range []bool{false, true} {
+	for i, from := range []int{0, liteNever} { // every half-open one lite, or none
 		cfg := DefaultConfig()
-		cfg.noLite, cfg.liteFrom = noLite, 0 // every half-open one lite, or none
+		cfg.liteFrom = from
 		e := New(cfg)
 		feed := feeder(e)
 		feed(netip.MustParseAddrPort("10.0.0.1:1"), busy)
@@ -323,7 +323,7 @@ func TestEngineView(t *testing.T) {
 			syns := []pkt{{0, true, S, 7, 0, 0}, {1000, true, S, 7, 0, 0}}[:1+p%2]
 			feed(netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(p)), syns)
 		}
-		if e.liteMade == 0 && !noLite {
+		if e.liteMade == 0 && from == 0 {
 			t.Fatal("no lite connection")
 		}
 		views[i] = e.View(3)

@@ -97,9 +97,13 @@ func liteOf(ent *flow.Entry[*conn]) *liteConn { return (*liteConn)(unsafe.Pointe
 // where the line falls changes only time and memory.
 const liteFromDefault = 32
 
+// liteNever is a Config.liteFrom that no shard reaches: every connection is
+// whole from its first segment.
+const liteNever = math.MaxInt
+
 // liteOK reports whether new connections may start lite.
 func (e *Engine) liteOK() bool {
-	return !e.zeekT && !e.noLite && e.OnSegment == nil && e.OnAnomaly == nil
+	return !e.zeekT && e.OnSegment == nil && e.OnAnomaly == nil
 }
 
 // keepable reports whether s has nothing a liteSeg cannot keep: no payload,

@@ -73,7 +73,7 @@ func TestLiteMatchesWhole(t *testing.T) {
 				continue // the corpus on one engine: its captures are small
 			}
 			name := fmt.Sprintf("%s, %s", c.name, set.name)
-			whole, _, ok := runLite(t, c.data, set.workers, set.change, -1)
+			whole, _, ok := runLite(t, c.data, set.workers, set.change, liteNever)
 			nAll := 0
 			for _, from := range []int{0, liteFromDefault} {
 				got, n, ok2 := runLite(t, c.data, set.workers, set.change, from)
@@ -122,14 +122,14 @@ func TestLiteFromThreshold(t *testing.T) {
 
 // runLite analyzes data with workers workers, the default configuration
 // changed by change, and new connections lite from liteFrom connections in
-// their handshake in a shard (Config.liteFrom), every one whole when
-// liteFrom < 0. It returns the JSON report (and on one engine, the
+// their handshake in a shard (Config.liteFrom: 0 every one, liteNever
+// none). It returns the JSON report (and on one engine, the
 // capture-wide events it made), how many lite connections one engine made
 // (0 for a pipeline), and whether the capture could be read at all.
 func runLite(t *testing.T, data []byte, workers int, change func(*Config), liteFrom int) (string, int, bool) {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.Workers, cfg.noLite, cfg.liteFrom = workers, liteFrom < 0, max(liteFrom, 0)
+	cfg.Workers, cfg.liteFrom = workers, liteFrom
 	if change != nil {
 		change(&cfg)
 	}
@@ -255,9 +255,9 @@ func FuzzLiteMatchesWhole(f *testing.F) {
 		clients := [3]netip.AddrPort{cli, netip.MustParseAddrPort("10.0.0.3:40001"), netip.MustParseAddrPort("[2001:db8::7]:40002")}
 		isn := [4]uint32{1000, 5000, 1 << 31, 0xffffff00}
 		var outs [2]string
-		for k, noLite := range []bool{false, true} {
+		for k, from := range []int{0, liteNever} { // every connection lite, or none
 			cfg := DefaultConfig()
-			cfg.noLite, cfg.liteFrom = noLite, 0 // every connection lite, or none
+			cfg.liteFrom = from
 			cfg.MaxHalfOpen, cfg.MaxLinger, cfg.MaxFlows = 2, 2, 4
 			e := New(cfg)
 			ev := &eventLog{inner: e.events}
