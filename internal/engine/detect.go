@@ -86,8 +86,29 @@ func (e *Engine) detect(c *conn, d segment.Dir, s *segment.Segment, res *reassem
 // invalidFlags reports flag combinations that no correct TCP stack sends:
 // SYN+FIN, SYN+RST, FIN without ACK, no flags at all, and the "XMAS" probe
 // FIN+PSH+URG. A SYN that carries data is fine only with TCP Fast Open.
+// Every segment asks, so the flags alone are looked up in invalidFlagSets.
 func invalidFlags(s *segment.Segment) bool {
-	f := s.Flags & (segment.FIN | segment.SYN | segment.RST | segment.PSH | segment.ACK | segment.URG)
+	f := s.Flags & invalidFlagBits
+	return invalidFlagSets>>f&1 != 0 || f&segment.SYN != 0 && s.PayloadLen > 0 && !s.Opts.TFO
+}
+
+// invalidFlagBits are the flags invalidFlags looks at: the six low bits.
+const invalidFlagBits = segment.FIN | segment.SYN | segment.RST | segment.PSH | segment.ACK | segment.URG
+
+// invalidFlagSets has bit f set for each combination f of invalidFlagBits
+// that invalidFlagSet calls invalid.
+var invalidFlagSets = func() (m uint64) {
+	for f := segment.Flags(0); f <= invalidFlagBits; f++ {
+		if invalidFlagSet(f) {
+			m |= 1 << f
+		}
+	}
+	return m
+}()
+
+// invalidFlagSet reports whether f, a combination of invalidFlagBits, is one
+// no correct TCP stack sends, whatever the segment carries.
+func invalidFlagSet(f segment.Flags) bool {
 	switch {
 	case f == 0:
 		return true
@@ -96,8 +117,6 @@ func invalidFlags(s *segment.Segment) bool {
 	case f.Has(segment.FIN|segment.PSH|segment.URG) && !f.Has(segment.ACK):
 		return true
 	case f.Has(segment.FIN) && !f.Has(segment.ACK):
-		return true
-	case f.Has(segment.SYN) && s.PayloadLen > 0 && !s.Opts.TFO:
 		return true
 	}
 	return false

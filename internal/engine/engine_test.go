@@ -603,3 +603,58 @@ func TestFlowCounts(t *testing.T) {
 		t.Errorf("kinds %v, want %v", got, wantKinds)
 	}
 }
+
+// TestInvalidFlagsTable checks the lookup invalidFlags does against the rules
+// written out, for every flag combination, with and without payload and
+// TCP Fast Open.
+func TestInvalidFlagsTable(t *testing.T) {
+	rules := func(s *segment.Segment) bool {
+		f := s.Flags & (segment.FIN | segment.SYN | segment.RST | segment.PSH | segment.ACK | segment.URG)
+		switch {
+		case f == 0:
+			return true
+		case f&(segment.SYN|segment.FIN) == segment.SYN|segment.FIN, f&(segment.SYN|segment.RST) == segment.SYN|segment.RST:
+			return true
+		case f&(segment.FIN|segment.PSH|segment.URG) == segment.FIN|segment.PSH|segment.URG && f&segment.ACK == 0:
+			return true
+		case f&segment.FIN != 0 && f&segment.ACK == 0:
+			return true
+		case f&segment.SYN != 0 && s.PayloadLen > 0 && !s.Opts.TFO:
+			return true
+		}
+		return false
+	}
+	invalid := 0
+	for f := segment.Flags(0); f < 1<<9; f++ {
+		for _, plen := range []int{0, 1, 1400} {
+			for _, tfo := range []bool{false, true} {
+				s := &segment.Segment{Flags: f, PayloadLen: plen}
+				s.Opts.TFO = tfo
+				got, want := invalidFlags(s), rules(s)
+				if got != want {
+					t.Fatalf("flags %#x payload %d TFO %v: invalidFlags %v, rules %v", f, plen, tfo, got, want)
+				}
+				if got {
+					invalid++
+				}
+			}
+		}
+	}
+	// Sanity: the table is neither empty nor everything.
+	if invalid == 0 || invalid == 1<<9*6 {
+		t.Fatalf("%d of %d combinations invalid", invalid, 1<<9*6)
+	}
+	for _, c := range []struct {
+		f    segment.Flags
+		want bool
+	}{
+		{segment.SYN, false}, {segment.SYN | segment.ACK, false}, {segment.ACK, false},
+		{segment.FIN | segment.ACK, false}, {segment.RST, false}, {segment.RST | segment.ACK, false},
+		{0, true}, {segment.SYN | segment.FIN, true}, {segment.FIN, true},
+		{segment.FIN | segment.PSH | segment.URG, true}, {segment.SYN | segment.RST | segment.ACK, true},
+	} {
+		if got := invalidFlags(&segment.Segment{Flags: c.f}); got != c.want {
+			t.Errorf("flags %v: invalidFlags %v, want %v", c.f, got, c.want)
+		}
+	}
+}

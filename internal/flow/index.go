@@ -48,7 +48,10 @@ func (x *index[V]) get(k *Key, h uint64) *Entry[V] {
 		case 0:
 			return nil
 		case h:
-			if e := s.e; e.Key == *k {
+			// The endpoints compared one by one: Key == Key is a call to
+			// the compiler's equality function for the 64-byte struct,
+			// 27 instructions a lookup (session 34).
+			if e := s.e; e.Key.A == k.A && e.Key.B == k.B {
 				return e
 			}
 		}
