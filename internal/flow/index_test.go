@@ -92,3 +92,49 @@ func TestKeyHashMatchesAs16(t *testing.T) {
 		t.Errorf("Hash(%v) = %#x, want %#x", k, got, want)
 	}
 }
+
+// TestIndexKeysThatShareAHash gives keys that differ in one part each (either
+// endpoint's address or port, an IPv6 zone, an IPv4 address and its IPv4-mapped
+// IPv6 form) one and the same hash: only the key comparison tells them apart,
+// for lookups and after removals.
+func TestIndexKeysThatShareAHash(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	base := Key{A: ap("10.0.0.1:40000"), B: ap("10.0.0.2:80")}
+	keys := []Key{
+		base,
+		{A: ap("10.0.0.3:40000"), B: base.B},          // A's address
+		{A: ap("10.0.0.1:40001"), B: base.B},          // A's port
+		{A: base.A, B: ap("10.0.0.4:80")},             // B's address
+		{A: base.A, B: ap("10.0.0.2:81")},             // B's port
+		{A: ap("[::ffff:10.0.0.1]:40000"), B: base.B}, // the IPv4-mapped form
+		{A: ap("[fe80::1]:40000"), B: ap("[fe80::2]:80")},
+		{A: ap("[fe80::1%eth0]:40000"), B: ap("[fe80::2]:80")}, // a zone
+		{A: ap("[fe80::1]:40000"), B: ap("[fe80::2%eth1]:80")},
+	}
+	const h = 0x5eed
+	var x index[int]
+	entries := make([]*Entry[int], len(keys))
+	for i, k := range keys {
+		entries[i] = &Entry[int]{Key: k, h: h, Value: i}
+		x.insert(entries[i])
+	}
+	check := func(removed map[int]bool) {
+		t.Helper()
+		for i, k := range keys {
+			want := entries[i]
+			if removed[i] {
+				want = nil
+			}
+			if got := x.get(&k, h); got != want {
+				t.Fatalf("removed %v: get(%v) = %v, want %v", removed, k, got, want)
+			}
+		}
+	}
+	check(nil)
+	removed := map[int]bool{}
+	for _, i := range []int{0, 5, 7, 2} {
+		x.remove(entries[i])
+		removed[i] = true
+		check(removed)
+	}
+}
