@@ -163,6 +163,29 @@ func TestEngineScenarios(t *testing.T) {
 			},
 		},
 		{
+			// Zeek calls a flow whose originator closed while the responder
+			// sent no data SH, SYN or not; seen from its FIN only, it is the
+			// end of a connection, not an attempt that went unanswered.
+			name: "a close picked up mid-stream is not half-open",
+			pkts: []pkt{{0, true, F | A, 1000, 5000, 0}, {1, false, A, 5000, 1001, 0}},
+			check: func(t *testing.T, r *report.Report) {
+				f := r.Flows[0]
+				if !f.Midstream || f.ConnState != "SH" || len(f.Anomalies) != 0 {
+					t.Fatalf("midstream %v conn_state %s anomalies %v, want SH and none", f.Midstream, f.ConnState, kinds(&f))
+				}
+			},
+		},
+		{
+			name: "SYN then FIN without a reply is half-open",
+			pkts: []pkt{{0, true, S, 1000, 0, 0}, {1000, true, F | A, 1001, 0, 0}},
+			check: func(t *testing.T, r *report.Report) {
+				f := r.Flows[0]
+				if f.Midstream || f.ConnState != "SH" || kinds(&f)["half_open"] != 1 {
+					t.Fatalf("midstream %v conn_state %s anomalies %v, want SH and half_open", f.Midstream, f.ConnState, kinds(&f))
+				}
+			},
+		},
+		{
 			name: "CLOSE_WAIT leak",
 			pkts: append(exchange(0, 1000, 5000)[:5],
 				pkt{40, true, F | A, 1101, 5101, 0},

@@ -274,7 +274,12 @@ func (e *Engine) flowAnomalies(c *conn, connState string) {
 	case "REJ":
 		at(anomaly.Rejected)
 	case "S0", "SH", "RSTOS0":
-		at(anomaly.HalfOpen)
+		// Zeek gives SH to any flow whose originator closed while the
+		// responder stayed silent or sent bare ACKs, with or without a SYN:
+		// one picked up at its FIN is a close, not an unanswered attempt.
+		if !c.midstream {
+			at(anomaly.HalfOpen)
+		}
 	case "RSTO", "RSTR":
 		if c.handshakeDone() {
 			e.flag(c, anomaly.Reset, c.rstFrame, c.end)
