@@ -12,9 +12,10 @@ var catalog = [NumKinds]Info{
 			"or the SYN-ACK came back and the originator never sent the final ACK. Until the handshake completes, " +
 			"the responder keeps the attempt in its SYN queue (SYN_RECV) and retransmits its SYN-ACK, and the " +
 			"originator retransmits its SYN with a doubling timeout (Linux: 1 s, 2 s, 4 s, ... up to tcp_syn_retries).",
-		Rule: "Per flow, when it ends, not for midstream flows: conn_state S0 (SYN, no reply), SH (SYN then FIN, no reply) " +
-			"or RSTOS0 (SYN then RST from the originator, no reply); or a flow that ends in RSTO, RSTR, S1, S2, S3, SF or OTH " +
-			"although the two endpoints never both reached a synchronized state. Evidence is the flow's first packet.",
+		Rule: "Per flow, when it ends, not for midstream flows: a flow whose two endpoints never both reached a synchronized " +
+			"state, ending in conn_state S0 (SYN, no reply), SH (SYN then FIN, no reply), RSTOS0 (SYN then RST from the " +
+			"originator, no reply), RSTO, RSTR, S1, S2, S3, SF or OTH. An originator that acknowledged the responder's SYN " +
+			"synchronized both, even where the capture missed the SYN-ACK (one direction only). Evidence is the flow's first packet.",
 		Causes: []string{
 			"the server host is down, unreachable, or a firewall silently drops the SYN (S0 with SYN retransmissions)",
 			"the SYN-ACK is lost or dropped on the way back, often asymmetric routing or a stateful firewall that saw only one direction",

@@ -177,11 +177,34 @@ func TestEngineScenarios(t *testing.T) {
 		},
 		{
 			name: "SYN then FIN without a reply is half-open",
-			pkts: []pkt{{0, true, S, 1000, 0, 0}, {1000, true, F | A, 1001, 0, 0}},
+			pkts: []pkt{{0, true, S, 1000, 0, 0}, {1000, true, F, 1001, 0, 0}},
 			check: func(t *testing.T, r *report.Report) {
 				f := r.Flows[0]
 				if f.Midstream || f.ConnState != "SH" || kinds(&f)["half_open"] != 1 {
 					t.Fatalf("midstream %v conn_state %s anomalies %v, want SH and half_open", f.Midstream, f.ConnState, kinds(&f))
+				}
+			},
+		},
+		{
+			// A tap that carries one direction only: the client's ACK of
+			// the unseen SYN-ACK, its data and its FIN.
+			name: "a handshake answered out of the capture's sight is not half-open",
+			pkts: []pkt{{0, true, S, 1000, 0, 0}, {10, true, A, 1001, 5001, 0},
+				{20, true, A | P, 1001, 5001, 100}, {30, true, A, 1101, 5200, 0}, {40, true, F | A, 1101, 5200, 0}},
+			check: func(t *testing.T, r *report.Report) {
+				f := r.Flows[0]
+				if f.Midstream || f.ConnState != "SH" || kinds(&f)["half_open"] != 0 {
+					t.Fatalf("midstream %v conn_state %s anomalies %v, want SH and no half_open", f.Midstream, f.ConnState, kinds(&f))
+				}
+			},
+		},
+		{
+			name: "the same one-sided capture without its FIN is S0 and not half-open",
+			pkts: []pkt{{0, true, S, 1000, 0, 0}, {10, true, A, 1001, 5001, 0}, {20, true, A | P, 1001, 5001, 100}},
+			check: func(t *testing.T, r *report.Report) {
+				f := r.Flows[0]
+				if f.ConnState != "S0" || kinds(&f)["half_open"] != 0 {
+					t.Fatalf("conn_state %s anomalies %v, want S0 and no half_open", f.ConnState, kinds(&f))
 				}
 			},
 		},

@@ -273,20 +273,19 @@ func (e *Engine) flowAnomalies(c *conn, connState string) {
 	switch connState {
 	case "REJ":
 		at(anomaly.Rejected)
-	case "S0", "SH", "RSTOS0":
-		// Zeek gives SH to any flow whose originator closed while the
-		// responder stayed silent or sent bare ACKs, with or without a SYN:
-		// one picked up at its FIN is a close, not an unanswered attempt.
-		if !c.midstream {
-			at(anomaly.HalfOpen)
-		}
 	case "RSTO", "RSTR":
 		if c.handshakeDone() {
 			e.flag(c, anomaly.Reset, c.rstFrame, c.end)
 		} else if !c.midstream {
 			at(anomaly.HalfOpen)
 		}
-	case "S1", "S2", "S3", "SF", "OTH":
+	case "S0", "SH", "RSTOS0", "S1", "S2", "S3", "SF", "OTH":
+		// Not for a flow picked up mid-stream: Zeek gives SH to any flow
+		// whose originator closed while the responder stayed silent or
+		// sent bare ACKs, SYN or not, and one seen from its FIN on is a
+		// close, not an unanswered attempt. Nor once both endpoints were
+		// synchronized: an originator that acknowledged the responder's SYN
+		// had its answer, though a one-sided capture missed it (S0 or SH).
 		if !c.midstream && !c.handshakeDone() {
 			at(anomaly.HalfOpen)
 		}
