@@ -36,7 +36,7 @@
 # apart (the rows run minutes apart, and the machine's speed moves tshark
 # and this analysis differently).
 # Environment: BENCH_DIR, GEN_FLAGS, REPEAT, PAIRS, TSHARK_PAIRS, SKIP
-# (space-separated tool names to skip: tshark tcptrace pcapgo layers decode
+# (space-separated tool names to skip: tshark tcptrace pcapgo layers decode lookup
 # table workers2 json check compressed rotated pcapng ipv6 pairs tpairs cpus).
 set -euo pipefail
 
@@ -147,6 +147,9 @@ else
 fi
 run "read loop (internal/capture)" "${one_core[@]}" "$dir/readloop" "$cap"
 skipped decode || run "read + decode (internal/capture)" "${one_core[@]}" "$dir/readloop" -mode decode "$cap"
+# The floor under any analysis that finds each packet's connection: reading,
+# decoding and the flow table alone, with analyze's caps (session 35).
+skipped lookup || run "read + decode + connection lookup" "${one_core[@]}" "$dir/readloop" -mode lookup "$cap"
 skipped pcapgo || run "read loop (gopacket pcapgo)" "${one_core[@]}" "$dir/readloop" -mode pcapgo "$cap"
 skipped layers || run "pcapgo + DecodingLayerParser" "${one_core[@]}" "$dir/readloop" -mode layers "$cap"
 runn "$repeat" "analyze -o ndjson, one core" "${one_core[@]}" "$bin" analyze -o ndjson --workers 1 "$cap"
@@ -341,6 +344,8 @@ for out in ndjson table; do
 	m=$(median <<<"${pair_ratios[$out]:-}")
 	[ -z "$m" ] || echo "- the same, $m, one core the mean of CPU 0 and CPU 1 (target ≥ 1.6)"
 done
+lk=$(pps "read + decode + connection lookup")
+[ -z "$lk" ] || echo "- reading, decoding and finding each packet's connection alone (no analysis) vs pcapgo's read loop: $(ratio "$lk" "$rp"), the most analyze could reach with no analysis at all"
 [ -z "$cpu_line" ] || echo "- analyze -o table on one core pinned to each CPU, best of 3 CPU-seconds: $cpu_line (a slow CPU caps the two-worker speedup)"
 for n in "${notes[@]}"; do
 	echo "- Note: $n"
