@@ -24,6 +24,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/capture"
+	"github.com/tcpflow-analyze/tcpflow-analyze/internal/engine"
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/flow"
 	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
 )
@@ -117,9 +118,10 @@ func lookupCapture(files []string) (lookupStats, error) {
 	for i := range never {
 		never[i] = 1 << 62
 	}
-	// analyze's defaults: --max-flows, --max-half-open and --max-linger
-	const maxFlows, maxHalfOpen, maxLinger = 1 << 17, 1 << 15, 1 << 13
-	t := flow.NewShardedTable[*lookupConn](never, maxFlows, flow.MaxShards)
+	// analyze's defaults: --max-flows, --max-half-open and --max-linger.
+	cfg := engine.DefaultConfig()
+	maxHalfOpen, maxLinger := cfg.MaxHalfOpen, cfg.MaxLinger
+	t := flow.NewShardedTable[*lookupConn](never, cfg.MaxFlows, cfg.Shards())
 	var free []*lookupConn
 	var seg segment.Segment
 	for src.Next() {

@@ -5,11 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/tcpflow-analyze/tcpflow-analyze/internal/pcapgen"
-	"github.com/tcpflow-analyze/tcpflow-analyze/segment"
-	"github.com/tcpflow-analyze/tcpflow-analyze/seqnum"
 )
 
 // TestLookupKeepsClosedConnections checks the lookup loop's bookkeeping on
@@ -22,29 +19,15 @@ func TestLookupKeepsClosedConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := pcapgen.NewCapture(f, pcapgen.Format{})
-	link := pcapgen.Link{Type: pcapgen.LinkEthernet}
-	cli, srv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
-	const (
-		S = segment.SYN
-		A = segment.ACK
-		F = segment.FIN
-	)
-	for port := uint16(40000); port < 40003; port++ {
-		for _, p := range []struct {
-			c2s      bool
-			flags    segment.Flags
-			seq, ack seqnum.Value
-		}{
-			{true, S, 100, 0}, {false, S | A, 500, 101}, {true, A, 101, 501},
-			{true, F | A, 101, 501}, {false, F | A, 501, 102}, {true, A, 102, 502},
-		} {
-			ip, h := &pcapgen.IP{Src: cli, Dst: srv}, &pcapgen.TCP{SrcPort: port, DstPort: 80, Seq: p.seq, Ack: p.ack, Flags: p.flags, Window: 1000}
-			if !p.c2s {
-				ip.Src, ip.Dst = srv, cli
-				h.SrcPort, h.DstPort = 80, port
-			}
-			c.TCP(0, link, ip, h, nil)
-			c.Advance(time.Millisecond)
+	server := netip.MustParseAddrPort("10.0.0.2:80")
+	for i := range 3 {
+		k := c.Conn(netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(40000+i)), server, pcapgen.LinuxOpts())
+		k.Handshake()
+		k.Send(pcapgen.Client, 100)
+		if i%2 == 0 {
+			k.Close(pcapgen.Client) // FIN, ACK, FIN, ACK
+		} else {
+			k.CloseCombined(pcapgen.Server) // FIN, FIN|ACK, ACK
 		}
 	}
 	if err := c.Close(); err != nil {
@@ -57,7 +40,7 @@ func TestLookupKeepsClosedConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.packets != 18 || st.segments != 18 || st.conns != 3 {
-		t.Fatalf("packets %d, segments %d, connections %d; want 18, 18, 3", st.packets, st.segments, st.conns)
+	if st.packets < 3*8 || st.segments != st.packets || st.conns != 3 {
+		t.Fatalf("packets %d, segments %d, connections %d; want at least 24, all TCP, 3 connections", st.packets, st.segments, st.conns)
 	}
 }
